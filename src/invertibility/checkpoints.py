@@ -1,0 +1,47 @@
+"""Checkpoints as safetensors: loading never executes code, writing is atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .atomic import atomic_path
+from .errors import CheckpointError
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, str]) -> None:
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+
+
+def load_state(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is corrupt or truncated ({error}); delete it and rerun "
+            f"so that Snakemake rebuilds it"
+        ) from error
+
+
+def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load weights into ``model`` (built with the same config) and put it in eval mode."""
+    state = load_state(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not fit the model in the config ({error}); was the "
+            f"config changed? Delete the checkpoint so that it is retrained"
+        ) from error
+    return model.eval()

@@ -1,0 +1,163 @@
+"""Batched inversion of layer activations (Mahendran & Vedaldi 2015) across training steps.
+
+Solve, for every image ``i`` of a batch at once,
+
+    x*_i = argmin_x  ||Phi0_i - r(x)||^2 / ||Phi0_i||^2 + lambda_a N_alpha(x) + lambda_tv TV_beta(x)
+
+with SGD + momentum and a stepped learning-rate decay, from an initialization fixed per image
+(seeded by the image id, so identical for every target step ``tp`` and every batch split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from .objectives import alpha_norm, relative_feature_loss, total_variation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InversionSettings:
+    iterations: int = 300
+    lr: float = 5.0
+    momentum: float = 0.9
+    lr_decay_every: int = 100
+    lr_decay: float = 0.5
+    alpha: float = 6.0
+    lambda_alpha: float = 1e-5
+    alpha_bound: float = 2.0
+    beta: float = 2.0
+    lambda_tv: float = 0.01
+    tv_bound: float = 0.3
+    init_std: float = 0.1
+    seed: int = 0
+    autocast: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class InversionResult:
+    reconstructions: torch.Tensor  # [N, C, H, W], standardized input space; NaN where diverged
+    feature_error: torch.Tensor  # [N] ||Phi0 - r(x*)|| / ||Phi0||
+    diverged: torch.Tensor  # [N] bool
+
+
+def initial_images(image_ids: Sequence[str], shape: Sequence[int], std: float, seed: int):
+    """Gaussian noise fixed per (seed, image id): the same start for every tp and batch split."""
+    inits = []
+    for image_id in image_ids:
+        digest = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+        inits.append(torch.randn(tuple(shape), generator=generator) * std)
+    return torch.stack(inits)
+
+
+def objective(forward, x, target, settings: InversionSettings) -> torch.Tensor:
+    """Per-image objective ``[N]``; the network runs under autocast when asked for."""
+    with torch.autocast(x.device.type, enabled=settings.autocast):
+        features = forward(x)
+    return (
+        relative_feature_loss(features, target)
+        + settings.lambda_alpha * alpha_norm(x, settings.alpha, settings.alpha_bound)
+        + settings.lambda_tv * total_variation(x, settings.beta, settings.tv_bound)
+    )
+
+
+def invert(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    target: torch.Tensor,
+    init: torch.Tensor,
+    settings: InversionSettings,
+    progress: bool = True,
+) -> InversionResult:
+    """Optimize the whole batch at once; an image whose loss turns NaN/inf is frozen as diverged."""
+    x = init.clone().requires_grad_(True)
+    target = target.detach()
+    optimizer = torch.optim.SGD([x], lr=settings.lr, momentum=settings.momentum)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay
+    )
+    alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    bar = tqdm(range(settings.iterations), desc="invert", disable=not progress, mininterval=2)
+    for _ in bar:
+        optimizer.zero_grad(set_to_none=False)
+        per_image = objective(forward, x, target, settings)
+        finite = torch.isfinite(per_image) & alive
+        per_image.masked_fill(~finite, 0.0).sum().backward()
+        with torch.no_grad():
+            finite &= torch.isfinite(x.grad).flatten(1).all(1)
+            x.grad[~finite] = 0.0
+        optimizer.step()
+        scheduler.step()
+        with torch.no_grad():
+            finite &= torch.isfinite(x).flatten(1).all(1)
+            newly_dead = alive & ~finite
+            if newly_dead.any():
+                alive &= finite
+                x[newly_dead] = init[newly_dead]
+                optimizer.state[x]["momentum_buffer"][newly_dead] = 0.0
+        if progress:
+            bar.set_postfix(
+                loss=f"{per_image[alive].mean().item():.4f}",
+                diverged=int((~alive).sum()),
+                refresh=False,
+            )
+    with torch.no_grad():
+        features = forward(x).float()
+        error = (features - target.float()).flatten(1).norm(dim=1) / target.float().flatten(1).norm(
+            dim=1
+        ).clamp_min(torch.finfo(torch.float32).tiny)
+        reconstructions = x.detach().clone()
+        reconstructions[~alive] = float("nan")
+        error[~alive] = float("nan")
+    return InversionResult(reconstructions, error, ~alive)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def invert_in_chunks(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    target: torch.Tensor,
+    init: torch.Tensor,
+    settings: InversionSettings,
+    progress: bool = True,
+) -> InversionResult:
+    """Invert the batch; on out-of-memory, halve the batch and retry each half.
+
+    Images are independent problems with fixed initializations, so splitting changes nothing in
+    the result (beyond floating-point reduction order).
+    """
+    try:
+        return invert(forward, target, init, settings, progress)
+    except (torch.OutOfMemoryError, RuntimeError) as error:
+        if not is_out_of_memory(error) or len(init) == 1:
+            raise
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        half = len(init) // 2
+        log.warning(
+            "out of memory inverting %d images; retrying as %d + %d",
+            len(init),
+            half,
+            len(init) - half,
+        )
+        parts = [
+            invert_in_chunks(forward, target[s], init[s], settings, progress)
+            for s in (slice(0, half), slice(half, None))
+        ]
+        return InversionResult(
+            torch.cat([p.reconstructions for p in parts]),
+            torch.cat([p.feature_error for p in parts]),
+            torch.cat([p.diverged for p in parts]),
+        )

@@ -1,0 +1,34 @@
+"""The one naming scheme of results/: the DAG's contract. Rules build paths only through these."""
+
+from __future__ import annotations
+
+RESULTS = "results"
+
+
+def checkpoint(model: str, step: str) -> str:
+    return f"{RESULTS}/checkpoints/{model}/{step}.safetensors"
+
+
+def training_table(model: str) -> str:
+    return f"{RESULTS}/tables/training/{model}.parquet"
+
+
+def inversion(model: str, layer: str, t: str, tp: str) -> str:
+    """``tp`` is an activation step label, or ``other_image`` for the other-image control."""
+    return f"{RESULTS}/inversions/{model}/{layer}/{t}/{tp}.npz"
+
+
+def figure(name: str, ext: str = "pdf") -> str:
+    return f"{RESULTS}/figures/{name}.{ext}"
+
+
+def log(rule: str, **wildcards: str) -> str:
+    return "/".join(["logs", rule, *wildcards.values()]) + ".log"
+
+
+def benchmark(rule: str, **wildcards: str) -> str:
+    return "/".join(["benchmarks", rule, *wildcards.values()]) + ".tsv"
+
+
+def checkpoint_dir(model: str) -> str:
+    return f"{RESULTS}/checkpoints/{model}"

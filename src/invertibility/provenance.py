@@ -1,0 +1,37 @@
+"""A hash of the package code that a rule depends on, passed to the rule as a param.
+
+Snakemake reruns a job when its params change, but it cannot see edits in an imported package;
+with this hash in params, editing the code that makes an output reruns that output (and only
+the rules whose code changed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+# Modules each kind of job runs, beyond the standard library and third-party packages.
+CODE_OF = {
+    "train": ["data", "models", "training", "checkpoints", "device", "steps", "jobs"],
+    "invert": [
+        "data",
+        "models",
+        "taps",
+        "objectives",
+        "inversion",
+        "checkpoints",
+        "device",
+        "training",
+        "jobs",
+    ],
+    "figure": ["figures", "inversion_io"],
+}
+
+
+def code_version(kind: str) -> str:
+    digest = hashlib.sha256()
+    package = resources.files("invertibility")
+    for module in sorted(CODE_OF[kind]):
+        digest.update(module.encode())
+        digest.update(package.joinpath(f"{module}.py").read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,120 @@
+"""Seeded SGD training that saves checkpoints at exactly the steps that are needed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .device import seed_everything
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    lr: float
+    momentum: float
+    batch_size: int
+    seed: int
+    weight_decay: float = 0.0
+    lr_step_epochs: int = 30
+    lr_gamma: float = 0.1
+    workers: int = 0
+
+
+TRAINING_COLUMNS = {
+    "step": "int64",  # global optimizer step (0 = initialization)
+    "epoch": "int64",
+    "iteration": "int64",
+    "lr": "float64",
+    "loss": "float64",  # mini-batch cross-entropy
+    "accuracy": "float64",  # mini-batch accuracy
+}
+
+
+def train(
+    model: nn.Module,
+    dataset: Dataset,
+    settings: TrainSettings,
+    save_at: Iterable[int],
+    per_epoch: int,
+    save: Callable[[nn.Module, int], None],
+    device: torch.device,
+    last_step: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train until ``last_step`` (default: the last of ``save_at``), calling ``save(model, step)``
+    at each global step in ``save_at``. Returns the per-step loss/accuracy table."""
+    save_at = set(save_at)
+    last_step = max(save_at) if last_step is None else last_step
+    seed_everything(settings.seed)
+    model.to(device).train()
+    loader = DataLoader(
+        dataset,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(settings.seed),
+        num_workers=settings.workers,
+        pin_memory=device.type == "cuda",
+    )
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=settings.lr_step_epochs, gamma=settings.lr_gamma
+    )
+    rows = []
+    step = 0
+    if step in save_at:
+        save(model, step)
+    bar = tqdm(total=last_step, desc="train", disable=not progress, mininterval=2)
+    epoch = 0
+    while step < last_step:
+        for iteration, (images, labels) in enumerate(loader, start=1):
+            images, labels = images.to(device), labels.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            rows.append(
+                (
+                    step,
+                    epoch,
+                    iteration,
+                    optimizer.param_groups[0]["lr"],
+                    loss.item(),
+                    (logits.argmax(1) == labels).float().mean().item(),
+                )
+            )
+            bar.update()
+            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
+            if step in save_at:
+                save(model, step)
+            if step >= last_step:
+                break
+        scheduler.step()
+        epoch += 1
+    bar.close()
+    return pd.DataFrame(rows, columns=list(TRAINING_COLUMNS)).astype(TRAINING_COLUMNS)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 256):
+    """Class predictions; NaN images (diverged inversions) get -1."""
+    model.to(device).eval()
+    out = []
+    for chunk in images.split(batch):
+        finite = torch.isfinite(chunk).flatten(1).all(1)
+        pred = model(torch.nan_to_num(chunk).to(device)).argmax(1).cpu()
+        out.append(torch.where(finite, pred, torch.full_like(pred, -1)))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)

@@ -1,0 +1,99 @@
+"""Run the real DAG on config/test.yaml (real MNIST, real training and inversion)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, load_config
+
+from invertibility import paths
+from invertibility.inversion_io import load_inversion
+from invertibility.plan import Plan
+
+pytestmark = pytest.mark.slow
+
+
+def run_snakemake(workdir, *args, config=ROOT / "config" / "test.yaml", check=True):
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        str(config),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    if check and run.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+    return run
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    run_snakemake(workdir)
+    return workdir
+
+
+def test_every_expected_file_exists(finished_run):
+    plan = Plan(load_config(ROOT / "config" / "test.yaml"))
+    expected = [paths.training_table(m) for m in plan.trained_models()]
+    expected += [
+        paths.checkpoint(m, s) for m in plan.trained_models() for s in plan.needed_steps(m)
+    ]
+    expected += [job.path for job in plan.inversion_jobs]
+    expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
+    expected += ["logs/train/mlp.log", "benchmarks/train/mlp.tsv"]
+    missing = [p for p in expected if not (finished_run / p).is_file()]
+    assert not missing, missing
+    # only the needed steps are kept
+    kept = sorted(
+        p.stem for p in (finished_run / paths.checkpoint_dir("mlp")).glob("*.safetensors")
+    )
+    assert kept == ["0_5", "1_5"]
+
+
+def test_training_table_is_typed_and_learns(finished_run):
+    table = pd.read_parquet(finished_run / paths.training_table("mlp"))
+    assert list(table.columns) == ["step", "epoch", "iteration", "lr", "loss", "accuracy"]
+    assert table["step"].tolist() == list(range(1, 26))  # stops after 1_5 = step 25
+    assert str(table["loss"].dtype) == "float64"
+    assert table["loss"].tail(5).mean() < table["loss"].head(5).mean()
+
+
+def test_inversion_metrics_are_sane(finished_run):
+    same = load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "0_5"))
+    other = load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "other_image"))
+    assert same["reconstructions"].shape == same["originals"].shape == (10, 1, 28, 28)
+    assert same["label"].tolist() == list(range(10))
+    assert not same["diverged"].any()
+    assert np.all(same["feature_error"] < 0.5)
+    # a perfect target reconstructs x_i better than a target from another image does
+    assert np.median(same["image_error"]) < np.median(other["image_error"])
+    assert (other["target_image_id"] != other["image_id"]).all()
+    assert same["classifier_step"] == "1_5" and same["iterations"] == 40
+    conv = load_inversion(finished_run / paths.inversion("resnet18_nobn", "conv5", "0_2", "0_4"))
+    assert conv["reconstructions"].shape == (11, 3, 32, 32)
+    assert conv["image_id"][-1] == "photo:stereo_motorcycle" and conv["label"][-1] == -1
+
+
+def test_a_second_run_has_nothing_to_do(finished_run):
+    run = run_snakemake(finished_run, "-n")
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_changing_an_inversion_setting_reruns_inversions_not_training(finished_run, tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    config["inversion"]["lambda_tv"] = 0.02
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = run_snakemake(finished_run, "-n", "--quiet", "rules", config=changed).stdout
+    assert "invert" in out and "figure" in out
+    assert "train" not in out

@@ -1,0 +1,129 @@
+import pytest
+import torch
+
+from invertibility.inversion import (
+    InversionSettings,
+    initial_images,
+    invert,
+    invert_in_chunks,
+)
+from invertibility.models import MLP, build_model
+from invertibility.taps import Tap
+
+SETTINGS = InversionSettings(
+    iterations=150, lr=5.0, lr_decay_every=75, lambda_tv=0.001, lambda_alpha=1e-6
+)
+
+
+@pytest.fixture
+def setup():
+    torch.manual_seed(0)
+    model = MLP(64, [256, 32], 10).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    images = torch.rand(6, 1, 8, 8) * 2 - 0.5
+    ids = [f"img{i}" for i in range(len(images))]
+    init = initial_images(ids, images.shape[1:], 0.1, seed=0)
+    return model, images, init
+
+
+def relative_error(forward, x, target):
+    return (forward(x) - target).flatten(1).norm(dim=1) / target.flatten(1).norm(dim=1)
+
+
+def test_inversion_lowers_the_feature_error_and_reaches_a_small_one_when_tp_equals_t(setup):
+    model, images, init = setup
+    forward = Tap(model, "fc1")
+    target = forward(images)
+    before = relative_error(forward, init, target)
+    result = invert(forward, target, init, SETTINGS, progress=False)
+    assert (result.feature_error < before).all()
+    assert result.feature_error.max() < 0.05, result.feature_error  # tp == t: a perfect target
+    assert not result.diverged.any()
+    # with 256 overcomplete features the image itself is recovered
+    image_error = (result.reconstructions - images).flatten(1).norm(dim=1) / images.flatten(1).norm(
+        dim=1
+    )
+    assert image_error.max() < 0.2
+
+
+def test_batched_equals_one_image_at_a_time(setup):
+    model, images, init = setup
+    forward = Tap(model, "fc2")
+    target = forward(images)
+    batched = invert(forward, target, init, SETTINGS, progress=False)
+    for i in range(len(images)):
+        single = invert(forward, target[i : i + 1], init[i : i + 1], SETTINGS, progress=False)
+        torch.testing.assert_close(
+            single.reconstructions[0], batched.reconstructions[i], atol=1e-4, rtol=1e-4
+        )
+
+
+def test_initialization_is_fixed_per_image_id_whatever_the_batch():
+    a = initial_images(["x", "y", "z"], (1, 4, 4), 0.1, seed=3)
+    b = initial_images(["z", "x"], (1, 4, 4), 0.1, seed=3)
+    torch.testing.assert_close(a[0], b[1])
+    torch.testing.assert_close(a[2], b[0])
+    assert not torch.equal(a[0], initial_images(["x"], (1, 4, 4), 0.1, seed=4)[0])
+
+
+def test_an_image_that_diverges_is_marked_and_the_rest_go_on(setup):
+    model, images, init = setup
+    tap = Tap(model, "fc1")
+    target = tap(images)
+
+    def forward(x):  # image 2 produces NaN features, as an exploding network would
+        out = tap(x)
+        poison = torch.zeros_like(out)
+        poison[2] = float("nan")
+        return out + poison
+
+    result = invert(forward, target, init, SETTINGS, progress=False)
+    assert result.diverged.tolist() == [False, False, True, False, False, False]
+    assert torch.isnan(result.reconstructions[2]).all()
+    healthy = invert(tap, target, init, SETTINGS, progress=False)
+    keep = [0, 1, 3, 4, 5]
+    torch.testing.assert_close(result.reconstructions[keep], healthy.reconstructions[keep])
+
+
+def test_out_of_memory_splits_the_batch_and_gives_the_same_result(setup):
+    model, images, init = setup
+    tap = Tap(model, "fc1")
+    target = tap(images)
+    sizes = []
+
+    def forward(x):  # simulate a GPU that cannot hold more than 2 images
+        sizes.append(len(x))
+        if len(x) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return tap(x)
+
+    result = invert_in_chunks(forward, target, init, SETTINGS, progress=False)
+    reference = invert(tap, target, init, SETTINGS, progress=False)
+    torch.testing.assert_close(
+        result.reconstructions, reference.reconstructions, atol=1e-4, rtol=1e-4
+    )
+    assert max(sizes[-10:]) <= 2
+
+
+def test_other_errors_are_not_swallowed(setup):
+    model, images, init = setup
+
+    def forward(_x):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="shapes"):
+        invert_in_chunks(forward, images, init, SETTINGS, progress=False)
+
+
+def test_conv_inversion_runs_under_truncation():
+    torch.manual_seed(0)
+    model = build_model("resnet18_nobn", 10, (3, 32, 32)).eval()
+    forward = Tap(model, "conv1")
+    images = torch.randn(2, 3, 32, 32)
+    target = forward(images).detach()
+    init = initial_images(["a", "b"], (3, 32, 32), 0.1, 0)
+    settings = InversionSettings(iterations=30, lr=1.0, lr_decay_every=15)
+    before = relative_error(forward, init, target)
+    result = invert(forward, target, init, settings, progress=False)
+    assert (result.feature_error < before).all()

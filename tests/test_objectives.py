@@ -1,0 +1,40 @@
+import math
+
+import torch
+
+from invertibility.objectives import alpha_norm, relative_feature_loss, total_variation
+
+
+def test_alpha_norm_on_a_constant_image():
+    x = torch.full((2, 1, 4, 5), 2.0)
+    x[1] = -1.0
+    # sum |x|^6 / (H W B^6) with B = 2: image 0 -> 20 * 64 / (20 * 64) = 1; image 1 -> 1/64
+    torch.testing.assert_close(alpha_norm(x, 6, 2.0), torch.tensor([1.0, 1 / 64]))
+
+
+def test_total_variation_of_a_ramp_and_a_constant():
+    ramp = torch.arange(4.0).repeat(4, 1)[None, None]  # x increases by 1 along width
+    flat = torch.ones(1, 1, 4, 4)
+    tv = total_variation(torch.cat([ramp, flat]), beta=2, bound=1.0)
+    # 3x3 valid positions, each (dx^2 + dy^2) = 1, normalized by H W = 16
+    torch.testing.assert_close(tv, torch.tensor([9 / 16, 0.0]))
+
+
+def test_total_variation_uses_both_directions_and_beta():
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 1.0  # one bright pixel
+    # differences at (0,0)->(0,1)? no: dx at (1,0)=1, dy at (0,1)=1, and at (1,1): dx=-1, dy=-1
+    # positions (0,1): dy=1; (1,0): dx=1; (1,1): dx=-1, dy=-1 -> sums 1, 1, 2
+    expected_beta2 = (1 + 1 + 2) / 9
+    expected_beta1 = (1 + 1 + math.sqrt(2)) / 9
+    torch.testing.assert_close(total_variation(x, 2, 1.0), torch.tensor([expected_beta2]))
+    torch.testing.assert_close(total_variation(x, 1, 1.0), torch.tensor([expected_beta1]))
+
+
+def test_relative_feature_loss_is_normalized_per_image():
+    target = torch.tensor([[3.0, 4.0], [30.0, 40.0]])
+    features = torch.tensor([[0.0, 0.0], [30.0, 40.0]])
+    torch.testing.assert_close(relative_feature_loss(features, target), torch.tensor([1.0, 0.0]))
+    torch.testing.assert_close(
+        relative_feature_loss(target * 0.5, target), torch.tensor([0.25, 0.25])
+    )

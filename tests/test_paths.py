@@ -1,0 +1,19 @@
+from invertibility import paths
+
+
+def test_paths_follow_the_documented_layout():
+    assert paths.checkpoint("mlp", "0_10") == "results/checkpoints/mlp/0_10.safetensors"
+    assert paths.checkpoint_dir("mlp") == "results/checkpoints/mlp"
+    assert (
+        paths.inversion("mlp", "fc1", "0_10", "1_10") == "results/inversions/mlp/fc1/0_10/1_10.npz"
+    )
+    assert paths.figure("fig1_mlp", "png") == "results/figures/fig1_mlp.png"
+    assert paths.training_table("mlp") == "results/tables/training/mlp.parquet"
+
+
+def test_log_and_benchmark_paths_nest_wildcards_in_order():
+    assert (
+        paths.log("invert", model="m", layer="l", t="0_1", tp="0_2")
+        == "logs/invert/m/l/0_1/0_2.log"
+    )
+    assert paths.benchmark("train", model="m") == "benchmarks/train/m.tsv"
