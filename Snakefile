@@ -23,4 +23,9 @@ rule all:
 
 include: "rules/train.smk"
 include: "rules/invert.smk"
+include: "rules/tables.smk"
 include: "rules/figures.smk"
+
+
+onsuccess:
+    print_claims(paths.claims())

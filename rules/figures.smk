@@ -20,3 +20,50 @@ rule figure:
         code=code_version("figure"),
     script:
         "../workflow/scripts/figure.py"
+
+
+rule fig6_norm_distances:
+    """Figure 6: norm distances vs invertibility."""
+    input:
+        distances=get_all_distances,
+        table=paths.table("invertibility"),
+    output:
+        pdf=paths.figure("fig6_norm_distances", "pdf"),
+        png=paths.figure("fig6_norm_distances", "png"),
+    log:
+        paths.log("fig6_norm_distances"),
+    benchmark:
+        paths.benchmark("fig6_norm_distances")
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_version("analysis_figure"),
+    script:
+        "../workflow/scripts/analysis_figure.py"
+
+
+rule fig7_invertibility_curves:
+    """Figure 7 (ours): similarity against activation step, with CI bands and controls."""
+    input:
+        summary=paths.table("invertibility_summary"),
+    output:
+        pdf=paths.figure("fig7_invertibility_curves", "pdf"),
+        png=paths.figure("fig7_invertibility_curves", "png"),
+    log:
+        paths.log("fig7_invertibility_curves"),
+    benchmark:
+        paths.benchmark("fig7_invertibility_curves")
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=code_version("analysis_figure"),
+    script:
+        "../workflow/scripts/analysis_figure.py"

@@ -51,6 +51,17 @@ def test_every_expected_file_exists(finished_run):
     expected += [job.path for job in plan.inversion_jobs]
     expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
     expected += ["logs/train/mlp.log", "benchmarks/train/mlp.tsv"]
+    expected += [
+        paths.table(name)
+        for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
+    ]
+    expected += [paths.norm_distances(m, layer) for m, layer in plan.distance_layers()]
+    expected += [paths.claims()]
+    expected += [
+        paths.figure(n, ext)
+        for n in ("fig6_norm_distances", "fig7_invertibility_curves")
+        for ext in ("pdf", "png")
+    ]
     missing = [p for p in expected if not (finished_run / p).is_file()]
     assert not missing, missing
     # only the needed steps are kept
@@ -97,3 +108,43 @@ def test_changing_an_inversion_setting_reruns_inversions_not_training(finished_r
     out = run_snakemake(finished_run, "-n", "--quiet", "rules", config=changed).stdout
     assert "invert" in out and "figure" in out
     assert "train" not in out
+
+
+def test_tables_have_the_documented_columns_and_dtypes(finished_run):
+    from invertibility.distances import DISTANCE_COLUMNS
+    from invertibility.tables import INVERTIBILITY_COLUMNS
+
+    table = pd.read_parquet(finished_run / paths.table("invertibility"))
+    assert {c: str(t) for c, t in table.dtypes.items()} == {
+        c: str(pd.Series(dtype=t).dtype) for c, t in INVERTIBILITY_COLUMNS.items()
+    }
+    # 2 mlp layers x (2 steps + other) x 10 images + 2 resnet layers x 3 x 11 images
+    assert len(table) == 2 * 3 * 10 + 2 * 3 * 11
+    same = table[table["tp"] == table["t"]]
+    assert (same["score"].dropna() == 1.0).all()  # the tp = t control scores 1 by definition
+    distances = pd.read_parquet(finished_run / paths.norm_distances("mlp", "fc1"))
+    assert list(distances.columns) == list(DISTANCE_COLUMNS)
+    assert set(distances["kind"]) == {"other_class", "same_image"}
+    summary = pd.read_parquet(finished_run / paths.table("invertibility_summary"))
+    assert (summary["ssim_low"] <= summary["ssim"] + 1e-12).all()
+    assert (summary["ssim"] <= summary["ssim_high"] + 1e-12).all()
+    horizons = pd.read_parquet(finished_run / paths.table("invertibility_horizons"))
+    assert set(horizons["layer"]) == {"fc1", "fc2", "conv1", "conv5"}
+
+
+def test_claims_table_has_a_verdict_per_claim(finished_run):
+    claims = pd.read_csv(finished_run / paths.claims())
+    assert list(claims.columns) == [
+        "claim",
+        "kind",
+        "measure",
+        "value",
+        "low",
+        "high",
+        "verdict",
+        "detail",
+    ]
+    assert len(claims) == 3
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    finite = claims.dropna(subset=["value"])
+    assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()

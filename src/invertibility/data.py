@@ -193,12 +193,37 @@ def holdout_set(spec: dict) -> ImageSet:
             images.contiguous(), labels[holdout_idx], [f"mnist{int(i):04d}" for i in holdout_idx]
         )
     dataset = image_folder(spec["holdout_root"], spec, train=False, key="holdout_root")
+    # ImageFolder numbers the held-out folder's own classes; relabel by the training classes
+    train_classes = {name: i for i, name in enumerate(class_names(spec["root"], "root"))}
+    unknown = sorted(set(dataset.classes) - set(train_classes))
+    if unknown:
+        raise DataError(f"holdout_root: classes {unknown} are not classes of root {spec['root']!r}")
     images, labels, ids = [], [], []
-    for (path, label), (image, _) in zip(dataset.samples, dataset, strict=True):
+    for (path, folder_label), (image, _) in zip(dataset.samples, dataset, strict=True):
         images.append(image)
-        labels.append(label)
+        labels.append(train_classes[dataset.classes[folder_label]])
         ids.append(os.path.relpath(path, dataset.root))
     return ImageSet(torch.stack(images), torch.tensor(labels), ids)
+
+
+def class_names(root: str, key: str) -> list[str]:
+    """Class subfolders of an ImageFolder root, in ImageFolder's (sorted) order."""
+    path = _check_folder(root, key)
+    return sorted(entry.name for entry in os.scandir(path) if entry.is_dir())
+
+
+def holdout_counts(spec: dict) -> dict[int, int]:
+    """Held-out images per class label, without loading them (for config checks)."""
+    if spec["source"] == "mnist":
+        return {cls: spec["holdout_per_class"] for cls in range(MNIST_CLASSES)}
+    train_classes = {name: i for i, name in enumerate(class_names(spec["root"], "root"))}
+    root = _check_folder(spec["holdout_root"], "holdout_root")
+    counts = {}
+    for name in class_names(spec["holdout_root"], "holdout_root"):
+        files = [f for f in os.listdir(root / name) if f.lower().endswith(IMAGE_EXTENSIONS)]
+        if files and name in train_classes:
+            counts[train_classes[name]] = len(files)
+    return counts
 
 
 def photo(name: str, spec: dict) -> torch.Tensor:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data
+from . import data, paths
 from .atomic import atomic_path
 from .checkpoints import load_checkpoint, save_checkpoint
 from .device import choose_device, seed_everything, set_threads
@@ -179,3 +179,59 @@ def run_inversion(
             **metrics,
         )
     return metrics
+
+
+def run_norm_distances(plan: Plan, model: str, layer: str, output: str, threads: int = 1) -> None:
+    """Norm distances of ``layer`` at every step that some inversion of it uses."""
+    from .distances import norm_distances
+
+    set_threads(threads)
+    device = choose_device(plan.config["device"])
+    images = data.inversion_images(plan.dataset(model), plan.model(model)["images"])
+    module = plan.module_path(model, layer)
+
+    @torch.no_grad()
+    def representation(step: str) -> torch.Tensor:
+        net = load_model(plan, model, paths.checkpoint(model, step)).to(device)
+        return Tap(net, module)(images.images.to(device)).cpu()
+
+    table = norm_distances(
+        model,
+        layer,
+        plan.distance_steps(model, layer),
+        representation,
+        images.ids,
+        images.labels.numpy(),
+    )
+    with atomic_path(output) as tmp:
+        table.to_parquet(tmp, index=False)
+
+
+def run_invertibility_tables(plan: Plan, inversions: list[str], outputs: dict[str, str]) -> None:
+    """The per-image invertibility table, its summary, and the horizons."""
+    from .inversion_io import load_inversion
+    from .tables import horizons, invertibility_table, summarize
+
+    def per_epoch(path: str) -> int:
+        return plan.per_epoch(load_inversion(path, images=False)["model"])
+
+    table = invertibility_table((path, per_epoch(path)) for path in inversions)
+    for key, frame in (
+        ("table", table),
+        ("summary", summarize(table)),
+        ("horizons", horizons(table)),
+    ):
+        with atomic_path(outputs[key]) as tmp:
+            frame.to_parquet(tmp, index=False)
+
+
+def run_claims(plan: Plan, table: str, distances: list[str], output: str) -> None:
+    import pandas as pd
+
+    from .claims import evaluate_claims
+
+    frames = [pd.read_parquet(path) for path in distances]
+    distance_table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    result = evaluate_claims(plan.claims(), pd.read_parquet(table), distance_table)
+    with atomic_path(output) as tmp:
+        result.to_csv(tmp, index=False, float_format="%.4g")

@@ -32,3 +32,15 @@ def benchmark(rule: str, **wildcards: str) -> str:
 
 def checkpoint_dir(model: str) -> str:
     return f"{RESULTS}/checkpoints/{model}"
+
+
+def table(name: str) -> str:
+    return f"{RESULTS}/tables/{name}.parquet"
+
+
+def norm_distances(model: str, layer: str) -> str:
+    return f"{RESULTS}/tables/norm_distances/{model}/{layer}.parquet"
+
+
+def claims() -> str:
+    return f"{RESULTS}/tables/claims.csv"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import data, paths
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .inversion import InversionSettings
 from .models import describe_layers
 from .steps import iterations_per_epoch, parse_step
@@ -70,7 +70,21 @@ class Plan:
             )
         return layers[layer]
 
+    def _check_datasets(self) -> None:
+        for name, spec in self.config["datasets"].items():
+            if spec["source"] != "imagefolder":
+                continue
+            for key in ("root", "holdout_root", "train_size", "num_classes"):
+                if key not in spec:
+                    raise ConfigError(f"datasets.{name}.{key}: required for source imagefolder")
+            for key in ("root", "holdout_root"):
+                try:
+                    data.class_names(spec[key], key)
+                except DataError as error:
+                    raise ConfigError(f"datasets.{name}.{error}") from None
+
     def _check_models(self) -> None:
+        self._check_datasets()
         datasets = self.config["datasets"]
         for name, spec in self.config["models"].items():
             if spec["dataset"] not in datasets:
@@ -126,7 +140,8 @@ class Plan:
                     )
 
     def _check_analyses(self) -> None:
-        for i, grid in enumerate(self.config.get("analyses", {}).get("grids", [])):
+        analyses = self.config.get("analyses", {})
+        for i, grid in enumerate(analyses.get("grids", [])):
             self._check_grid(
                 f"analyses.grids[{i}]",
                 grid["model"],
@@ -134,10 +149,56 @@ class Plan:
                 grid["function"],
                 grid["activations"],
             )
+        for i, entry in enumerate(analyses.get("distances", [])):
+            self.module_path(entry["model"], entry["layer"])
+            if not self.distance_steps(entry["model"], entry["layer"]):
+                raise ConfigError(
+                    f"analyses.distances[{i}]: no figure or grid inverts "
+                    f"{entry['model']}:{entry['layer']}, so it has no steps"
+                )
+        for i, claim in enumerate(analyses.get("claims", [])):
+            for role in ("greater", "lesser", "above", "below"):
+                if role in claim:
+                    side = claim[role]
+                    self._check_grid(
+                        f"analyses.claims[{i}].{role}",
+                        side["model"],
+                        side["layers"],
+                        side["t"],
+                        side.get("tps", []),
+                    )
+
+    def distance_steps(self, model: str, layer: str) -> dict[str, list[str]]:
+        """Function step -> activation steps inverted for (model, layer), in step order."""
+        steps: dict[str, set[str]] = {}
+        for job in self.inversion_jobs:
+            if job.model == model and job.layer == layer and job.tp != OTHER_IMAGE:
+                steps.setdefault(job.t, set()).add(job.tp)
+
+        def order(step: str) -> int:
+            return self.step_index(model, step, "step")
+
+        return {t: sorted(steps[t], key=order) for t in sorted(steps, key=order)}
+
+    def distance_layers(self) -> list[tuple[str, str]]:
+        entries = self.config.get("analyses", {}).get("distances", [])
+        return [(entry["model"], entry["layer"]) for entry in entries]
+
+    def claims(self) -> list[dict]:
+        return self.config.get("analyses", {}).get("claims", [])
 
     def n_images(self, model: str) -> int:
+        """How many images each inversion job of ``model`` inverts (see data.inversion_images)."""
         selection = self.model(model)["images"]
-        return data.MNIST_CLASSES * selection["per_class"] + len(selection.get("photos", []))
+        counts = self._holdout_counts(model)
+        held = sum(min(n, selection["per_class"]) for n in counts.values())
+        return held + len(selection.get("photos", []))
+
+    def _holdout_counts(self, model: str) -> dict[int, int]:
+        try:
+            return data.holdout_counts(self.dataset(model))
+        except DataError as error:
+            raise ConfigError(f"datasets.{self.model(model)['dataset']}.{error}") from None
 
     def _grids(self):
         """Every (model, layers, t, tps) grid that figures and analyses ask for."""
@@ -240,7 +301,7 @@ def canonical(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-STEP_KEYS = ("function", "activations", "classifier_step")
+STEP_KEYS = ("function", "activations", "classifier_step", "t", "tps")
 
 
 def check_step_labels_are_strings(node, where: str = "config") -> None:

@@ -25,6 +25,9 @@ CODE_OF = {
         "jobs",
     ],
     "figure": ["figures", "inversion_io"],
+    "distances": ["distances", "data", "models", "taps", "checkpoints", "jobs"],
+    "tables": ["tables", "stats", "claims", "inversion_io", "steps", "jobs"],
+    "analysis_figure": ["analysis_figures", "tables", "stats"],
 }
 
 

@@ -1,0 +1,142 @@
+"""The ImageFolder path (paper scale) on a tiny folder of real photos built here."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import skimage.data
+import yaml
+from conftest import ROOT, load_config
+from PIL import Image
+
+from invertibility import data
+from invertibility.errors import ConfigError, DataError
+from invertibility.plan import Plan
+
+PHOTOS = {
+    "cat": ["chelsea", "cat"],
+    "drink": ["coffee"],
+    "vehicle": ["stereo_motorcycle", "rocket"],
+}
+
+
+def save(array, path):
+    array = array[0] if isinstance(array, tuple) else array
+    Image.fromarray(np.ascontiguousarray(array)).convert("RGB").save(path)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("imagenet")
+    for cls, names in PHOTOS.items():
+        for split in ("train", "invert"):
+            (root / split / cls).mkdir(parents=True)
+        for i, name in enumerate(names):
+            image = getattr(skimage.data, name)()
+            for flip in range(3):  # a few variants per photo for a training set of 15
+                save(
+                    np.flip(image[0] if isinstance(image, tuple) else image, axis=flip % 2),
+                    root / "train" / cls / f"{name}_{flip}.jpg",
+                )
+            if i == 0:
+                save(image, root / "invert" / cls / f"{name}.png")
+    (root / "train" / "cat" / "notes.txt").write_text("not an image")
+    # the held-out folder lacks the 'drink' class: labels must still follow root's classes
+    for f in (root / "invert" / "drink").iterdir():
+        f.unlink()
+    (root / "invert" / "drink").rmdir()
+    return root
+
+
+def paper_config(folders, **overrides):
+    config = load_config(ROOT / "config" / "paper.yaml")
+    imagenet = config["datasets"]["imagenet"]
+    imagenet.update(
+        {
+            "root": str(folders / "train"),
+            "holdout_root": str(folders / "invert"),
+            "train_size": 15,
+            "num_classes": 3,
+            "image_size": 64,
+            **overrides,
+        }
+    )
+    for model in config["models"].values():
+        model["train"].update(batch_size=2, workers=0)  # 8 iterations per epoch
+    return config
+
+
+def test_training_set_skips_non_images_with_a_warning(folders, caplog):
+    spec = paper_config(folders)["datasets"]["imagenet"]
+    train = data.training_set(spec)
+    assert len(train) == 15 and train.classes == ["cat", "drink", "vehicle"]
+    assert "notes.txt: not an image file" in caplog.text
+    image, label = train[0]
+    assert image.shape == (3, 64, 64)
+
+
+def test_held_out_images_are_labelled_by_the_training_classes(folders):
+    spec = paper_config(folders)["datasets"]["imagenet"]
+    held = data.inversion_images(spec, {"per_class": 1})
+    assert held.labels.tolist() == [0, 2]  # cat, vehicle (not 0, 1)
+    assert held.ids == ["cat/chelsea.png", "vehicle/stereo_motorcycle.png"]
+
+
+def test_wrong_train_size_is_reported(folders):
+    spec = paper_config(folders, train_size=16)["datasets"]["imagenet"]
+    with pytest.raises(DataError, match="train_size: the config says 16 images but"):
+        data.training_set(spec)
+
+
+def test_missing_folder_is_a_config_error(folders):
+    config = paper_config(folders)
+    config["datasets"]["imagenet"]["root"] = "/nonexistent/imagenet/train"
+    with pytest.raises(
+        ConfigError,
+        match="datasets.imagenet.root: image folder '/nonexistent/imagenet/train' does not exist",
+    ):
+        Plan(config)
+
+
+def test_folder_without_images_is_reported(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "readme.txt").write_text("x")
+    spec = {"image_size": 32, "channels": 3, "mean": [0.5], "std": [0.5]}
+    with pytest.raises(DataError, match="no usable images"):
+        data.image_folder(str(tmp_path), spec, train=True, key="root")
+
+
+def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
+    config = paper_config(folders)
+    config["figures"]["fig4_alexnet_vs_resnet"]["panels"][2]["activations"] = ["4_5", "4_8"]
+    for figure in config["figures"].values():
+        for panel in figure["panels"]:
+            for key in ("function", "activations"):  # an epoch has 8 iterations here
+                values = [
+                    v.replace("_100", "_1").replace("_200", "_2")
+                    for v in ([panel[key]] if isinstance(panel[key], str) else panel[key])
+                ]
+                panel[key] = values[0] if key == "function" else values
+    path = tmp_path / "paper_tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            str(path),
+            "--directory",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "train" in run.stdout and "invert" in run.stdout
