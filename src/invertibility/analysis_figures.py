@@ -11,15 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .atomic import atomic_path  # noqa: E402
+from .atomic import save_figure  # noqa: E402
 from .plan import OTHER_IMAGE  # noqa: E402
 
 
-def save_figure(fig, pdf: str, png: str) -> None:
+def finish(fig, pdf: str, png: str) -> None:
     fig.tight_layout()
-    for path in (pdf, png):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.rsplit(".", 1)[-1], dpi=150)
+    save_figure(fig, [pdf, png])
     plt.close(fig)
 
 
@@ -88,7 +86,7 @@ def draw_norm_distances(distances: pd.DataFrame, table: pd.DataFrame, pdf: str, 
         "still invertible (scatter)",
         fontsize=10,
     )
-    save_figure(fig, pdf, png)
+    finish(fig, pdf, png)
 
 
 def draw_invertibility_curves(summary: pd.DataFrame, pdf: str, png: str, measure="ssim"):
@@ -127,4 +125,4 @@ def draw_invertibility_curves(summary: pd.DataFrame, pdf: str, png: str, measure
         "Figure 7: invertibility across iterations (mean, bootstrap 95% CI over images)",
         fontsize=10,
     )
-    save_figure(fig, pdf, png)
+    finish(fig, pdf, png)

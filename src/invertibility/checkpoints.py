@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -17,20 +18,25 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, str]
     state = {
         name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
     }
+    # one metadata key: safetensors writes a map's keys in random order, breaking byte equality
+    header = {"invertibility": json.dumps(metadata, sort_keys=True, default=str)}
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+        save_file(state, str(tmp), metadata=header)
 
 
 def load_state(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not exist; delete its folder {str(path.parent)!r} "
+            f"and rerun, so that Snakemake retrains that model"
+        )
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is corrupt or truncated ({error}); delete it and rerun "
-            f"so that Snakemake rebuilds it"
+            f"checkpoint {str(path)!r} is corrupt or truncated ({error}); delete its folder "
+            f"{str(path.parent)!r} and rerun, so that Snakemake retrains that model"
         ) from error
 
 
@@ -42,6 +48,6 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
     except RuntimeError as error:
         raise CheckpointError(
             f"checkpoint {str(path)!r} does not fit the model in the config ({error}); was the "
-            f"config changed? Delete the checkpoint so that it is retrained"
+            f"config changed? Delete {str(Path(path).parent)!r} so that the model is retrained"
         ) from error
     return model.eval()

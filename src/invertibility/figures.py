@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .atomic import atomic_path  # noqa: E402
+from .atomic import save_figure  # noqa: E402
 from .inversion_io import load_inversion  # noqa: E402
 
 DEFAULT_IMAGES = (0, 1, 2, 3)
@@ -72,7 +72,5 @@ def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
     if spec.get("title"):
         fig.suptitle(spec["title"], fontsize=10)
     fig.tight_layout()
-    for path in (pdf, png):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.rsplit(".", 1)[-1], dpi=150)
+    save_figure(fig, [pdf, png])
     plt.close(fig)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from . import data, paths
-from .atomic import atomic_path
+from .atomic import atomic_path, save_npz
 from .checkpoints import load_checkpoint, save_checkpoint
 from .device import choose_device, seed_everything, set_threads
 from .inversion import initial_images, invert_in_chunks
@@ -170,14 +170,13 @@ def run_inversion(
         "classifier_step": plan.classifier_step(job.model),
         **settings.as_dict(),
     }
-    with atomic_path(output) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(
-            handle,
-            reconstructions=recon_pixels.numpy().astype(np.float32),
-            originals=pixels.numpy().astype(np.float32),
-            settings=np.array(json.dumps(hyper)),
-            **metrics,
-        )
+    save_npz(
+        output,
+        reconstructions=recon_pixels.numpy().astype(np.float32),
+        originals=pixels.numpy().astype(np.float32),
+        settings=np.array(json.dumps(hyper, sort_keys=True)),
+        **metrics,
+    )
     return metrics
 
 

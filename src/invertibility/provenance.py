@@ -31,10 +31,12 @@ CODE_OF = {
 }
 
 
-def code_version(kind: str) -> str:
+def code_version(kind: str, package=None) -> str:
+    """Hash of the sources of the modules ``kind`` runs (``package``: a folder holding the
+    package's modules; default the installed package)."""
     digest = hashlib.sha256()
-    package = resources.files("invertibility")
-    for module in sorted(CODE_OF[kind]):
+    package = package or resources.files("invertibility")
+    for module in sorted({*CODE_OF[kind], "atomic", "plan", "paths"}):
         digest.update(module.encode())
         digest.update(package.joinpath(f"{module}.py").read_bytes())
     return digest.hexdigest()[:16]
