@@ -91,6 +91,7 @@ def test_norm_distances_on_known_representations():
     same = table[table["kind"] == "same_image"].set_index("image_id")
     assert same.loc["a", "distance"] == 2.0 and same.loc["b", "distance"] == 0.0
     assert same.loc["b", "relative_distance"] == 0.0
+    assert np.isnan(same.loc["a", "relative_distance"])  # ||r(a)|| = 0: undefined, not inf
     assert str(table["distance"].dtype) == "float64" and str(table["kind"].dtype) == "category"
 
 

@@ -28,9 +28,14 @@ DISTANCE_COLUMNS = {
     "other_label": "int64",
     "kind": "category",  # other_class | same_image
     "distance": "float64",  # L2 norm of the difference of the flattened activations
-    "relative_distance": "float64",  # distance / ||r_l^t(x_i)||
+    "relative_distance": "float64",  # distance / ||r_l^t(x_i)||, NaN when that is 0
     "nearest": "boolean",  # other_class: x_j is the nearest other-class image of x_i
 }
+
+
+def relative(distance: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """distance / norm, NaN where the representation is all zero (a layer dead for that image)."""
+    return np.divide(distance, norm, out=np.full_like(distance, np.nan), where=norm > 0)
 
 
 def norm_distances(
@@ -72,7 +77,7 @@ def norm_distances(
                     "other_label": labels[j],
                     "kind": "other_class",
                     "distance": pairwise[i, j],
-                    "relative_distance": pairwise[i, j] / norms[i],
+                    "relative_distance": relative(pairwise[i, j], norms[i]),
                     "nearest": nearest[i] == j,
                 }
             )
@@ -90,7 +95,7 @@ def norm_distances(
                         "other_label": labels,
                         "kind": "same_image",
                         "distance": moved,
-                        "relative_distance": moved / norms,
+                        "relative_distance": relative(moved, norms),
                         "nearest": pd.NA,
                     }
                 )
