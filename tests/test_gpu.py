@@ -75,3 +75,16 @@ def test_conv_inversion_runs_on_cuda_with_autocast():
         progress=False,
     )
     assert not result.diverged.any() and result.feature_error.max() < 0.9
+
+
+def test_gpu_claims_are_exclusive_and_released(tmp_path):
+    from invertibility import device
+
+    first = device.claim_free_gpu(2, tmp_path)
+    second = device.claim_free_gpu(2, tmp_path)
+    assert {first, second} == {0, 1}
+    for handle in device._HELD_LOCKS[-2:]:  # a finished job releases its GPU
+        handle.close()
+    del device._HELD_LOCKS[-2:]
+    assert device.claim_free_gpu(2, tmp_path) == 0
+    device._HELD_LOCKS.pop().close()
