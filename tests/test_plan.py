@@ -1,10 +1,8 @@
 import copy
-import subprocess
-import sys
 
 import pytest
 import yaml
-from conftest import ROOT, SCHEMA
+from conftest import ROOT, SCHEMA, run_snakemake
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -15,7 +13,10 @@ from invertibility.plan import OTHER_IMAGE, InversionJob, Plan, check_step_label
 def test_default_config_plans_every_figure_and_the_needed_checkpoints(default_config):
     plan = Plan(default_config)
     assert plan.per_epoch("mlp") == 71  # ceil(4500 / 64)
-    assert plan.needed_steps("mlp") == ["0_10", "0_50", "1_10", "3_0"]
+    needed = plan.needed_steps("mlp")
+    assert {"0_10", "0_50", "1_10"} <= set(needed) and needed[-1] == "3_0"  # classifier last
+    indices = [plan.step_index("mlp", s, "step") for s in needed]
+    assert indices == sorted(indices)
     jobs = set(plan.inversion_jobs)
     assert InversionJob("mlp", "fc1", "0_10", "1_10") in jobs
     assert InversionJob("mlp", "fc1", "0_10", OTHER_IMAGE) in jobs
@@ -105,24 +106,24 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
     config["models"]["mlp"]["layers"]["fc1"] = "fc7"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(config))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--cores",
-            "1",
-            "--configfile",
-            str(bad),
-            "--directory",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_snakemake(tmp_path, "-n", config=bad, check=False)
     assert run.returncode != 0
     assert "Config error: models.mlp.layers.fc1: unknown layer 'fc7'" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_activation_ranges_expand_from_the_function_step(test_config):
+    config = copy.deepcopy(test_config)
+    config["analyses"]["grids"] = [
+        {
+            "model": "mlp",
+            "layers": ["fc1"],
+            "function": "0_5",
+            "activations": {"every": 10, "count": 4},
+        }
+    ]
+    validate(config, str(SCHEMA))
+    plan = Plan(config)
+    tps = sorted({j.tp for j in plan.inversion_jobs if j.t == "0_5" and j.layer == "fc1"})
+    # 20 iterations per epoch: 0_5, 0_15, 1_5, 1_15 (+ the other-image control)
+    assert tps == ["0_15", "0_5", "1_15", "1_5", OTHER_IMAGE]

@@ -8,6 +8,8 @@ inputs of each figure. Figures are config entries; nothing here knows a figure b
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +18,7 @@ from . import data, paths
 from .errors import ConfigError, DataError
 from .inversion import InversionSettings
 from .models import describe_layers
-from .steps import iterations_per_epoch, parse_step
+from .steps import iterations_per_epoch, parse_step, step_from_index
 
 OTHER_IMAGE = "other_image"
 
@@ -35,8 +37,9 @@ class InversionJob:
 
 class Plan:
     def __init__(self, config: dict):
-        self.config = config
+        self.config = copy.deepcopy(config)
         self._check_models()
+        self._expand_activation_ranges()
         self._check_figures()
         self._check_analyses()
 
@@ -52,6 +55,7 @@ class Plan:
     def dataset(self, model: str) -> dict:
         return self.config["datasets"][self.model(model)["dataset"]]
 
+    @functools.cache  # noqa: B019 (one Plan per run; cached for 20,000-job grids)
     def per_epoch(self, model: str) -> int:
         spec = self.model(model)
         return iterations_per_epoch(
@@ -59,7 +63,30 @@ class Plan:
         )
 
     def step_index(self, model: str, label: str, where: str) -> int:
-        return parse_step(label, self.per_epoch(model), where).index(self.per_epoch(model))
+        key = (model, label)
+        if key not in self._index_cache:  # planning 20,000 jobs asks this millions of times
+            per_epoch = self.per_epoch(model)
+            self._index_cache[key] = parse_step(label, per_epoch, where).index(per_epoch)
+        return self._index_cache[key]
+
+    @cached_property
+    def _index_cache(self) -> dict[tuple[str, str], int]:
+        return {}
+
+    def _expand_activation_ranges(self) -> None:
+        """``activations: {every: N, count: M}`` -> the M step labels t, t+N, ..., t+(M-1)N."""
+        entries = [panel for _, panel in self.panels()]
+        entries += self.config.get("analyses", {}).get("grids", [])
+        for entry in entries:
+            spread = entry["activations"]
+            if isinstance(spread, dict):
+                model = entry["model"]
+                start = self.step_index(model, entry["function"], "function")
+                per_epoch = self.per_epoch(model)
+                entry["activations"] = [
+                    step_from_index(start + k * spread["every"], per_epoch).label
+                    for k in range(spread["count"])
+                ]
 
     def module_path(self, model: str, layer: str) -> str:
         layers = self.model(model)["layers"]
@@ -225,6 +252,7 @@ class Plan:
 
     # --- what determines each output (rule params: a change reruns the rule) -------------
 
+    @functools.cache  # noqa: B019
     def training_inputs(self, model: str) -> str:
         """Everything that determines a model's checkpoints, as canonical JSON."""
         spec = self.model(model)
@@ -238,6 +266,7 @@ class Plan:
             }
         )
 
+    @functools.cache  # noqa: B019
     def inversion_inputs(self, model: str) -> str:
         """Everything beyond the checkpoints that determines an inversion, as canonical JSON."""
         return canonical(
@@ -252,12 +281,16 @@ class Plan:
 
     # --- checkpoints ----------------------------------------------------------------------
 
+    @functools.cache  # noqa: B019
     def classifier_step(self, model: str) -> str:
         """The 'trained network' whose label a reconstruction gets: configured, else the last
         step any job needs."""
         explicit = self.model(model).get("classifier_step")
         if explicit:
             return explicit
+        train = self.model(model)["train"]
+        if train.get("train_to_end"):
+            return f"{train['epochs']}_0"
         steps = [
             s
             for j in self.inversion_jobs
@@ -267,6 +300,7 @@ class Plan:
         ]
         return max(steps, key=lambda s: self.step_index(model, s, "step"), default="0_0")
 
+    @functools.cache  # noqa: B019
     def needed_steps(self, model: str) -> list[str]:
         """Step labels whose checkpoints some job reads, in training order."""
         steps = {self.classifier_step(model)}
