@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,39 @@ def test_config() -> dict:
 @pytest.fixture
 def default_config() -> dict:
     return load_config(ROOT / "config.yaml")
+
+
+def snakemake_command(workdir, *args, config=ROOT / "config" / "test.yaml") -> list[str]:
+    """The command line of a Snakemake run of this workflow in ``workdir``."""
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        str(config),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
+
+
+def run_snakemake(workdir, *args, config=ROOT / "config" / "test.yaml", check=True):
+    run = subprocess.run(
+        snakemake_command(workdir, *args, config=config),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if check and run.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+    return run
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    run_snakemake(workdir)
+    return workdir

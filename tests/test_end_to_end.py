@@ -1,45 +1,16 @@
 """Run the real DAG on config/test.yaml (real MNIST, real training and inversion)."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, load_config
+from conftest import ROOT, load_config, run_snakemake
 
 from invertibility import paths
 from invertibility.inversion_io import load_inversion
 from invertibility.plan import Plan
 
 pytestmark = pytest.mark.slow
-
-
-def run_snakemake(workdir, *args, config=ROOT / "config" / "test.yaml", check=True):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--cores",
-        "2",
-        "--configfile",
-        str(config),
-        "--directory",
-        str(workdir),
-        *args,
-    ]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    if check and run.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
-    return run
-
-
-@pytest.fixture(scope="session")
-def finished_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
-    run_snakemake(workdir)
-    return workdir
 
 
 def test_every_expected_file_exists(finished_run):

@@ -1,0 +1,163 @@
+"""Faults and bad inputs: what the user sees, and that finished work is never lost."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, load_config, run_snakemake, snakemake_command
+
+from invertibility.atomic import atomic_path, save_npz
+from invertibility.checkpoints import load_checkpoint, save_checkpoint
+from invertibility.errors import CheckpointError
+from invertibility.jobs import run_training
+from invertibility.models import MLP
+from invertibility.plan import Plan
+from invertibility.provenance import code_version
+
+
+def test_truncated_checkpoint_names_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "mlp" / "0_10.safetensors"
+    save_checkpoint(MLP(16, [8], 3), path, {"step": "0_10"})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        CheckpointError,
+        match=r"0_10.safetensors' is corrupt or truncated.*"
+        r"delete its folder '.*mlp' and rerun",
+    ):
+        load_checkpoint(MLP(16, [8], 3), path)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(MLP(16, [8], 3), path)
+
+
+def test_checkpoint_of_another_architecture_is_reported(tmp_path):
+    path = tmp_path / "m" / "0_1.safetensors"
+    save_checkpoint(MLP(16, [8], 3), path, {})
+    with pytest.raises(CheckpointError, match="does not fit the model in the config"):
+        load_checkpoint(MLP(16, [9], 3), path)
+
+
+def test_atomic_write_leaves_no_file_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out.parquet"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed mid-write")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_gives_the_usual_file_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "table.parquet") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "table.parquet").stat().st_mode & 0o777 == 0o644
+
+
+def test_npz_bytes_are_reproducible(tmp_path):
+    arrays = {"a": np.arange(10.0), "ids": np.array(["x", "y"])}
+    save_npz(tmp_path / "1.npz", **arrays)
+    time.sleep(2.1)  # zip timestamps have two-second resolution
+    save_npz(tmp_path / "2.npz", **arrays)
+    assert (tmp_path / "1.npz").read_bytes() == (tmp_path / "2.npz").read_bytes()
+    with np.load(tmp_path / "1.npz") as loaded:
+        assert loaded["ids"].tolist() == ["x", "y"]
+
+
+def train_mlp(tmp_path, name, seed):
+    config = load_config(ROOT / "config" / "test.yaml")
+    config["models"]["mlp"]["train"]["seed"] = seed
+    checkpoints = {"0_5": str(tmp_path / name / "0_5.safetensors")}
+    run_training(
+        Plan(config), "mlp", checkpoints, str(tmp_path / f"{name}.parquet"), progress=False
+    )
+    return Path(checkpoints["0_5"]).read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
+
+
+def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
+    first, table1 = train_mlp(tmp_path, "a", seed=0)
+    second, table2 = train_mlp(tmp_path, "b", seed=0)
+    other, _ = train_mlp(tmp_path, "c", seed=1)
+    assert first == second
+    pd.testing.assert_frame_equal(table1, table2)
+    assert first != other
+
+
+def test_code_version_follows_the_code_each_rule_runs(tmp_path):
+    package = tmp_path / "invertibility"
+    shutil.copytree(Path(__import__("invertibility").__file__).parent, package)
+    before = {kind: code_version(kind, package) for kind in ("train", "invert", "figure")}
+    (package / "objectives.py").write_text((package / "objectives.py").read_text() + "\n# edit\n")
+    after = {kind: code_version(kind, package) for kind in ("train", "invert", "figure")}
+    assert after["invert"] != before["invert"]
+    assert after["train"] == before["train"] and after["figure"] == before["figure"]
+
+
+def test_changing_a_training_setting_reruns_everything_downstream(finished_run, tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    config["models"]["mlp"]["train"]["lr"] = 0.02
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = run_snakemake(finished_run, "-n", "--quiet", "rules", config=changed).stdout
+    for rule in ("train", "invert", "figure", "invertibility_tables", "claims"):
+        assert rule in out, out
+
+
+def outputs(workdir):
+    return sorted(
+        p.relative_to(workdir)
+        for p in (workdir / "results").rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+@pytest.mark.slow
+def test_kill_during_inversions_then_resume_gives_identical_results(finished_run, tmp_path):
+    workdir = tmp_path / "killed"
+    workdir.mkdir()
+    command = snakemake_command(workdir)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    inversions = workdir / "results" / "inversions"
+    deadline = time.time() + 600
+    while time.time() < deadline and len(list(inversions.rglob("*.npz"))) < 4:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # Snakemake and every job it started
+    process.wait()
+    done_before = {p: (workdir / p).stat().st_mtime_ns for p in outputs(workdir)}
+    assert 4 <= sum(str(p).endswith(".npz") for p in done_before) < 18, "not killed mid-run"
+
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir, "--rerun-incomplete")
+
+    assert outputs(workdir) == outputs(finished_run)
+    # Finished jobs are kept. Only jobs in flight at the kill (at most one per core) may be
+    # redone: their file may be complete, but Snakemake never recorded them as finished.
+    redone = [p for p in done_before if (workdir / p).stat().st_mtime_ns != done_before[p]]
+    assert len(redone) <= 2, redone
+    assert len(done_before) - len(redone) >= 2
+    for rel in outputs(workdir):
+        if rel.suffix in (".parquet",):
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(workdir / rel), pd.read_parquet(finished_run / rel)
+            )
+        elif rel.suffix == ".csv":
+            pd.testing.assert_frame_equal(
+                pd.read_csv(workdir / rel), pd.read_csv(finished_run / rel)
+            )
+        else:
+            assert (workdir / rel).read_bytes() == (finished_run / rel).read_bytes(), rel
