@@ -1,0 +1,93 @@
+"""The SLURM profile against a real one-node SLURM (bash scripts/slurm_cluster.sh up)."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+from conftest import ROOT, load_config, snakemake_command
+
+from invertibility import paths
+from invertibility.plan import Plan
+
+
+def slurm_is_up() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    run = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    return run.returncode == 0 and bool(re.search(r"idle|mix|alloc", run.stdout))
+
+
+# CI sets REQUIRE_SLURM=1: there a missing cluster is a failure, not a skip
+REQUIRED = os.environ.get("REQUIRE_SLURM") == "1"
+slurm = pytest.mark.skipif(
+    not REQUIRED and not slurm_is_up(),
+    reason="SLURM test cluster is not up: run `bash scripts/slurm_cluster.sh up` (as root)",
+)
+pytestmark = pytest.mark.slurm
+
+PROFILES = ["--profile", "profiles/slurm", "--workflow-profile", "profiles/slurm-test"]
+
+
+def snakemake(workdir, *args, env=None, timeout=1500):
+    return subprocess.run(
+        snakemake_command(workdir, *PROFILES, *args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@slurm
+def test_tiny_config_runs_through_sbatch(tmp_path):
+    run = snakemake(tmp_path, "--slurm-keep-successful-logs")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    plan = Plan(load_config(ROOT / "config" / "test.yaml"))
+    for job in plan.inversion_jobs:
+        assert (tmp_path / job.path).is_file()
+    assert (tmp_path / paths.claims()).is_file()
+    # every job of the run was submitted with sbatch: one SLURM job id per submission
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
+    groups = output.count("Group job inversions")
+    n_inversions = len(plan.inversion_jobs)
+    other_jobs = len(re.findall(r"^rule (?!all\b|invert\b)\w+:", output, re.M))
+    assert len(submitted) == len(set(submitted)) == groups + other_jobs, output[-3000:]
+    assert groups == -(-n_inversions // 4)  # 4 inversions per group in the test profile
+    logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert {p.stem for p in logs} >= set(submitted)
+
+
+def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
+    """No GPU needed: a stand-in sbatch records the request and refuses it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "sbatch_args"
+    stub = bin_dir / "sbatch"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {record}\necho "stub: refused" >&2\nexit 1\n')
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    command = snakemake_command(
+        tmp_path / "run",
+        paths.training_table("mlp"),
+        "--profile",
+        "profiles/slurm",
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--retries",
+        "0",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--default-resources",
+        "slurm_partition=gpu",
+    )
+    subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    request = record.read_text()
+    assert "--gpus=1" in request, request
+    assert "--cpus-per-gpu=8" in request, request
+    assert "-p gpu" in request
