@@ -23,6 +23,7 @@ rule all:
 
 include: "rules/train.smk"
 include: "rules/invert.smk"
+include: "rules/distances.smk"
 include: "rules/tables.smk"
 include: "rules/figures.smk"
 

@@ -4,7 +4,11 @@ rule figure:
         get_figure_inputs,
     output:
         pdf=paths.figure("{name}", "pdf"),
-        png=paths.figure("{name}", "png"),
+        png=report(
+            paths.figure("{name}", "png"),
+            caption="../workflow/report/figure.rst",
+            category="Paper figures",
+        ),
     log:
         paths.log("figure", name="{name}"),
     benchmark:
@@ -29,7 +33,11 @@ rule fig6_norm_distances:
         table=paths.table("invertibility"),
     output:
         pdf=paths.figure("fig6_norm_distances", "pdf"),
-        png=paths.figure("fig6_norm_distances", "png"),
+        png=report(
+            paths.figure("fig6_norm_distances", "png"),
+            caption="../workflow/report/fig6.rst",
+            category="Paper figures",
+        ),
     log:
         paths.log("fig6_norm_distances"),
     benchmark:
@@ -52,7 +60,11 @@ rule fig7_invertibility_curves:
         summary=paths.table("invertibility_summary"),
     output:
         pdf=paths.figure("fig7_invertibility_curves", "pdf"),
-        png=paths.figure("fig7_invertibility_curves", "png"),
+        png=report(
+            paths.figure("fig7_invertibility_curves", "png"),
+            caption="../workflow/report/fig7.rst",
+            category="Measurements",
+        ),
     log:
         paths.log("fig7_invertibility_curves"),
     benchmark:

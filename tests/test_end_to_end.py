@@ -71,6 +71,13 @@ def test_a_second_run_has_nothing_to_do(finished_run):
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
+def test_the_report_holds_every_figure_and_the_claims(finished_run):
+    run_snakemake(finished_run, "--report", "report.html")
+    html = (finished_run / "report.html").read_text()
+    for name in ("fig1_mlp", "fig3_resnet18_nobn", "fig6_norm_distances", "claims.csv"):
+        assert name in html, name
+
+
 def test_changing_an_inversion_setting_reruns_inversions_not_training(finished_run, tmp_path):
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     config["inversion"]["lambda_tv"] = 0.02

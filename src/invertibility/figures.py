@@ -29,7 +29,8 @@ def for_display(image: np.ndarray, contrast: bool) -> np.ndarray:
 
 
 def _panel_rows(panel: dict, by_key: dict):
-    """Yield (row label, [images...]) for one panel, in config order (top row first)."""
+    """Yield (row label, [images or None for a diverged one...]) for one panel, in config order
+    (top row first)."""
     contrast = panel.get("contrast", False)
     for layer in panel["layers"]:
         first = by_key[(panel["model"], layer, panel["function"], panel["activations"][0])]
@@ -37,40 +38,62 @@ def _panel_rows(panel: dict, by_key: dict):
             cells = [for_display(first["originals"][index], False)]
             for tp in panel["activations"]:
                 result = by_key[(panel["model"], layer, panel["function"], tp)]
-                cells.append(for_display(result["reconstructions"][index], contrast))
+                diverged = bool(result["diverged"][index])
+                cells.append(
+                    None if diverged else for_display(result["reconstructions"][index], contrast)
+                )
             yield f"{layer}\n{first['image_id'][index]}", cells
 
 
+def _draw_panel(subfig, panel: dict, rows: list, n_cols: int) -> None:
+    axes = subfig.subplots(len(rows), n_cols, squeeze=False)
+    headers = ["original", *panel["activations"]]
+    for i, (label, cells) in enumerate(rows):
+        for col, ax in enumerate(axes[i]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(cells):
+                ax.axis("off")
+                continue
+            if cells[col] is None:  # say so, rather than draw NaN as a black square
+                ax.set_facecolor("0.85")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "diverged",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    transform=ax.transAxes,
+                )
+                ax.set_box_aspect(1)
+            else:
+                ax.imshow(cells[col], cmap="gray", vmin=0, vmax=1)
+            if i == 0:
+                ax.set_title(headers[col], fontsize=8)
+        axes[i, 0].set_ylabel(label, fontsize=7)
+    title = panel.get("title") or f"{panel['model']}, function {panel['function']}"
+    subfig.suptitle(title, fontsize=9, fontweight="bold")
+
+
 def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
+    """One figure of image grids: a block per panel (its own title), stacked top to bottom."""
     results = [load_inversion(path) for path in inputs]
     by_key = {(r["model"], r["layer"], r["t"], r["tp"]): r for r in results}
     blocks = [(panel, list(_panel_rows(panel, by_key))) for panel in spec["panels"]]
     n_rows = sum(len(rows) for _, rows in blocks)
     n_cols = max(1 + len(panel["activations"]) for panel, _ in blocks)
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(1.4 * n_cols + 0.8, 1.4 * n_rows + 0.8), squeeze=False
+    fig = plt.figure(
+        figsize=(1.3 * n_cols + 1.0, 1.3 * n_rows + 0.5 * len(blocks) + 0.4),
+        layout="constrained",
     )
-    row = 0
-    for panel, rows in blocks:
-        headers = ["original", *panel["activations"]]
-        for i, (label, cells) in enumerate(rows):
-            for col in range(n_cols):
-                ax = axes[row, col]
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if col >= len(cells):
-                    ax.axis("off")
-                    continue
-                ax.imshow(cells[col], cmap="gray", vmin=0, vmax=1)
-                if i == 0:
-                    ax.set_title(headers[col], fontsize=8)
-            axes[row, 0].set_ylabel(label, fontsize=7)
-            row += 1
-        first_ax = axes[row - len(rows), 0]
-        title = panel.get("title") or f"{panel['model']}, function {panel['function']}"
-        first_ax.annotate(title, (0, 1.35), xycoords="axes fraction", fontsize=9, fontweight="bold")
+    # each panel's height: its rows plus room for its title and column headers
+    subfigs = fig.subfigures(
+        len(blocks), 1, squeeze=False, height_ratios=[len(rows) + 0.5 for _, rows in blocks]
+    )[:, 0]
+    for subfig, (panel, rows) in zip(subfigs, blocks, strict=True):
+        _draw_panel(subfig, panel, rows, n_cols)
     if spec.get("title"):
         fig.suptitle(spec["title"], fontsize=10)
-    fig.tight_layout()
     save_figure(fig, [pdf, png])
     plt.close(fig)

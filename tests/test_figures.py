@@ -1,0 +1,46 @@
+"""Image-grid figures: rows and cells follow the config; a diverged image is marked, not drawn."""
+
+import numpy as np
+import pytest
+
+from invertibility import figures
+
+
+def fake_result(tp, diverged):
+    rng = np.random.default_rng(0)
+    return {
+        "image_id": np.array(["a", "b"]),
+        "originals": rng.random((2, 1, 4, 4), dtype=np.float32),
+        "reconstructions": np.where(
+            np.array(diverged)[:, None, None, None], np.nan, rng.random((2, 1, 4, 4))
+        ),
+        "diverged": np.array(diverged),
+        "tp": tp,
+    }
+
+
+PANEL = {"model": "m", "layers": ["fc2", "fc1"], "function": "0_1", "activations": ["0_1", "0_2"]}
+
+
+def by_key():
+    return {
+        ("m", layer, "0_1", tp): fake_result(tp, [False, tp == "0_2" and layer == "fc1"])
+        for layer in ("fc1", "fc2")
+        for tp in ("0_1", "0_2")
+    }
+
+
+def test_rows_follow_the_panel_and_diverged_cells_are_marked():
+    rows = list(figures._panel_rows(PANEL, by_key()))
+    assert [label for label, _ in rows] == ["fc2\na", "fc2\nb", "fc1\na", "fc1\nb"]
+    assert all(len(cells) == 3 for _, cells in rows)  # original + two activation steps
+    diverged = [(label, i) for label, cells in rows for i, c in enumerate(cells) if c is None]
+    assert diverged == [("fc1\nb", 2)]
+
+
+def test_contrast_stretch_maps_percentiles_to_the_full_range():
+    image = np.linspace(0.4, 0.6, 3 * 10 * 10).reshape(3, 10, 10)
+    shown = figures.for_display(image, contrast=True)
+    assert shown.shape == (10, 10, 3)
+    assert shown.min() == pytest.approx(0.0) and shown.max() == pytest.approx(1.0)
+    assert figures.for_display(image, contrast=False).max() == pytest.approx(0.6)
