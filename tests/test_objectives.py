@@ -38,3 +38,20 @@ def test_relative_feature_loss_is_normalized_per_image():
     torch.testing.assert_close(
         relative_feature_loss(target * 0.5, target), torch.tensor([0.25, 0.25])
     )
+
+
+def test_alpha_norm_takes_the_absolute_value_for_odd_and_fractional_alpha():
+    x = torch.full((1, 1, 2, 2), -0.5)
+    for alpha in (6, 3, 2.5):
+        expected = torch.tensor([0.5**alpha])  # mean |x|^alpha with bound 1
+        torch.testing.assert_close(alpha_norm(x, alpha, 1.0), expected)
+
+
+def test_precomputed_target_norms_give_the_same_loss():
+    from invertibility.objectives import squared_norms
+
+    target, features = torch.randn(3, 5), torch.randn(3, 5)
+    torch.testing.assert_close(
+        relative_feature_loss(features, target, squared_norms(target)),
+        relative_feature_loss(features, target),
+    )

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .objectives import alpha_norm, relative_feature_loss, total_variation
+from .objectives import alpha_norm, relative_feature_loss, squared_norms, total_variation
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,18 @@ def initial_images(image_ids: Sequence[str], shape: Sequence[int], std: float, s
     return torch.stack(inits)
 
 
-def objective(forward, x, target, settings: InversionSettings) -> torch.Tensor:
+def objective(
+    forward, x, target, settings: InversionSettings, target_norms: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-image objective ``[N]``; the network runs under autocast when asked for."""
-    # bfloat16 keeps fp32's range: no loss scaling needed for these small normalized losses
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=settings.autocast):
+    if settings.autocast:
+        # bfloat16 keeps fp32's range: no loss scaling needed for these small normalized losses
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            features = forward(x)
+    else:
         features = forward(x)
     return (
-        relative_feature_loss(features, target)
+        relative_feature_loss(features, target, target_norms)
         + settings.lambda_alpha * alpha_norm(x, settings.alpha, settings.alpha_bound)
         + settings.lambda_tv * total_variation(x, settings.beta, settings.tv_bound)
     )
@@ -95,8 +100,10 @@ def invert(
         optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay
     )
     alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    target_norms = squared_norms(target)  # constant: computed once, not every iteration
 
-    def check(per_image: torch.Tensor) -> None:
+    def check(per_image: torch.Tensor) -> bool:
+        """Freeze the images that went NaN/inf at their start; True if any image ever did."""
         with torch.no_grad():
             finite = torch.isfinite(per_image) & torch.isfinite(x).flatten(1).all(1)
             dead = alive & ~finite
@@ -106,15 +113,18 @@ def invert(
                 buffer = optimizer.state[x].get("momentum_buffer")
                 if buffer is not None:
                     buffer[dead] = 0.0
+            return not bool(alive.all())
 
     bar = tqdm(range(settings.iterations), desc="invert", disable=not progress, mininterval=2)
+    any_dead = False  # masking costs ops every iteration: only once an image has diverged
     for iteration in bar:
         optimizer.zero_grad(set_to_none=False)
-        per_image = objective(forward, x, target, settings)
-        per_image.masked_fill(~alive, 0.0).sum().backward()
+        per_image = objective(forward, x, target, settings, target_norms)
+        (per_image.masked_fill(~alive, 0.0) if any_dead else per_image).sum().backward()
         if iteration % CHECK_EVERY == 0:
-            check(per_image.detach())
-            x.grad[~alive] = 0.0
+            any_dead = check(per_image.detach())
+            if any_dead:
+                x.grad[~alive] = 0.0
         optimizer.step()
         scheduler.step()
         if progress and iteration % CHECK_EVERY == 0:
@@ -125,9 +135,7 @@ def invert(
             )
     with torch.no_grad():
         features = forward(x).float()
-        error = (features - target.float()).flatten(1).norm(dim=1) / target.float().flatten(1).norm(
-            dim=1
-        ).clamp_min(torch.finfo(torch.float32).tiny)
+        error = (features - target.float()).flatten(1).norm(dim=1) / target_norms.sqrt()
         alive &= torch.isfinite(error) & torch.isfinite(x).flatten(1).all(1)
         reconstructions = x.detach().clone()
         reconstructions[~alive] = float("nan")
