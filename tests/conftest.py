@@ -43,13 +43,13 @@ def snakemake_command(workdir, *args, config=ROOT / "config" / "test.yaml") -> l
     ]
 
 
-def run_snakemake(workdir, *args, config=ROOT / "config" / "test.yaml", check=True):
+def run_snakemake(workdir, *args, config=ROOT / "config" / "test.yaml", check=True, timeout=1200):
     run = subprocess.run(
         snakemake_command(workdir, *args, config=config),
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=timeout,
     )
     if check and run.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")

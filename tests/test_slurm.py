@@ -7,7 +7,7 @@ import stat
 import subprocess
 
 import pytest
-from conftest import ROOT, load_config, snakemake_command
+from conftest import ROOT, load_config, run_snakemake, snakemake_command
 
 from invertibility import paths
 from invertibility.plan import Plan
@@ -31,20 +31,11 @@ pytestmark = pytest.mark.slurm
 PROFILES = ["--profile", "profiles/slurm", "--workflow-profile", "profiles/slurm-test"]
 
 
-def snakemake(workdir, *args, env=None, timeout=1500):
-    return subprocess.run(
-        snakemake_command(workdir, *PROFILES, *args),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-
-
 @slurm
 def test_tiny_config_runs_through_sbatch(tmp_path):
-    run = snakemake(tmp_path, "--slurm-keep-successful-logs")
+    run = run_snakemake(
+        tmp_path, *PROFILES, "--slurm-keep-successful-logs", check=False, timeout=1500
+    )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-5000:]
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))

@@ -62,16 +62,10 @@ class Plan:
             data.train_size(self.dataset(model)), spec["train"]["batch_size"]
         )
 
+    @functools.cache  # noqa: B019 (planning 20,000 jobs asks this millions of times)
     def step_index(self, model: str, label: str, where: str) -> int:
-        key = (model, label)
-        if key not in self._index_cache:  # planning 20,000 jobs asks this millions of times
-            per_epoch = self.per_epoch(model)
-            self._index_cache[key] = parse_step(label, per_epoch, where).index(per_epoch)
-        return self._index_cache[key]
-
-    @cached_property
-    def _index_cache(self) -> dict[tuple[str, str], int]:
-        return {}
+        per_epoch = self.per_epoch(model)
+        return parse_step(label, per_epoch, where).index(per_epoch)
 
     def _expand_activation_ranges(self) -> None:
         """``activations: {every: N, count: M}`` -> the M step labels t, t+N, ..., t+(M-1)N."""
