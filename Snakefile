@@ -1,7 +1,10 @@
 """Neural networks preserve invertibility across iterations: the whole paper, end to end.
 
-snakemake --cores N                      the embedded default (config.yaml), laptop CPU
+snakemake --cores N                       the embedded default (config.yaml), laptop CPU
 snakemake --configfile config/paper.yaml  ImageNet at paper scale (set the data paths)
+
+A config file given on the command line replaces the embedded default (it is not merged into
+it); --config key=value overrides apply on top of whichever config runs.
 """
 
 from snakemake.utils import min_version
@@ -9,7 +12,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+if not workflow.overwrite_configfiles:
+
+    configfile: f"{workflow.basedir}/config.yaml"
 
 
 include: "rules/common.smk"
@@ -21,6 +26,7 @@ rule all:
         get_final_targets(),
 
 
+include: "rules/images.smk"
 include: "rules/train.smk"
 include: "rules/invert.smk"
 include: "rules/distances.smk"

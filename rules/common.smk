@@ -1,22 +1,18 @@
-# Everything rules need from the config: checked once, here, before any job is planned.
+# Everything rules need from the config: checked and planned once, here, before any job runs.
 import os
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from invertibility import paths
 from invertibility.errors import ConfigError
-from invertibility.plan import (
-    OTHER_IMAGE,
-    Plan,
-    canonical,
-    check_step_labels_are_strings,
-)
+from invertibility.plan import InversionJob, Plan
 from invertibility.provenance import code_version
 from invertibility.steps import STEP_PATTERN
+from invertibility.vocabulary import OTHER_IMAGE, canonical
 
 try:
-    check_step_labels_are_strings(config)
     validate(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     PLAN = Plan(config)
 except ConfigError as error:
@@ -25,21 +21,29 @@ except ConfigError as error:
 
 wildcard_constraints:
     model="|".join(config["models"]),
-    step=STEP_PATTERN,
     t=STEP_PATTERN,
     tp=f"{STEP_PATTERN}|{OTHER_IMAGE}",
     layer="[A-Za-z0-9_.-]+",
-    name="|".join(config["figures"]) or "no-image-grid-figure",
 
 
 def res(key):
     return config["resources"][key]
 
 
+def script_code(name):
+    """Hash of a script in workflow/scripts/ and of the package modules it imports."""
+    return code_version(Path(workflow.basedir) / "workflow" / "scripts" / name)
+
+
+def names_pattern(names):
+    """A wildcard constraint matching exactly ``names`` (nothing, if there are none)."""
+    return "|".join(names) or "(?!)"
+
+
 def get_final_targets():
     targets = [paths.training_table(model) for model in PLAN.trained_models()]
     targets += [job.path for job in PLAN.inversion_jobs]
-    for name in PLAN.figure_names() + get_analysis_figures():
+    for name in PLAN.figure_names():
         targets += [paths.figure(name, "pdf"), paths.figure(name, "png")]
     targets += [
         paths.table(name) for name in ("invertibility", "invertibility_horizons")
@@ -48,14 +52,6 @@ def get_final_targets():
     if PLAN.claims():
         targets.append(paths.claims())
     return targets
-
-
-def get_analysis_figures():
-    """Figure 6 when norm distances are asked for; Figure 7 always (curves from the table)."""
-    names = ["fig7_invertibility_curves"]
-    if PLAN.distance_layers():
-        names.append("fig6_norm_distances")
-    return names
 
 
 def get_all_inversions(wildcards=None):
@@ -68,23 +64,33 @@ def get_all_distances(wildcards=None):
     ]
 
 
-def get_checkpoint_paths(model):
-    return {step: paths.checkpoint(model, step) for step in PLAN.needed_steps(model)}
+def inversion_job(wildcards):
+    return InversionJob(wildcards.model, wildcards.layer, wildcards.t, wildcards.tp)
 
 
-def get_job_checkpoints(wildcards):
-    """Checkpoint files an inversion job reads: function t, target tp, and the classifier."""
-    model = wildcards.model
-    tp = wildcards.t if wildcards.tp == OTHER_IMAGE else wildcards.tp
+def get_inversion_inputs(wildcards):
+    """The prepared images and the checkpoints of t, tp and the classifier."""
     return {
-        "t": paths.checkpoint(model, wildcards.t),
-        "tp": paths.checkpoint(model, tp),
-        "classifier": paths.checkpoint(model, PLAN.classifier_step(model)),
+        "images": paths.images(wildcards.model),
+        **PLAN.inversion_checkpoints(inversion_job(wildcards)),
     }
 
 
-def get_figure_inputs(wildcards):
+def get_inversion_spec(wildcards):
+    return canonical(PLAN.inversion_spec(inversion_job(wildcards)))
+
+
+def get_distance_checkpoints(wildcards):
+    spec = PLAN.distance_spec(wildcards.model, wildcards.layer)
+    return [paths.checkpoint(wildcards.model, s) for s in spec["checkpoint_steps"]]
+
+
+def get_image_grid_inputs(wildcards):
     return [job.path for job in PLAN.figure_jobs(wildcards.name)]
+
+
+def get_figure_spec(wildcards):
+    return canonical(PLAN.config["figures"][wildcards.name])
 
 
 def print_claims(path):

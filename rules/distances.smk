@@ -1,7 +1,8 @@
 rule norm_distances:
     """Section 4: how far r_l(x_i) moves across steps vs the distance to other classes."""
     input:
-        checkpoints=lambda wc: paths.checkpoint_dir(wc.model),
+        images=paths.images("{model}"),
+        checkpoints=get_distance_checkpoints,
     output:
         paths.norm_distances("{model}", "{layer}"),
     log:
@@ -14,9 +15,9 @@ rule norm_distances:
     resources:
         mem_mb=res("invert_mem_mb"),
         runtime=res("invert_runtime"),
+        gpu=res("gpu"),
     params:
-        steps=lambda wc: canonical(PLAN.distance_steps(wc.model, wc.layer)),
-        inputs=lambda wc: PLAN.inversion_inputs(wc.model),
-        code=code_version("distances"),
+        spec=lambda wc: canonical(PLAN.distance_spec(wc.model, wc.layer)),
+        code=script_code("norm_distances.py"),
     script:
         "../workflow/scripts/norm_distances.py"

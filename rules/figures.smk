@@ -1,7 +1,10 @@
-rule figure:
-    """One paper figure: layers as rows, the original then each activation step as columns."""
+# Every figure is a config entry (figures.<name>) with a kind; one rule draws each kind.
+
+
+rule image_grid_figure:
+    """A paper figure (1-5): layers as rows, the original then each activation step as columns."""
     input:
-        get_figure_inputs,
+        get_image_grid_inputs,
     output:
         pdf=paths.figure("{name}", "pdf"),
         png=report(
@@ -13,6 +16,8 @@ rule figure:
         paths.log("figure", name="{name}"),
     benchmark:
         paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("image_grid")),
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -20,28 +25,30 @@ rule figure:
         mem_mb=2000,
         runtime=10,
     params:
-        inputs=lambda wc: canonical(config["figures"][wc.name]),
-        code=code_version("figure"),
+        spec=get_figure_spec,
+        code=script_code("image_grid_figure.py"),
     script:
-        "../workflow/scripts/figure.py"
+        "../workflow/scripts/image_grid_figure.py"
 
 
-rule fig6_norm_distances:
-    """Figure 6: norm distances vs invertibility."""
+rule norm_distances_figure:
+    """Figure 6: norm distances vs invertibility, one panel per analyses.distances entry."""
     input:
         distances=get_all_distances,
         table=paths.table("invertibility"),
     output:
-        pdf=paths.figure("fig6_norm_distances", "pdf"),
+        pdf=paths.figure("{name}", "pdf"),
         png=report(
-            paths.figure("fig6_norm_distances", "png"),
+            paths.figure("{name}", "png"),
             caption="../workflow/report/fig6.rst",
             category="Paper figures",
         ),
     log:
-        paths.log("fig6_norm_distances"),
+        paths.log("figure", name="{name}"),
     benchmark:
-        paths.benchmark("fig6_norm_distances")
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("norm_distances")),
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -49,26 +56,29 @@ rule fig6_norm_distances:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_version("analysis_figure"),
+        spec=get_figure_spec,
+        code=script_code("norm_distances_figure.py"),
     script:
-        "../workflow/scripts/analysis_figure.py"
+        "../workflow/scripts/norm_distances_figure.py"
 
 
-rule fig7_invertibility_curves:
+rule invertibility_curves_figure:
     """Figure 7 (ours): similarity against activation step, with CI bands and controls."""
     input:
         summary=paths.table("invertibility_summary"),
     output:
-        pdf=paths.figure("fig7_invertibility_curves", "pdf"),
+        pdf=paths.figure("{name}", "pdf"),
         png=report(
-            paths.figure("fig7_invertibility_curves", "png"),
+            paths.figure("{name}", "png"),
             caption="../workflow/report/fig7.rst",
             category="Measurements",
         ),
     log:
-        paths.log("fig7_invertibility_curves"),
+        paths.log("figure", name="{name}"),
     benchmark:
-        paths.benchmark("fig7_invertibility_curves")
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("invertibility_curves")),
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -76,6 +86,7 @@ rule fig7_invertibility_curves:
         mem_mb=2000,
         runtime=10,
     params:
-        code=code_version("analysis_figure"),
+        spec=get_figure_spec,
+        code=script_code("invertibility_curves_figure.py"),
     script:
-        "../workflow/scripts/analysis_figure.py"
+        "../workflow/scripts/invertibility_curves_figure.py"

@@ -1,7 +1,7 @@
 rule invert:
     """Invert r_l^tp(x_i) with the earlier layer function r_l^t, for a batch of images."""
     input:
-        checkpoints=lambda wc: paths.checkpoint_dir(wc.model),
+        unpack(get_inversion_inputs),
     output:
         paths.inversion("{model}", "{layer}", "{t}", "{tp}"),
     log:
@@ -16,8 +16,7 @@ rule invert:
         runtime=res("invert_runtime"),
         gpu=res("gpu"),
     params:
-        checkpoints=get_job_checkpoints,
-        inputs=lambda wc: PLAN.inversion_inputs(wc.model),
-        code=code_version("invert"),
+        spec=get_inversion_spec,
+        code=script_code("invert.py"),
     script:
         "../workflow/scripts/invert.py"

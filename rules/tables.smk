@@ -17,7 +17,7 @@ rule invertibility_tables:
         mem_mb=4000,
         runtime=30,
     params:
-        code=code_version("tables"),
+        code=script_code("invertibility_tables.py"),
     script:
         "../workflow/scripts/invertibility_tables.py"
 
@@ -44,7 +44,7 @@ rule claims:
         mem_mb=2000,
         runtime=10,
     params:
-        claims=lambda wc: canonical(PLAN.claims()),
-        code=code_version("tables"),
+        claims=canonical(PLAN.claims()),
+        code=script_code("claims.py"),
     script:
         "../workflow/scripts/claims.py"

@@ -1,22 +1,28 @@
-rule train:
-    """Train one model with seeded SGD; keep only the steps that some job reads."""
-    output:
-        checkpoints=directory(paths.checkpoint_dir("{model}")),
-        table=paths.training_table("{model}"),
-    log:
-        paths.log("train", model="{model}"),
-    benchmark:
-        paths.benchmark("train", model="{model}")
-    conda:
-        "../envs/torch.yaml"
-    threads: 2
-    resources:
-        mem_mb=res("train_mem_mb"),
-        runtime=res("train_runtime"),
-        gpu=res("gpu"),
-    params:
-        steps=lambda wc: PLAN.needed_steps(wc.model),
-        inputs=lambda wc: PLAN.training_inputs(wc.model),
-        code=code_version("train"),
-    script:
-        "../workflow/scripts/train.py"
+# One rule per model: its outputs are exactly the checkpoints of its schedule (models.*.checkpoints),
+# so every inversion names the files it reads, and only the model's own config entry (its spec)
+# can rerun it; a figure, grid or claim edit never does.
+for model in PLAN.trained_models():
+
+    rule:
+        """Train one model with seeded SGD; save the steps of its checkpoint schedule."""
+        name:
+            f"train_{model}"
+        output:
+            checkpoints=[paths.checkpoint(model, step) for step in PLAN.schedule(model)],
+            table=paths.training_table(model),
+        log:
+            paths.log("train", model=model),
+        benchmark:
+            paths.benchmark("train", model=model)
+        conda:
+            "../envs/torch.yaml"
+        threads: res("train_threads")
+        resources:
+            mem_mb=res("train_mem_mb"),
+            runtime=res("train_runtime"),
+            gpu=res("gpu"),
+        params:
+            spec=canonical(PLAN.training_spec(model)),
+            code=script_code("train.py"),
+        script:
+            "../workflow/scripts/train.py"

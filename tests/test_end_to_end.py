@@ -16,12 +16,12 @@ pytestmark = pytest.mark.slow
 def test_every_expected_file_exists(finished_run):
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     expected = [paths.training_table(m) for m in plan.trained_models()]
-    expected += [
-        paths.checkpoint(m, s) for m in plan.trained_models() for s in plan.needed_steps(m)
-    ]
+    expected += [paths.checkpoint(m, s) for m in plan.trained_models() for s in plan.schedule(m)]
+    expected += [paths.images(m) for m in plan.trained_models()]
     expected += [job.path for job in plan.inversion_jobs]
     expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
     expected += ["logs/train/mlp.log", "benchmarks/train/mlp.tsv"]
+    expected += ["logs/prepare_images/mlp.log", "benchmarks/invert/mlp/fc1/0_5/1_5.tsv"]
     expected += [
         paths.table(name)
         for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
@@ -35,11 +35,9 @@ def test_every_expected_file_exists(finished_run):
     ]
     missing = [p for p in expected if not (finished_run / p).is_file()]
     assert not missing, missing
-    # only the needed steps are kept
-    kept = sorted(
-        p.stem for p in (finished_run / paths.checkpoint_dir("mlp")).glob("*.safetensors")
-    )
-    assert kept == ["0_5", "1_5"]
+    # exactly the scheduled steps are kept
+    kept = sorted(p.stem for p in (finished_run / "results/checkpoints/mlp").glob("*.safetensors"))
+    assert kept == ["0_5", "1_0", "1_5"]
 
 
 def test_training_table_is_typed_and_learns(finished_run):
@@ -61,6 +59,9 @@ def test_inversion_metrics_are_sane(finished_run):
     assert np.median(same["image_error"]) < np.median(other["image_error"])
     assert (other["target_image_id"] != other["image_id"]).all()
     assert same["classifier_step"] == "1_5" and same["iterations"] == 40
+    assert same["p"] == 0 and other["p"] is None
+    assert load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "1_5"))["p"] == 20
+    assert 0 < same["loop_seconds"] < 60
     conv = load_inversion(finished_run / paths.inversion("resnet18_nobn", "conv5", "0_2", "0_4"))
     assert conv["reconstructions"].shape == (11, 3, 32, 32)
     assert conv["image_id"][-1] == "photo:stereo_motorcycle" and conv["label"][-1] == -1
@@ -126,3 +127,18 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
     assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
     finite = claims.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
+
+
+def test_a_job_reads_the_prepared_images(finished_run):
+    from invertibility import image_sets
+
+    plan = Plan(load_config(ROOT / "config" / "test.yaml"))
+    prepared = image_sets.load(
+        finished_run / paths.images("resnet18_nobn"), plan.images_fingerprint("resnet18_nobn")
+    )
+    assert prepared.images.shape == (11, 3, 32, 32)
+    result = load_inversion(finished_run / paths.inversion("resnet18_nobn", "conv1", "0_2", "0_2"))
+    assert result["image_id"].tolist() == prepared.ids
+    np.testing.assert_allclose(
+        result["originals"], prepared.to_pixels(prepared.images).numpy(), atol=1e-6
+    )

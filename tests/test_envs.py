@@ -51,3 +51,90 @@ def test_every_rule_names_an_existing_env():
         for env in re.findall(r'conda:\s*\n\s*"\.\./envs/([\w.]+)"', text):
             assert (ROOT / "envs" / env).is_file(), f"{smk.name}: envs/{env} missing"
         assert text.count("conda:") == text.count("script:"), f"{smk.name}: a rule lacks conda"
+
+
+# --- what each rule's script imports, and whether its env provides it -------------------------
+
+IMPORT_TO_PACKAGE = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
+    "safetensors": "safetensors",
+    "tqdm": "tqdm",
+    "mlxtend": "mlxtend",
+    "skimage": "scikit-image",
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+}
+
+
+def rule_scripts() -> dict[str, str]:
+    """Script file -> env file, for every rule in rules/*.smk."""
+    found = {}
+    for smk in (ROOT / "rules").glob("*.smk"):
+        text = smk.read_text()
+        pairs = re.findall(
+            r'conda:\s*\n\s*"\.\./envs/([\w.]+)".*?script:\s*\n\s*"\.\./workflow/scripts/([\w.]+)"',
+            text,
+            re.S,
+        )
+        found.update({script: env for env, script in pairs})
+    return found
+
+
+def third_party_imports(path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names & set(IMPORT_TO_PACKAGE)
+
+
+def test_every_rule_script_is_found():
+    scripts = rule_scripts()
+    assert set(scripts) == {p.name for p in (ROOT / "workflow" / "scripts").glob("*.py")}
+    assert scripts["invert.py"] == "torch.yaml"
+    assert scripts["image_grid_figure.py"] == "plots.yaml"
+
+
+@pytest.mark.parametrize("script", sorted(rule_scripts()))
+def test_each_env_lists_what_its_rules_import(script):
+    from invertibility.provenance import module_closure
+
+    package = ROOT / "src" / "invertibility"
+    path = ROOT / "workflow" / "scripts" / script
+    files = [path] + [package / f"{m}.py" for m in module_closure(path, package)]
+    needed = {IMPORT_TO_PACKAGE[name] for f in files for name in third_party_imports(f)}
+    env = rule_scripts()[script]
+    missing = needed - set(conda_requirements(env))
+    assert not missing, f"{script} imports {sorted(missing)}, which envs/{env} lacks"
+
+
+def test_plots_rules_run_without_torch():
+    """Every module a plots-env rule runs imports with torch made unimportable."""
+    import subprocess
+    import sys
+
+    scripts = [s for s, env in rule_scripts().items() if env == "plots.yaml"]
+    assert len(scripts) >= 5
+    code = (
+        "import importlib.abc, runpy, sys\n"
+        "class NoTorch(importlib.abc.MetaPathFinder):  # as if torch were not installed\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'torchvision'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        f"for script in {[str(ROOT / 'workflow' / 'scripts' / s) for s in scripts]!r}:\n"
+        "    runpy.run_path(script, run_name='not_main')\n"
+        "import invertibility.tables, invertibility.claims, invertibility.analysis_figures\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]

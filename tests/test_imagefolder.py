@@ -60,7 +60,8 @@ def paper_config(folders, **overrides):
         }
     )
     for model in config["models"].values():
-        model["train"].update(batch_size=2, workers=0)  # 8 iterations per epoch
+        if model["dataset"] == "imagenet":
+            model["train"].update(batch_size=2, workers=0)  # 8 iterations per epoch
     return config
 
 
@@ -118,8 +119,17 @@ def shrink_steps(node):
 
 def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
     config = paper_config(folders)
-    config["figures"] = shrink_steps(config["figures"])
+    imagenet_figures = {
+        name: figure
+        for name, figure in config["figures"].items()
+        if all(
+            config["models"][p["model"]]["dataset"] == "imagenet" for p in figure.get("panels", [])
+        )
+    }
+    config["figures"] = {**config["figures"], **shrink_steps(imagenet_figures)}
     config["analyses"]["claims"] = shrink_steps(config["analyses"]["claims"])
+    for name in ("alexnet", "resnet18_nobn"):  # every step of the first seven epochs
+        config["models"][name]["checkpoints"] = [{"every": 1, "until": "7_0"}]
     for grid in config["analyses"]["grids"]:  # the full grid is planned by the benchmark
         grid["function"] = shrink_steps(grid["function"])
         grid["activations"] = {"every": 3, "count": 3}
@@ -127,4 +137,4 @@ def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
     path.write_text(yaml.safe_dump(config))
     run = run_snakemake(tmp_path, "-n", config=path, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "train" in run.stdout and "invert" in run.stdout
+    assert "train_alexnet" in run.stdout and "train_mlp" in run.stdout and "invert" in run.stdout

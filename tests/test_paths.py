@@ -3,7 +3,7 @@ from invertibility import paths
 
 def test_paths_follow_the_documented_layout():
     assert paths.checkpoint("mlp", "0_10") == "results/checkpoints/mlp/0_10.safetensors"
-    assert paths.checkpoint_dir("mlp") == "results/checkpoints/mlp"
+    assert paths.images("mlp") == "results/images/mlp.safetensors"
     assert (
         paths.inversion("mlp", "fc1", "0_10", "1_10") == "results/inversions/mlp/fc1/0_10/1_10.npz"
     )

@@ -1,4 +1,6 @@
 import copy
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -7,26 +9,69 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from invertibility.errors import ConfigError
-from invertibility.plan import OTHER_IMAGE, InversionJob, Plan, check_step_labels_are_strings
+from invertibility.plan import InversionJob, Plan
+from invertibility.validation import check_step_labels_are_strings
+from invertibility.vocabulary import OTHER_IMAGE
 
 
-def test_default_config_plans_every_figure_and_the_needed_checkpoints(default_config):
+def test_default_config_plans_every_figure_and_the_scheduled_checkpoints(default_config):
     plan = Plan(default_config)
     assert plan.per_epoch("mlp") == 71  # ceil(4500 / 64)
-    needed = plan.needed_steps("mlp")
-    assert {"0_10", "0_50", "1_10"} <= set(needed) and needed[-1] == "3_0"  # classifier last
-    indices = [plan.step_index("mlp", s, "step") for s in needed]
+    schedule = plan.schedule("mlp")
+    assert {"0_10", "0_50", "1_10"} <= set(schedule) and schedule[-1] == "3_0"  # classifier last
+    indices = [plan.step_index("mlp", s) for s in schedule]
     assert indices == sorted(indices)
     jobs = set(plan.inversion_jobs)
     assert InversionJob("mlp", "fc1", "0_10", "1_10") in jobs
     assert InversionJob("mlp", "fc1", "0_10", OTHER_IMAGE) in jobs
-    assert {p for p in plan.figure_names()} >= {"fig1_mlp", "fig5_mlp_wide"}
+    assert set(plan.figure_names("image_grid")) >= {"fig1_mlp", "fig5_mlp_wide"}
+    assert plan.figure_names("norm_distances") == ["fig6_norm_distances"]
+    assert plan.figure_names("invertibility_curves") == ["fig7_invertibility_curves"]
 
 
-def test_classifier_defaults_to_the_last_needed_step(test_config):
+def test_classifier_defaults_to_the_last_scheduled_step(test_config):
     plan = Plan(test_config)
     assert plan.classifier_step("mlp") == "1_5"
-    assert plan.needed_steps("mlp") == ["0_5", "1_5"]
+    assert plan.schedule("mlp") == ["0_5", "1_0", "1_5"]
+    assert plan.schedule("resnet18_nobn") == ["0_2", "0_4"]  # a range: every 2 from 0_2
+
+
+def test_schedule_ranges_expand_and_merge_with_labels(test_config):
+    config = copy.deepcopy(test_config)
+    config["models"]["mlp"]["checkpoints"] = [
+        "0_3",
+        {"every": 10, "until": "1_5"},
+        {"every": 20, "from": "0_5", "until": "2_0"},
+    ]
+    plan = Plan(config)
+    # 20 iterations per epoch: steps 0, 10, 20 from the first range; 5, 25 (45 > 2_0 = 40)
+    assert plan.schedule("mlp") == ["0_0", "0_3", "0_5", "0_10", "1_0", "1_5"]
+
+
+def test_training_spec_depends_on_the_model_entry_alone(test_config):
+    before = Plan(test_config).training_spec("mlp")
+    edited = copy.deepcopy(test_config)
+    edited["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5"]
+    edited["analyses"]["claims"] = edited["analyses"]["claims"][1:]
+    edited["inversion"]["lambda_tv"] = 0.5
+    assert Plan(edited).training_spec("mlp") == before
+    edited["models"]["mlp"]["checkpoints"].append("1_2")
+    assert Plan(edited).training_spec("mlp") != before
+
+
+def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
+    plan = Plan(test_config)
+    spec = plan.inversion_spec(InversionJob("mlp", "fc2", "0_5", "1_5"))
+    assert spec["p"] == 20 and spec["module"] == "fc2" and spec["settings"]["iterations"] == 40
+    assert spec["network"] == {
+        "architecture": "mlp",
+        "num_classes": 10,
+        "input_shape": [1, 28, 28],
+        "hidden": [128, 64, 32],
+    }
+    assert plan.inversion_spec(InversionJob("mlp", "fc2", "0_5", OTHER_IMAGE))["p"] is None
+    files = plan.inversion_checkpoints(InversionJob("mlp", "fc2", "0_5", OTHER_IMAGE))
+    assert set(files) == {"t", "classifier"}
 
 
 def mutate(config, path, value):
@@ -57,8 +102,32 @@ PANEL = ["figures", "fig1_mlp", "panels", 0]
         ),
         (
             [*PANEL, "activations"],
-            ["0_4"],
-            r"activation step 0_4 comes before the function step 0_5",
+            ["0_5", "0_15"],
+            r"figures.fig1_mlp.panels\[0\].activations: step 0_15 is not on the checkpoint "
+            r"schedule of model 'mlp' \(models.mlp.checkpoints\); nearest scheduled steps: "
+            r"0_5, 1_0",
+        ),
+        (
+            ["figures", "fig3_resnet18_nobn", "panels", 0, "function"],
+            "0_4",
+            r"activation step 0_2 comes before the function step 0_4",
+        ),
+        (
+            ["models", "mlp", "checkpoints"],
+            [{"every": 5, "from": "1_0", "until": "0_10"}],
+            r"models.mlp.checkpoints\[0\]: the range is empty: until 0_10 comes before from 1_0",
+        ),
+        (
+            ["models", "mlp", "checkpoints"],
+            ["0_5", "1_5", "91_0"],
+            r"models.mlp.checkpoints: step 91_0 \(optimizer step 1820\) is past the training "
+            r"length: 90 epochs x 20 iterations = 1800 steps",
+        ),
+        (
+            ["models", "mlp", "images", "photos"],
+            ["stereo_motorcycle", "mona_lisa"],
+            r"models.mlp.images.photos: 'mona_lisa' is not a photo that ships with scikit-image; "
+            r"choose from: astronaut, brick",
         ),
         ([*PANEL, "model"], "vgg", r"unknown model 'vgg'"),
         ([*PANEL, "images"], [0, 99], r"image index 99 out of range"),
@@ -68,6 +137,45 @@ PANEL = ["figures", "fig1_mlp", "panels", 0]
 def test_bad_config_names_the_problem(test_config, path, value, message):
     with pytest.raises(ConfigError, match=message):
         Plan(mutate(test_config, path, value))
+
+
+def with_mlp_range(config: dict, every: int, count: int) -> dict:
+    """``config`` with one grid: mlp fc1 from 0_5, activations {every, count}."""
+    config = copy.deepcopy(config)
+    spread = {"every": every, "count": count}
+    config["analyses"]["grids"] = [
+        {"model": "mlp", "layers": ["fc1"], "function": "0_5", "activations": spread}
+    ]
+    return config
+
+
+def test_activation_range_past_the_schedule_is_an_error(test_config):
+    config = with_mlp_range(test_config, every=20, count=3)
+    with pytest.raises(ConfigError, match=r"analyses.grids\[0\].activations: step 2_5 is not on"):
+        Plan(config)
+
+
+def test_claim_side_that_nothing_inverts_is_an_error(test_config):
+    config = copy.deepcopy(test_config)
+    config["analyses"]["claims"][0]["greater"]["layers"] = ["fc1", "fc3"]
+    config["models"]["mlp"]["layers"]["fc3"] = "fc3"
+    with pytest.raises(
+        ConfigError, match=r"claims\[0\].greater: no figure or grid inverts mlp:fc3"
+    ):
+        Plan(config)
+
+
+def test_image_too_small_for_the_network_names_the_smallest_size(test_config):
+    config = copy.deepcopy(test_config)
+    config["models"]["resnet18_nobn"]["architecture"] = "alexnet"
+    config["models"]["resnet18_nobn"]["layers"] = {"conv1": "features.0", "conv5": "features.10"}
+    config["datasets"]["mnist32"]["image_size"] = 8
+    with pytest.raises(
+        ConfigError,
+        match=r"datasets.mnist32.image_size: 8 px is too small for models.resnet18_nobn "
+        r"\(alexnet\).*the smallest size at which every layer exists is 63 px",
+    ):
+        Plan(config)
 
 
 def test_unquoted_step_label_gets_a_hint(test_config):
@@ -113,17 +221,62 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
 
 
 def test_activation_ranges_expand_from_the_function_step(test_config):
-    config = copy.deepcopy(test_config)
-    config["analyses"]["grids"] = [
-        {
-            "model": "mlp",
-            "layers": ["fc1"],
-            "function": "0_5",
-            "activations": {"every": 10, "count": 4},
-        }
-    ]
+    config = with_mlp_range(test_config, every=10, count=4)
     validate(config, str(SCHEMA))
+    config["models"]["mlp"]["checkpoints"] = [{"every": 10, "from": "0_5", "until": "1_15"}]
     plan = Plan(config)
     tps = sorted({j.tp for j in plan.inversion_jobs if j.t == "0_5" and j.layer == "fc1"})
     # 20 iterations per epoch: 0_5, 0_15, 1_5, 1_15 (+ the other-image control)
     assert tps == ["0_15", "0_5", "1_15", "1_5", OTHER_IMAGE]
+
+
+def dry_run_rules(workdir, config: dict, tmp_path, *extra) -> str:
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run = run_snakemake(workdir, "-n", "--quiet", "rules", *extra, config=path)
+    return run.stdout
+
+
+@pytest.mark.slow
+def test_editing_a_figure_never_plans_training(finished_run, tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    panel = config["figures"]["fig1_mlp"]["panels"][0]
+    panel["activations"] = ["0_5", "1_0"]  # another scheduled step instead of 1_5
+    panel["images"] = [1, 2]
+    config["analyses"]["claims"] = config["analyses"]["claims"][1:]
+    out = dry_run_rules(finished_run, config, tmp_path)
+    assert "image_grid_figure" in out and "invert" in out  # the new 1_0 inversions
+    assert "train_" not in out and "prepare_images" not in out, out
+
+
+@pytest.mark.slow
+def test_a_config_on_the_command_line_replaces_the_default(tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    del config["models"]["resnet18_nobn"]
+    del config["figures"]["fig3_resnet18_nobn"]
+    config["analyses"]["distances"] = config["analyses"]["distances"][:1]
+    config["analyses"]["claims"] = config["analyses"]["claims"][:1]
+    out = dry_run_rules(tmp_path / "run", config, tmp_path)
+    assert "train_mlp" in out
+    for default_only in ("train_alexnet", "train_mlp_wide", "train_resnet18_nobn"):
+        assert default_only not in out, out
+
+
+@pytest.mark.slow
+def test_config_overrides_apply_on_top_of_a_config_file(tmp_path):
+    run = run_snakemake(
+        tmp_path,
+        "-n",
+        "--config",
+        "models={'mlp': {'checkpoints': ['0_5', '1_5', '1_10']}}",
+        "--printshellcmds",
+    )
+    assert "results/checkpoints/mlp/1_10.safetensors" in run.stdout
+
+
+def test_the_embedded_default_runs_without_a_config_file(tmp_path):
+    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1"]
+    command += ["--directory", str(tmp_path), "--config", "device=cpu"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "train_mlp_wide" in run.stdout and "train_alexnet" in run.stdout

@@ -16,10 +16,10 @@ from conftest import ROOT, load_config, run_snakemake, snakemake_command
 from invertibility.atomic import atomic_path, save_npz
 from invertibility.checkpoints import load_checkpoint, save_checkpoint
 from invertibility.errors import CheckpointError
-from invertibility.jobs import run_training
 from invertibility.models import MLP
 from invertibility.plan import Plan
-from invertibility.provenance import code_version
+from invertibility.provenance import code_version, module_closure
+from invertibility.train_job import run_training
 
 
 def test_truncated_checkpoint_names_the_file_and_the_fix(tmp_path):
@@ -76,11 +76,10 @@ def test_npz_bytes_are_reproducible(tmp_path):
 def train_mlp(tmp_path, name, seed):
     config = load_config(ROOT / "config" / "test.yaml")
     config["models"]["mlp"]["train"]["seed"] = seed
-    checkpoints = {"0_5": str(tmp_path / name / "0_5.safetensors")}
-    run_training(
-        Plan(config), "mlp", checkpoints, str(tmp_path / f"{name}.parquet"), progress=False
-    )
-    return Path(checkpoints["0_5"]).read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
+    spec = Plan(config).training_spec("mlp")
+    checkpoints = [str(tmp_path / name / f"{step}.safetensors") for step, _ in spec["schedule"]]
+    run_training(spec, checkpoints, str(tmp_path / f"{name}.parquet"), progress=False)
+    return Path(checkpoints[0]).read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
 
 
 def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
@@ -92,14 +91,33 @@ def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
     assert first != other
 
 
+SCRIPTS = ROOT / "workflow" / "scripts"
+
+
 def test_code_version_follows_the_code_each_rule_runs(tmp_path):
     package = tmp_path / "invertibility"
     shutil.copytree(Path(__import__("invertibility").__file__).parent, package)
-    before = {kind: code_version(kind, package) for kind in ("train", "invert", "figure")}
+    scripts = ("train.py", "invert.py", "image_grid_figure.py", "claims.py")
+    before = {name: code_version(SCRIPTS / name, package) for name in scripts}
     (package / "objectives.py").write_text((package / "objectives.py").read_text() + "\n# edit\n")
-    after = {kind: code_version(kind, package) for kind in ("train", "invert", "figure")}
-    assert after["invert"] != before["invert"]
-    assert after["train"] == before["train"] and after["figure"] == before["figure"]
+    after = {name: code_version(SCRIPTS / name, package) for name in scripts}
+    assert after["invert.py"] != before["invert.py"]
+    assert all(after[name] == before[name] for name in scripts if name != "invert.py")
+    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# edit\n")
+    assert code_version(SCRIPTS / "claims.py", package) != before["claims.py"]
+    assert code_version(SCRIPTS / "train.py", package) == before["train.py"]
+
+
+def test_module_sets_are_the_import_graph():
+    invert = module_closure(SCRIPTS / "invert.py")
+    assert {"invert_job", "inversion", "objectives", "taps", "image_sets", "inversion_io"} <= set(
+        invert
+    )
+    assert not {"plan", "validation", "data", "training", "tables"} & set(invert)
+    figure = module_closure(SCRIPTS / "image_grid_figure.py")
+    assert set(figure) == {"atomic", "figures", "inversion_io", "logs"}
+    curves = module_closure(SCRIPTS / "invertibility_curves_figure.py")
+    assert set(curves) == {"analysis_figures", "atomic", "logs", "vocabulary"}
 
 
 def test_changing_a_training_setting_reruns_everything_downstream(finished_run, tmp_path):
@@ -108,7 +126,7 @@ def test_changing_a_training_setting_reruns_everything_downstream(finished_run, 
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     out = run_snakemake(finished_run, "-n", "--quiet", "rules", config=changed).stdout
-    for rule in ("train", "invert", "figure", "invertibility_tables", "claims"):
+    for rule in ("train_mlp", "invert", "image_grid_figure", "invertibility_tables", "claims"):
         assert rule in out, out
 
 

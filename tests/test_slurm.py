@@ -54,13 +54,21 @@ def test_tiny_config_runs_through_sbatch(tmp_path):
 
 
 def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
-    """No GPU needed: a stand-in sbatch records the request and refuses it."""
+    """No SLURM needed: stand-ins for the SLURM commands the plugin calls; sbatch records the
+    request and refuses it."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     record = tmp_path / "sbatch_args"
-    stub = bin_dir / "sbatch"
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {record}\necho "stub: refused" >&2\nexit 1\n')
-    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    commands = {
+        "sbatch": f'echo "$@" >> {record}\necho "stub: refused" >&2\nexit 1',
+        **{name: "exit 0" for name in ("sacct", "sacctmgr", "squeue", "scontrol", "sinfo")},
+    }
+    for name, body in commands.items():
+        stub = bin_dir / name
+        stub.write_text(f"#!/bin/sh\n{body}\n")
+        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    gpu_config = tmp_path / "gpu.yaml"
+    gpu_config.write_text("resources: {gpu: 1, train_threads: 2}\n")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = snakemake_command(
         tmp_path / "run",
@@ -77,8 +85,13 @@ def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
         "--default-resources",
         "slurm_partition=gpu",
     )
-    subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    command[command.index("--configfile") + 1 : command.index("--configfile") + 2] = [
+        str(ROOT / "config" / "test.yaml"),
+        str(gpu_config),
+    ]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert record.is_file(), (run.stdout + run.stderr)[-3000:]
     request = record.read_text()
-    assert "--gpus=1" in request, request
-    assert "--cpus-per-gpu=8" in request, request
-    assert "-p gpu" in request
+    assert "--gpus=1" in request, request  # config resources.gpu
+    assert "--cpus-per-task=2" in request, request  # the train job's threads
+    assert "-p gpu" in request and "--comment rule_train_mlp" in request

@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
-from .plan import OTHER_IMAGE  # noqa: E402
+from .vocabulary import OTHER_IMAGE  # noqa: E402
 
 
 def finish(fig, pdf: str, png: str) -> None:
@@ -30,7 +30,9 @@ def _grid(n: int, width: float = 4.2, height: float = 3.2):
     return fig, list(axes.flat[:n])
 
 
-def draw_norm_distances(distances: pd.DataFrame, table: pd.DataFrame, pdf: str, png: str):
+def draw_norm_distances(
+    distances: pd.DataFrame, table: pd.DataFrame, pdf: str, png: str, title: str | None = None
+):
     """Per (model, layer): histogram of ||r^t(x_i) - r^t(x_j)|| over other-class pairs (all and
     nearest), and the same-image distances ||r^t(x_i) - r^tp(x_i)|| at the steps where x_i is
     still invertible, as a scatter against p."""
@@ -82,14 +84,17 @@ def draw_norm_distances(distances: pd.DataFrame, table: pd.DataFrame, pdf: str, 
         if twin.get_legend():
             twin.get_legend().remove()
     fig.suptitle(
-        "Figure 6: other-class distances (histograms) vs how far x_i moves while "
+        title
+        or "Norm distances: other-class distances (histograms) vs how far x_i moves while "
         "still invertible (scatter)",
         fontsize=10,
     )
     finish(fig, pdf, png)
 
 
-def draw_invertibility_curves(summary: pd.DataFrame, pdf: str, png: str, measure="ssim"):
+def draw_invertibility_curves(
+    summary: pd.DataFrame, pdf: str, png: str, measure: str = "ssim", title: str | None = None
+):
     """Per (model, t): mean SSIM(x*, x_i) against p, one line per layer with its bootstrap 95%
     band; the tp = t control is the point at p = 0, the other-image control a dashed line."""
     curves = summary[summary["tp"] != OTHER_IMAGE]
@@ -122,7 +127,7 @@ def draw_invertibility_curves(summary: pd.DataFrame, pdf: str, png: str, measure
         ax.set_title(f"{model}, function t = {t}", fontsize=9)
         ax.legend(fontsize=7, title="layer (dashed: other-image control)", title_fontsize=6)
     fig.suptitle(
-        "Figure 7: invertibility across iterations (mean, bootstrap 95% CI over images)",
+        title or "Invertibility across iterations (mean, bootstrap 95% CI over images)",
         fontsize=10,
     )
     finish(fig, pdf, png)

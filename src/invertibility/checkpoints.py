@@ -40,14 +40,24 @@ def load_state(path: str | Path) -> dict[str, torch.Tensor]:
         ) from error
 
 
-def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load weights into ``model`` (built with the same config) and put it in eval mode."""
+def load_checkpoint(model: nn.Module, path: str | Path, assign: bool = False) -> nn.Module:
+    """Load weights into ``model`` (built with the same config) and put it in eval mode;
+    ``assign`` takes the loaded tensors as they are (for a model built on the meta device)."""
     state = load_state(path)
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(state, assign=assign)
     except RuntimeError as error:
         raise CheckpointError(
             f"checkpoint {str(path)!r} does not fit the model in the config ({error}); was the "
             f"config changed? Delete {str(Path(path).parent)!r} so that the model is retrained"
         ) from error
     return model.eval()
+
+
+def load_network(network: dict, path: str | Path) -> nn.Module:
+    """The network ``network`` (keyword arguments of ``build_model``) with the weights of the
+    checkpoint at ``path``, in eval mode, its parameters frozen, without a random init first."""
+    from .models import network_on_meta
+
+    model = load_checkpoint(network_on_meta(**network), path, assign=True)
+    return model.requires_grad_(False)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .plan import OTHER_IMAGE
+from .atomic import atomic_path
 from .stats import bootstrap_ci
+from .vocabulary import OTHER_IMAGE
 
 CLAIM_COLUMNS = ["claim", "kind", "measure", "value", "low", "high", "verdict", "detail"]
 
@@ -141,3 +142,12 @@ def evaluate_claims(
             }
         records.append({"claim": claim["claim"], "kind": kind, **result})
     return pd.DataFrame(records, columns=CLAIM_COLUMNS)
+
+
+def write_claims(claims: list[dict], table: str, distances: list[str], output: str) -> None:
+    """Evaluate ``claims`` on the invertibility table and the norm-distance tables; CSV out."""
+    frames = [pd.read_parquet(path) for path in distances]
+    distance_table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    result = evaluate_claims(claims, pd.read_parquet(table), distance_table)
+    with atomic_path(output) as tmp:
+        result.to_csv(tmp, index=False, float_format="%.4g")

@@ -22,6 +22,29 @@ from .errors import ConfigError, DataError
 log = logging.getLogger(__name__)
 
 MNIST_CLASSES = 10
+# Natural photos whose files ship inside scikit-image's wheel (no download at run time).
+PHOTOS = (
+    "astronaut",
+    "brick",
+    "camera",
+    "cat",
+    "chelsea",
+    "clock",
+    "coffee",
+    "coins",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "microaneurysms",
+    "moon",
+    "page",
+    "retina",
+    "rocket",
+    "stereo_motorcycle",
+    "text",
+)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
@@ -230,10 +253,9 @@ def photo(name: str, spec: dict) -> torch.Tensor:
     """A natural photo that ships inside scikit-image, center-cropped, standardized."""
     import skimage.data
 
-    loader = getattr(skimage.data, name, None)
-    if loader is None or not callable(loader):
-        raise ConfigError(f"images.photos: {name!r} is not a scikit-image data photo")
-    array = loader()
+    if name not in PHOTOS:
+        raise ConfigError(f"images.photos: {name!r} is not one of {', '.join(PHOTOS)}")
+    array = getattr(skimage.data, name)()
     array = array[0] if isinstance(array, tuple) else array  # stereo pairs: the left image
     pixels = torch.from_numpy(np.ascontiguousarray(array)).float() / 255.0
     pixels = pixels.unsqueeze(0) if pixels.ndim == 2 else pixels.permute(2, 0, 1)[:3]

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision import models as tv_models
 
 from .errors import ConfigError
 
@@ -41,7 +40,9 @@ def add_conv_biases(model: nn.Module) -> nn.Module:
 
 
 def resnet18_nobn(num_classes: int) -> nn.Module:
-    return add_conv_biases(tv_models.resnet18(num_classes=num_classes, norm_layer=nn.Identity))
+    from torchvision.models import resnet18  # imported here: an MLP job need not load it
+
+    return add_conv_biases(resnet18(num_classes=num_classes, norm_layer=nn.Identity))
 
 
 ARCHITECTURES = ("mlp", "alexnet", "resnet18_nobn")
@@ -62,7 +63,9 @@ def build_model(
             in_features *= int(size)
         return MLP(in_features, hidden, num_classes)
     if architecture == "alexnet":
-        return tv_models.alexnet(num_classes=num_classes)
+        from torchvision.models import alexnet
+
+        return alexnet(num_classes=num_classes)
     if architecture == "resnet18_nobn":
         return resnet18_nobn(num_classes)
     raise ConfigError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")
@@ -78,3 +81,42 @@ def describe_layers(architecture: str, num_classes: int, input_shape, hidden=Non
     with torch.device("meta"):
         model = build_model(architecture, num_classes, input_shape, hidden)
     return layer_names(model)
+
+
+def _runs_at(architecture: str, num_classes: int, input_shape, hidden, size: int) -> bool:
+    """Whether a whole forward pass works at ``size`` px (meta device: shapes only, no maths)."""
+    shape = (*input_shape[:-2], size, size)
+    with torch.device("meta"):
+        model = build_model(architecture, num_classes, shape, hidden)
+        try:
+            model(torch.empty(1, *shape))
+        except RuntimeError:
+            return False
+    return True
+
+
+def smallest_input_size(
+    architecture: str, num_classes: int, input_shape, hidden=None, largest: int = 4096
+) -> int | None:
+    """``None`` if the network runs at ``input_shape``; else the smallest square size at which
+    every layer exists (its pooling and strides leave at least one pixel)."""
+    size = int(input_shape[-1])
+    if _runs_at(architecture, num_classes, input_shape, hidden, size):
+        return None
+    low, high = size, size
+    while not _runs_at(architecture, num_classes, input_shape, hidden, high):
+        low, high = high, high * 2
+        if high > largest:
+            return high  # no size up to ``largest`` runs: report where the search stopped
+    while high - low > 1:  # low fails, high runs: bisect (shapes only grow with the input)
+        middle = (low + high) // 2
+        runs = _runs_at(architecture, num_classes, input_shape, hidden, middle)
+        low, high = (low, middle) if runs else (middle, high)
+    return high
+
+
+def network_on_meta(architecture: str, num_classes: int, input_shape, hidden=None) -> nn.Module:
+    """The network without initialized weights: for loading a checkpoint with ``assign=True``,
+    which skips the (for the wide MLP, seconds-long) random initialization."""
+    with torch.device("meta"):
+        return build_model(architecture, num_classes, input_shape, hidden)

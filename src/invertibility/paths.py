@@ -30,10 +30,6 @@ def benchmark(rule: str, **wildcards: str) -> str:
     return "/".join(["benchmarks", rule, *wildcards.values()]) + ".tsv"
 
 
-def checkpoint_dir(model: str) -> str:
-    return f"{RESULTS}/checkpoints/{model}"
-
-
 def table(name: str) -> str:
     return f"{RESULTS}/tables/{name}.parquet"
 
@@ -44,3 +40,8 @@ def norm_distances(model: str, layer: str) -> str:
 
 def claims() -> str:
     return f"{RESULTS}/tables/claims.csv"
+
+
+def images(model: str) -> str:
+    """The prepared images every job of ``model`` inverts (see image_sets)."""
+    return f"{RESULTS}/images/{model}.safetensors"

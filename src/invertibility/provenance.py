@@ -1,42 +1,67 @@
-"""A hash of the package code that a rule depends on, passed to the rule as a param.
+"""A hash of the code a rule runs, passed to the rule as a param.
 
-Snakemake reruns a job when its params change, but it cannot see edits in an imported package;
-with this hash in params, editing the code that makes an output reruns that output (and only
-the rules whose code changed).
+Snakemake reruns a job when its params change, but it cannot see edits in an imported package.
+The modules a rule runs are read from the imports themselves: its script's imports of this
+package, and theirs, transitively (imports inside functions count too). Editing a module then
+reruns exactly the rules whose scripts reach it.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 from importlib import resources
+from pathlib import Path
 
-# Modules each kind of job runs, beyond the standard library and third-party packages.
-CODE_OF = {
-    "train": ["data", "models", "training", "checkpoints", "device", "steps", "jobs"],
-    "invert": [
-        "data",
-        "models",
-        "taps",
-        "objectives",
-        "inversion",
-        "checkpoints",
-        "device",
-        "training",
-        "jobs",
-    ],
-    "figure": ["figures", "inversion_io"],
-    "distances": ["distances", "data", "models", "taps", "checkpoints", "jobs"],
-    "tables": ["tables", "stats", "claims", "inversion_io", "steps", "jobs"],
-    "analysis_figure": ["analysis_figures", "tables", "stats"],
-}
+PACKAGE = "invertibility"
 
 
-def code_version(kind: str, package=None) -> str:
-    """Hash of the sources of the modules ``kind`` runs (``package``: a folder holding the
-    package's modules; default the installed package)."""
-    digest = hashlib.sha256()
-    package = package or resources.files("invertibility")
-    for module in sorted({*CODE_OF[kind], "atomic", "plan", "paths"}):
+def imported_modules(source: str, package: str = PACKAGE) -> set[str]:
+    """Modules of ``package`` that ``source`` imports (``from .x import``, ``from . import x``,
+    ``import package.x``, ``from package.x import``, ``from package import x``)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == package and len(parts) > 1:
+                    found.add(parts[1])
+        elif isinstance(node, ast.ImportFrom):
+            relative = node.level > 0
+            parts = (node.module or "").split(".") if node.module else []
+            if not relative:
+                if not parts or parts[0] != package:
+                    continue
+                parts = parts[1:]
+            if parts:
+                found.add(parts[0])
+            else:  # from . import x / from package import x
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def module_closure(script: str | Path, package_dir=None) -> list[str]:
+    """The package modules a script runs: its imports and theirs, transitively, sorted."""
+    package_dir = package_dir or resources.files(PACKAGE)
+    pending = imported_modules(Path(script).read_text())
+    seen: set[str] = set()
+    while pending:
+        module = pending.pop()
+        source = package_dir.joinpath(f"{module}.py")
+        if module in seen or not source.is_file():
+            continue
+        seen.add(module)
+        pending |= imported_modules(source.read_text()) - seen
+    return sorted(seen)
+
+
+@functools.cache
+def code_version(script: str | Path, package_dir=None) -> str:
+    """Hash of ``script`` and of the sources of every package module it runs."""
+    package_dir = package_dir or resources.files(PACKAGE)
+    digest = hashlib.sha256(Path(script).read_bytes())
+    for module in module_closure(script, package_dir):
         digest.update(module.encode())
-        digest.update(package.joinpath(f"{module}.py").read_bytes())
+        digest.update(package_dir.joinpath(f"{module}.py").read_bytes())
     return digest.hexdigest()[:16]

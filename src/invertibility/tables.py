@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 from skimage.metrics import structural_similarity
 
+from .atomic import atomic_path
 from .inversion_io import load_inversion
-from .plan import OTHER_IMAGE
 from .stats import bootstrap_ci
-from .steps import parse_step
+from .vocabulary import OTHER_IMAGE
 
 INVERTIBILITY_COLUMNS = {
     "model": "string",
@@ -60,12 +60,11 @@ def ssim(reconstruction: np.ndarray, original: np.ndarray) -> float:
     return float(structural_similarity(recon, orig, data_range=1.0, channel_axis=2, win_size=win))
 
 
-def inversion_rows(path: str, per_epoch: int) -> pd.DataFrame:
+def inversion_rows(path: str) -> pd.DataFrame:
+    """One row per image of one inversion file (read once)."""
     r = load_inversion(path)
     n = len(r["image_id"])
-    p = pd.NA
-    if r["tp"] != OTHER_IMAGE:
-        p = parse_step(r["tp"]).index(per_epoch) - parse_step(r["t"]).index(per_epoch)
+    p = pd.NA if r["p"] is None else r["p"]
     return pd.DataFrame(
         {
             "model": r["model"],
@@ -84,9 +83,9 @@ def inversion_rows(path: str, per_epoch: int) -> pd.DataFrame:
     )
 
 
-def invertibility_table(paths_and_epochs: Iterable[tuple[str, int]]) -> pd.DataFrame:
-    """Rows of every inversion, with the controls joined in and the score computed."""
-    rows = pd.concat([inversion_rows(path, pe) for path, pe in paths_and_epochs], ignore_index=True)
+def invertibility_table(inversions: Iterable[str]) -> pd.DataFrame:
+    """Rows of every inversion file, with the controls joined in and the score computed."""
+    rows = pd.concat([inversion_rows(path) for path in inversions], ignore_index=True)
     keys = ["model", "layer", "t", "image_id"]
     same = rows[rows["tp"] == rows["t"]][keys + ["ssim"]].rename(columns={"ssim": "ssim_same"})
     other = rows[rows["tp"] == OTHER_IMAGE][keys + ["ssim"]].rename(columns={"ssim": "ssim_other"})
@@ -171,3 +170,16 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(records)
+
+
+def write_invertibility_tables(inversions: list[str], outputs: dict[str, str]) -> None:
+    """The per-image table, its summary and the horizons, to ``outputs['table'|'summary'|
+    'horizons']``."""
+    table = invertibility_table(inversions)
+    for key, frame in (
+        ("table", table),
+        ("summary", summarize(table)),
+        ("horizons", horizons(table)),
+    ):
+        with atomic_path(outputs[key]) as tmp:
+            frame.to_parquet(tmp, index=False)

@@ -106,15 +106,3 @@ def train(
         epoch += 1
     bar.close()
     return pd.DataFrame(rows, columns=list(TRAINING_COLUMNS)).astype(TRAINING_COLUMNS)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch: int = 256):
-    """Class predictions; NaN images (diverged inversions) get -1."""
-    model.to(device).eval()
-    out = []
-    for chunk in images.split(batch):
-        finite = torch.isfinite(chunk).flatten(1).all(1)
-        pred = model(torch.nan_to_num(chunk).to(device)).argmax(1).cpu()
-        out.append(torch.where(finite, pred, torch.full_like(pred, -1)))
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)

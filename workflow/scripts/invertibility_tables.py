@@ -1,13 +1,12 @@
 """Rule invertibility_tables: per-image table, summary with CIs, horizons."""
 
-from invertibility.jobs import run_invertibility_tables
 from invertibility.logs import logged
-from invertibility.plan import Plan
+from invertibility.tables import write_invertibility_tables
 
 
 def main(smk):
     with logged(smk.log[0]):
-        run_invertibility_tables(Plan(smk.config), list(smk.input), dict(smk.output.items()))
+        write_invertibility_tables(list(smk.input), dict(smk.output.items()))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
 """Rule norm_distances: distances between representations of one (model, layer)."""
 
-from invertibility.jobs import run_norm_distances
+import json
+
+from invertibility.distance_job import run_norm_distances
 from invertibility.logs import logged
-from invertibility.plan import Plan
 
 
 def main(smk):
     with logged(smk.log[0]):
         run_norm_distances(
-            Plan(smk.config), smk.wildcards.model, smk.wildcards.layer, smk.output[0], smk.threads
+            json.loads(smk.params.spec),
+            smk.input.images,
+            list(smk.input.checkpoints),
+            smk.output[0],
+            smk.threads,
         )
 
 

@@ -1,16 +1,16 @@
-"""Rule train: train one model, save the checkpoints the plan needs, write the training table."""
+"""Rules train_<model>: train one model and save its checkpoint schedule."""
 
-from invertibility import paths
-from invertibility.jobs import run_training
+import json
+
 from invertibility.logs import logged
-from invertibility.plan import Plan
+from invertibility.train_job import run_training
 
 
 def main(smk):
     with logged(smk.log[0]):
-        model = smk.wildcards.model
-        checkpoints = {step: paths.checkpoint(model, step) for step in smk.params.steps}
-        run_training(Plan(smk.config), model, checkpoints, smk.output.table, smk.threads)
+        run_training(
+            json.loads(smk.params.spec), list(smk.output.checkpoints), smk.output.table, smk.threads
+        )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""One norm-distance job (Section 4, Figure 6): the representations of one (model, layer) at
+every step its inversions use, from the resolved spec its rule passes."""
+
+from __future__ import annotations
+
+import torch
+
+from . import image_sets
+from .atomic import atomic_path
+from .checkpoints import load_network
+from .device import choose_device, set_threads
+from .distances import norm_distances
+from .taps import Tap
+
+
+def run_norm_distances(
+    spec: dict, images_path: str, checkpoints: list[str], output: str, threads: int = 1
+) -> None:
+    """``checkpoints``: one path per entry of ``spec['checkpoint_steps']``, in order."""
+    set_threads(threads)
+    device = choose_device(spec["device"])
+    images = image_sets.load(images_path, spec["images_fingerprint"])
+    path_of = dict(zip(spec["checkpoint_steps"], checkpoints, strict=True))
+
+    @torch.no_grad()
+    def representation(step: str) -> torch.Tensor:
+        net = load_network(spec["network"], path_of[step]).to(device)
+        return Tap(net, spec["module"])(images.images.to(device)).cpu()
+
+    table = norm_distances(
+        spec["model"],
+        spec["layer"],
+        spec["steps"],
+        representation,
+        images.ids,
+        images.labels.numpy(),
+    )
+    with atomic_path(output) as tmp:
+        table.to_parquet(tmp, index=False)

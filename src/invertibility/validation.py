@@ -1,0 +1,314 @@
+"""Check a config's meaning and resolve it, once, at DAG build time (after the JSON schema).
+
+:func:`check_config` returns a resolved copy: every model's checkpoint ``schedule`` expanded into
+step labels (``checkpoints`` may hold labels and ranges), every ``activations`` range expanded.
+It raises :class:`ConfigError` naming the key for what a schema cannot see: unknown datasets,
+layers, photos; an image size too small for the network; a step that is past the end of an
+epoch, past the training length, or not on the model's checkpoint schedule; an activation step
+before its function step; a claim side that nothing inverts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import functools
+
+from . import data
+from .errors import ConfigError, DataError
+from .models import describe_layers, smallest_input_size
+from .steps import iterations_per_epoch, parse_step, step_from_index
+
+STEP_KEYS = ("function", "activations", "classifier_step", "t", "tps", "until", "from")
+FIGURE_KINDS = ("image_grid", "norm_distances", "invertibility_curves")
+
+
+def check_step_labels_are_strings(node, where: str = "config") -> None:
+    """YAML reads an unquoted ``1_10`` as the integer 110: catch that with a useful message."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in STEP_KEYS:
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, int):
+                        raise ConfigError(
+                            f"{where}.{key}: step label read as the number {item}; YAML drops "
+                            f"the underscore of an unquoted j_k, so quote step labels: "
+                            f"'0_10', not 0_10"
+                        )
+            check_step_labels_are_strings(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            check_step_labels_are_strings(item, f"{where}[{i}]")
+
+
+class _Checker:
+    def __init__(self, config: dict):
+        self.config = copy.deepcopy(config)
+        self.models = self.config["models"]
+
+    # --- models -------------------------------------------------------------------------
+
+    def dataset(self, model: str) -> dict:
+        return self.config["datasets"][self.models[model]["dataset"]]
+
+    @functools.cache  # noqa: B019 (one checker per config)
+    def per_epoch(self, model: str) -> int:
+        spec = self.models[model]
+        return iterations_per_epoch(
+            data.train_size(self.dataset(model)), spec["train"]["batch_size"]
+        )
+
+    def index(self, model: str, label: str, where: str) -> int:
+        per_epoch = self.per_epoch(model)
+        return parse_step(label, per_epoch, where).index(per_epoch)
+
+    def check_model(self, name: str) -> None:
+        spec = self.models[name]
+        where = f"models.{name}"
+        if spec["dataset"] not in self.config["datasets"]:
+            raise ConfigError(
+                f"{where}.dataset: unknown dataset {spec['dataset']!r}; datasets in the config: "
+                f"{', '.join(self.config['datasets'])}"
+            )
+        ds = self.dataset(name)
+        network = network_spec(spec, ds)
+        valid = describe_layers(**network)
+        for display, module in spec["layers"].items():
+            if module not in valid:
+                raise ConfigError(
+                    f"{where}.layers.{display}: unknown layer {module!r} for architecture "
+                    f"{spec['architecture']!r}; valid layers are: {', '.join(valid)}"
+                )
+        smallest = smallest_input_size(**network)
+        if smallest is not None:
+            raise ConfigError(
+                f"datasets.{spec['dataset']}.image_size: {ds['image_size']} px is too small for "
+                f"{where} ({spec['architecture']}): its layers shrink the image to nothing; the "
+                f"smallest size at which every layer exists is {smallest} px"
+            )
+        for photo in spec["images"].get("photos", []):
+            if photo not in data.PHOTOS:
+                raise ConfigError(
+                    f"{where}.images.photos: {photo!r} is not a photo that ships with "
+                    f"scikit-image; choose from: {', '.join(data.PHOTOS)}"
+                )
+        spec["schedule"] = self.schedule(name)
+
+    def schedule(self, model: str) -> list[str]:
+        """The model's saved steps: its ``checkpoints`` (labels and ranges) and its classifier
+        step, in training order, each within the training length."""
+        spec = self.models[model]
+        where = f"models.{model}.checkpoints"
+        per_epoch = self.per_epoch(model)
+        epochs = spec["train"].get("epochs", 90)
+        length = epochs * per_epoch
+        steps: dict[int, str] = {}
+        for i, entry in enumerate(spec["checkpoints"]):
+            if isinstance(entry, str):
+                steps.setdefault(self.index(model, entry, f"{where}[{i}]"), entry)
+                continue
+            start = self.index(model, entry.get("from", "0_0"), f"{where}[{i}].from")
+            until = self.index(model, entry["until"], f"{where}[{i}].until")
+            if until < start:
+                raise ConfigError(
+                    f"{where}[{i}]: the range is empty: until {entry['until']} comes before "
+                    f"from {entry.get('from', '0_0')}"
+                )
+            for index in range(start, until + 1, entry["every"]):
+                steps.setdefault(index, step_from_index(index, per_epoch).label)
+        classifier = spec.get("classifier_step")
+        if not classifier:
+            classifier = f"{epochs}_0" if spec["train"].get("train_to_end") else None
+        if classifier:
+            steps.setdefault(
+                self.index(model, classifier, f"models.{model}.classifier_step"), classifier
+            )
+        if not steps:
+            raise ConfigError(f"{where}: the schedule saves no step")
+        last = max(steps)
+        if last > length:
+            raise ConfigError(
+                f"{where}: step {steps[last]} (optimizer step {last}) is past the training "
+                f"length: {epochs} epochs x {per_epoch} iterations = {length} steps ({epochs}_0); "
+                f"raise models.{model}.train.epochs or drop the step"
+            )
+        spec["classifier_step"] = classifier or steps[last]
+        return [steps[index] for index in sorted(steps)]
+
+    @functools.cache  # noqa: B019
+    def scheduled(self, model: str) -> frozenset[str]:
+        return frozenset(self.models[model]["schedule"])
+
+    def on_schedule(self, model: str, label: str, where: str) -> int:
+        """The index of ``label``; a ConfigError naming the nearest scheduled steps if the model
+        does not save it."""
+        index = self.index(model, label, where)
+        if label in self.scheduled(model):
+            return index
+        schedule = self.models[model]["schedule"]
+        indices = [self.index(model, s, "schedule") for s in schedule]
+        at = bisect.bisect_left(indices, index)
+        nearest = [schedule[j] for j in (at - 1, at) if 0 <= j < len(schedule)]
+        raise ConfigError(
+            f"{where}: step {label} is not on the checkpoint schedule of model {model!r} "
+            f"(models.{model}.checkpoints); nearest scheduled steps: {', '.join(nearest)}. Add it "
+            f"to the schedule (this retrains {model}) or use a scheduled step"
+        )
+
+    # --- grids: figures, analyses ---------------------------------------------------------
+
+    def known_model(self, model: str, where: str) -> None:
+        if model not in self.models:
+            raise ConfigError(
+                f"{where}.model: unknown model {model!r}; models in the config: "
+                f"{', '.join(self.models)}"
+            )
+
+    def known_layer(self, model: str, layer: str, where: str) -> None:
+        layers = self.models[model]["layers"]
+        if layer not in layers:
+            raise ConfigError(
+                f"{where}: model {model!r} has no layer named {layer!r} in its 'layers' entry; "
+                f"named layers: {', '.join(layers)}"
+            )
+
+    def check_grid(self, where: str, entry: dict, t_key: str = "function", tps_key="activations"):
+        model = entry["model"]
+        self.known_model(model, where)
+        for layer in entry["layers"]:
+            self.known_layer(model, layer, f"{where}.layers")
+        t_index = self.on_schedule(model, entry[t_key], f"{where}.{t_key}")
+        spread = entry.get(tps_key) or []
+        if isinstance(spread, dict):
+            per_epoch = self.per_epoch(model)
+            spread = [
+                step_from_index(t_index + k * spread["every"], per_epoch).label
+                for k in range(spread["count"])
+            ]
+            entry[tps_key] = spread
+        for tp in spread:
+            if self.on_schedule(model, tp, f"{where}.{tps_key}") < t_index:
+                raise ConfigError(
+                    f"{where}.{tps_key}: activation step {tp} comes before the function step "
+                    f"{entry[t_key]}; activation steps must be at or after the function step"
+                )
+
+    def n_images(self, model: str) -> int:
+        selection = self.models[model]["images"]
+        try:
+            counts = data.holdout_counts(self.dataset(model))
+        except DataError as error:
+            raise ConfigError(f"datasets.{self.models[model]['dataset']}.{error}") from None
+        held = sum(min(n, selection["per_class"]) for n in counts.values())
+        return held + len(selection.get("photos", []))
+
+    def check_figures(self) -> None:
+        for name, figure in self.config["figures"].items():
+            where = f"figures.{name}"
+            kind = figure.setdefault("kind", "image_grid")
+            if kind == "image_grid" and not figure.get("panels"):
+                raise ConfigError(f"{where}: a figure of kind image_grid needs 'panels'")
+            if kind != "image_grid" and "panels" in figure:
+                raise ConfigError(f"{where}: a figure of kind {kind} takes no 'panels'")
+            for i, panel in enumerate(figure.get("panels", [])):
+                self.check_grid(f"{where}.panels[{i}]", panel)
+                n_images = self.n_images(panel["model"])
+                for index in panel.get("images", []):
+                    if index >= n_images:
+                        raise ConfigError(
+                            f"{where}.panels[{i}].images: image index {index} out of range; "
+                            f"model {panel['model']!r} inverts {n_images} images "
+                            f"(0..{n_images - 1})"
+                        )
+
+    def inverted(self) -> set[tuple[str, str, str, str]]:
+        """(model, layer, t, tp) of every inversion the figures and grids ask for."""
+        grids = [p for f in self.config["figures"].values() for p in f.get("panels", [])]
+        grids += self.config["analyses"]["grids"]
+        return {
+            (g["model"], layer, g["function"], tp)
+            for g in grids
+            for layer in g["layers"]
+            for tp in g["activations"]
+        }
+
+    def check_analyses(self) -> None:
+        analyses = self.config["analyses"]
+        for i, grid in enumerate(analyses["grids"]):
+            self.check_grid(f"analyses.grids[{i}]", grid)
+        inverted = self.inverted()
+        for i, entry in enumerate(analyses["distances"]):
+            where = f"analyses.distances[{i}]"
+            self.known_model(entry["model"], where)
+            self.known_layer(entry["model"], entry["layer"], f"{where}.layer")
+            if not any(m == entry["model"] and la == entry["layer"] for m, la, _, _ in inverted):
+                raise ConfigError(
+                    f"{where}: no figure or grid inverts {entry['model']}:{entry['layer']}, so "
+                    f"it has no steps"
+                )
+        for i, claim in enumerate(analyses["claims"]):
+            for role in ("greater", "lesser", "above", "below"):
+                if role not in claim:
+                    continue
+                where = f"analyses.claims[{i}].{role}"
+                side = claim[role]
+                self.check_grid(where, side, t_key="t", tps_key="tps")
+                for layer in side["layers"]:
+                    tps = side.get("tps") or []
+                    missing = [
+                        tp for tp in tps if (side["model"], layer, side["t"], tp) not in inverted
+                    ]
+                    if not any(key[:3] == (side["model"], layer, side["t"]) for key in inverted):
+                        missing = ["any step"]
+                    if missing:
+                        raise ConfigError(
+                            f"{where}: no figure or grid inverts {side['model']}:{layer} with "
+                            f"function {side['t']} at {', '.join(missing)}; add it to "
+                            f"analyses.grids"
+                        )
+
+    def check_datasets(self) -> None:
+        for name, spec in self.config["datasets"].items():
+            if spec["source"] != "imagefolder":
+                continue
+            for key in ("root", "holdout_root", "train_size", "num_classes"):
+                if key not in spec:
+                    raise ConfigError(f"datasets.{name}.{key}: required for source imagefolder")
+            for key in ("root", "holdout_root"):
+                try:
+                    data.class_names(spec[key], key)
+                except DataError as error:
+                    raise ConfigError(f"datasets.{name}.{error}") from None
+
+
+def network_spec(model: dict, dataset: dict) -> dict:
+    """The keyword arguments of :func:`invertibility.models.build_model` for a model entry."""
+    return {
+        "architecture": model["architecture"],
+        "num_classes": data.num_classes(dataset),
+        "input_shape": list(data.input_shape(dataset)),
+        "hidden": model.get("hidden"),
+    }
+
+
+def check_config(config: dict) -> dict:
+    """A resolved copy of a schema-valid ``config``; ConfigError naming the key if it is wrong."""
+    check_step_labels_are_strings(config)
+    checker = _Checker(config)
+    analyses = checker.config.setdefault("analyses", {})
+    for key in ("grids", "distances", "claims"):
+        analyses.setdefault(key, [])
+    checker.check_datasets()
+    for name in checker.models:
+        checker.check_model(name)
+        checker.models[name]["iterations_per_epoch"] = checker.per_epoch(name)
+    checker.check_figures()
+    checker.check_analyses()
+    for name in checker.models:
+        checker.models[name]["n_images"] = checker.n_images(name)
+    return checker.config
+
+
+def step_index(model: dict, label: str) -> int:
+    """Optimizer steps to reach ``label`` for a resolved model entry."""
+    return parse_step(label).index(model["iterations_per_epoch"])

@@ -1,0 +1,16 @@
+"""Rule prepare_images: the images a model's jobs invert, prepared once."""
+
+import json
+
+from invertibility.image_sets import prepare
+from invertibility.logs import logged
+
+
+def main(smk):
+    with logged(smk.log[0]):
+        spec = json.loads(smk.params.spec)
+        prepare(spec["dataset"], spec["selection"], smk.output[0])
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
