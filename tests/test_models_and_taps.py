@@ -98,3 +98,27 @@ def test_unknown_layer_lists_valid_names():
     model = MLP(16, [8], 3)
     with pytest.raises(ConfigError, match=r"unknown layer 'fc9'.*fc1.*relu1.*fc2"):
         Tap(model, "fc9")
+
+
+@pytest.mark.parametrize("architecture", ["alexnet", "resnet18_nobn"])
+def test_conv_nets_are_torchvisions_module_for_module(architecture):
+    """Same module paths, same initialization under the same seed, same outputs."""
+    from torchvision import models as tv
+
+    torch.manual_seed(3)
+    ours = build_model(architecture, 10, (3, 64, 64))
+    torch.manual_seed(3)
+    if architecture == "alexnet":
+        reference = tv.alexnet(num_classes=10)
+    else:
+        reference = tv.resnet18(num_classes=10, norm_layer=nn.Identity)
+        for module in reference.modules():  # the paper's conv biases, as add_conv_biases adds
+            if isinstance(module, nn.Conv2d) and module.bias is None:
+                module.bias = nn.Parameter(torch.zeros(module.out_channels))
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in reference.named_modules()]
+    theirs = reference.state_dict()
+    assert list(ours.state_dict()) == list(theirs)
+    for name, tensor in ours.state_dict().items():
+        assert torch.equal(tensor, theirs[name]), name
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(ours.eval()(x), reference.eval()(x))

@@ -1,8 +1,15 @@
 """The paper's networks as plain ``nn.Module``s whose layers config addresses by module path.
 
 ``mlp`` / ``mlp_wide``: fully connected ReLU nets (784-2000-1000-100-10, and 8000 per hidden
-layer). ``alexnet``: torchvision's AlexNet. ``resnet18_nobn``: torchvision's ResNet-18 built with
+layer). ``alexnet``: torchvision's AlexNet. ``resnet18_nobn``: torchvision's ResNet-18 with
 ``norm_layer=nn.Identity`` and a bias added to every convolution, as the paper describes.
+
+AlexNet and ResNet-18 are written out here, module for module as in torchvision's
+``models/alexnet.py`` and ``models/resnet.py`` (same module paths, same parameters, same
+initialization under the same seed: ``tests/test_models_and_taps.py`` checks all three against
+torchvision), because importing torchvision costs a job about 1.3 s (``torchvision.ops`` pulls in
+``torch._dynamo``): more than a paper-scale inversion spends on the GPU. The ResNet builder takes
+``norm_layer`` like torchvision's, so variants stay options, not forks.
 """
 
 from __future__ import annotations
@@ -39,10 +46,110 @@ def add_conv_biases(model: nn.Module) -> nn.Module:
     return model
 
 
-def resnet18_nobn(num_classes: int) -> nn.Module:
-    from torchvision.models import resnet18  # imported here: an MLP job need not load it
+class AlexNet(nn.Module):
+    """torchvision's AlexNet (``features``, ``avgpool``, ``classifier``)."""
 
-    return add_conv_biases(resnet18(num_classes=num_classes, norm_layer=nn.Identity))
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """``relu(bn2(conv2(relu(bn1(conv1(x))))) + identity)``; ``identity`` is ``downsample(x)``
+    where the block changes resolution or width."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int, downsample, norm_layer):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = norm_layer(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = norm_layer(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Module):
+    """torchvision's ``resnet18(num_classes, norm_layer)``: stem, four stages of two blocks."""
+
+    def __init__(self, num_classes: int = 1000, norm_layer=nn.BatchNorm2d):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = norm_layer(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, 1, norm_layer)
+        self.layer2 = self._make_layer(128, 2, norm_layer)
+        self.layer3 = self._make_layer(256, 2, norm_layer)
+        self.layer4 = self._make_layer(512, 2, norm_layer)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512, num_classes)
+        for module in self.modules():  # torchvision's initialization, in its order
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
+                nn.init.constant_(module.weight, 1)
+                nn.init.constant_(module.bias, 0)
+
+    def _make_layer(self, planes: int, stride: int, norm_layer) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), norm_layer(planes))
+        first = BasicBlock(self.inplanes, planes, stride, downsample, norm_layer)
+        self.inplanes = planes
+        return nn.Sequential(first, BasicBlock(planes, planes, 1, None, norm_layer))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet18_nobn(num_classes: int) -> nn.Module:
+    return add_conv_biases(ResNet18(num_classes=num_classes, norm_layer=nn.Identity))
 
 
 ARCHITECTURES = ("mlp", "alexnet", "resnet18_nobn")
@@ -63,9 +170,7 @@ def build_model(
             in_features *= int(size)
         return MLP(in_features, hidden, num_classes)
     if architecture == "alexnet":
-        from torchvision.models import alexnet
-
-        return alexnet(num_classes=num_classes)
+        return AlexNet(num_classes=num_classes)
     if architecture == "resnet18_nobn":
         return resnet18_nobn(num_classes)
     raise ConfigError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")

@@ -9,7 +9,6 @@ reruns exactly the rules whose scripts reach it.
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 from importlib import resources
 from pathlib import Path
@@ -56,7 +55,6 @@ def module_closure(script: str | Path, package_dir=None) -> list[str]:
     return sorted(seen)
 
 
-@functools.cache
 def code_version(script: str | Path, package_dir=None) -> str:
     """Hash of ``script`` and of the sources of every package module it runs."""
     package_dir = package_dir or resources.files(PACKAGE)

@@ -119,10 +119,9 @@ class _Checker:
         classifier = spec.get("classifier_step")
         if not classifier:
             classifier = f"{epochs}_0" if spec["train"].get("train_to_end") else None
-        if classifier:
-            steps.setdefault(
-                self.index(model, classifier, f"models.{model}.classifier_step"), classifier
-            )
+        if classifier:  # saved too; under the schedule's label if it names the same step
+            index = self.index(model, classifier, f"models.{model}.classifier_step")
+            classifier = steps.setdefault(index, classifier)
         if not steps:
             raise ConfigError(f"{where}: the schedule saves no step")
         last = max(steps)
