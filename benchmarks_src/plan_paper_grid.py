@@ -76,7 +76,7 @@ def main() -> None:
     other = counts["total"] - counts["invert"] - 1  # all jobs but inversions and 'all'
     print(
         f"inversion jobs: {counts['invert']}, "
-        f"train jobs: {sum(n for rule, n in counts.items() if rule.startswith('train_'))}, "
+        f"train jobs: {counts['train']}, "
         f"total jobs: {counts['total']}"
     )
     print(f"planning (snakemake -n, SLURM profile, grouped):   {grouped_time:6.1f} s")

@@ -68,21 +68,8 @@ def inversion_job(wildcards):
     return InversionJob(wildcards.model, wildcards.layer, wildcards.t, wildcards.tp)
 
 
-def get_inversion_inputs(wildcards):
-    """The prepared images and the checkpoints of t, tp and the classifier."""
-    return {
-        "images": paths.images(wildcards.model),
-        **PLAN.inversion_checkpoints(inversion_job(wildcards)),
-    }
-
-
 def get_inversion_spec(wildcards):
     return canonical(PLAN.inversion_spec(inversion_job(wildcards)))
-
-
-def get_distance_checkpoints(wildcards):
-    spec = PLAN.distance_spec(wildcards.model, wildcards.layer)
-    return [paths.checkpoint(wildcards.model, s) for s in spec["checkpoint_steps"]]
 
 
 def get_image_grid_inputs(wildcards):

@@ -2,7 +2,7 @@ rule norm_distances:
     """Section 4: how far r_l(x_i) moves across steps vs the distance to other classes."""
     input:
         images=paths.images("{model}"),
-        checkpoints=get_distance_checkpoints,
+        checkpoints=paths.checkpoint_dir("{model}"),
     output:
         paths.norm_distances("{model}", "{layer}"),
     log:

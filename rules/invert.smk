@@ -1,7 +1,8 @@
 rule invert:
     """Invert r_l^tp(x_i) with the earlier layer function r_l^t, for a batch of images."""
     input:
-        unpack(get_inversion_inputs),
+        images=paths.images("{model}"),
+        checkpoints=paths.checkpoint_dir("{model}"),
     output:
         paths.inversion("{model}", "{layer}", "{t}", "{tp}"),
     log:

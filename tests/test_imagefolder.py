@@ -137,4 +137,6 @@ def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
     path.write_text(yaml.safe_dump(config))
     run = run_snakemake(tmp_path, "-n", config=path, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "train_alexnet" in run.stdout and "train_mlp" in run.stdout and "invert" in run.stdout
+    for model in ("alexnet", "resnet18_nobn", "mlp", "mlp_wide"):
+        assert f"results/checkpoints/{model}" in run.stdout
+    assert "invert" in run.stdout

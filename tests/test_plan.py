@@ -246,7 +246,7 @@ def test_editing_a_figure_never_plans_training(finished_run, tmp_path):
     config["analyses"]["claims"] = config["analyses"]["claims"][1:]
     out = dry_run_rules(finished_run, config, tmp_path)
     assert "image_grid_figure" in out and "invert" in out  # the new 1_0 inversions
-    assert "train_" not in out and "prepare_images" not in out, out
+    assert "train" not in out and "prepare_images" not in out, out
 
 
 @pytest.mark.slow
@@ -256,10 +256,12 @@ def test_a_config_on_the_command_line_replaces_the_default(tmp_path):
     del config["figures"]["fig3_resnet18_nobn"]
     config["analyses"]["distances"] = config["analyses"]["distances"][:1]
     config["analyses"]["claims"] = config["analyses"]["claims"][:1]
-    out = dry_run_rules(tmp_path / "run", config, tmp_path)
-    assert "train_mlp" in out
-    for default_only in ("train_alexnet", "train_mlp_wide", "train_resnet18_nobn"):
-        assert default_only not in out, out
+    path = tmp_path / "one_model.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = run_snakemake(tmp_path / "run", "-n", config=path).stdout
+    assert "results/checkpoints/mlp" in out
+    for default_only in ("alexnet", "mlp_wide", "resnet18_nobn"):
+        assert f"results/checkpoints/{default_only}" not in out, out
 
 
 @pytest.mark.slow
@@ -269,9 +271,10 @@ def test_config_overrides_apply_on_top_of_a_config_file(tmp_path):
         "-n",
         "--config",
         "models={'mlp': {'checkpoints': ['0_5', '1_5', '1_10']}}",
-        "--printshellcmds",
+        "analyses={'grids': [{'model': 'mlp', 'layers': ['fc1'], 'function': '0_5', "
+        "'activations': ['1_10']}]}",
     )
-    assert "results/checkpoints/mlp/1_10.safetensors" in run.stdout
+    assert "results/inversions/mlp/fc1/0_5/1_10.npz" in run.stdout
 
 
 def test_the_embedded_default_runs_without_a_config_file(tmp_path):
@@ -279,4 +282,5 @@ def test_the_embedded_default_runs_without_a_config_file(tmp_path):
     command += ["--directory", str(tmp_path), "--config", "device=cpu"]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "train_mlp_wide" in run.stdout and "train_alexnet" in run.stdout
+    assert "results/checkpoints/mlp_wide" in run.stdout
+    assert "results/checkpoints/alexnet" in run.stdout

@@ -77,9 +77,13 @@ def train_mlp(tmp_path, name, seed):
     config = load_config(ROOT / "config" / "test.yaml")
     config["models"]["mlp"]["train"]["seed"] = seed
     spec = Plan(config).training_spec("mlp")
-    checkpoints = [str(tmp_path / name / f"{step}.safetensors") for step, _ in spec["schedule"]]
-    run_training(spec, checkpoints, str(tmp_path / f"{name}.parquet"), progress=False)
-    return Path(checkpoints[0]).read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
+    spec["schedule"] = [
+        (step, index, str(tmp_path / name / f"{step}.safetensors"))
+        for step, index, _ in spec["schedule"]
+    ]
+    run_training(spec, str(tmp_path / f"{name}.parquet"), progress=False)
+    first = Path(spec["schedule"][0][2])
+    return first.read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
 
 
 def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
@@ -127,7 +131,7 @@ def test_changing_a_training_setting_reruns_everything_downstream(finished_run, 
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(config))
     out = run_snakemake(finished_run, "-n", "--quiet", "rules", config=changed).stdout
-    for rule in ("train_mlp", "invert", "image_grid_figure", "invertibility_tables", "claims"):
+    for rule in ("train", "invert", "image_grid_figure", "invertibility_tables", "claims"):
         assert rule in out, out
 
 

@@ -94,4 +94,4 @@ def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
     request = record.read_text()
     assert "--gpus=1" in request, request  # config resources.gpu
     assert "--cpus-per-task=2" in request, request  # the train job's threads
-    assert "-p gpu" in request and "--comment rule_train_mlp" in request
+    assert "-p gpu" in request and "--comment rule_train" in request

@@ -13,14 +13,12 @@ from .distances import norm_distances
 from .taps import Tap
 
 
-def run_norm_distances(
-    spec: dict, images_path: str, checkpoints: list[str], output: str, threads: int = 1
-) -> None:
-    """``checkpoints``: one path per entry of ``spec['checkpoint_steps']``, in order."""
+def run_norm_distances(spec: dict, images_path: str, output: str, threads: int = 1) -> None:
+    """Reads the checkpoint of every step in ``spec['checkpoints']`` (step -> path)."""
     set_threads(threads)
     device = choose_device(spec["device"])
     images = image_sets.load(images_path, spec["images_fingerprint"])
-    path_of = dict(zip(spec["checkpoint_steps"], checkpoints, strict=True))
+    path_of = spec["checkpoints"]
 
     @torch.no_grad()
     def representation(step: str) -> torch.Tensor:

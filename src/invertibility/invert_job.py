@@ -54,21 +54,23 @@ def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> t
 def run_inversion(
     spec: dict, inputs: dict[str, str], output: str, threads: int = 1, progress: bool = True
 ) -> dict:
-    """``inputs``: paths of the ``images`` file and the ``t``, ``tp`` (not for the other-image
-    control) and ``classifier`` checkpoints. Writes the inversion file; returns its metrics."""
+    """``inputs``: the ``images`` file and the model's ``checkpoints`` folder, from which the job
+    reads the ``t``, ``tp`` (not for the other-image control) and ``classifier`` checkpoints
+    its spec names. Writes the inversion file; returns its metrics."""
     # spec
     set_threads(threads)
     device = choose_device(spec["device"])
     settings = InversionSettings(**spec["settings"])
     seed_everything(settings.seed)
     module = spec["module"]
+    checkpoints = spec["checkpoints"]
 
     # images
     images = image_sets.load(inputs["images"], spec["images_fingerprint"])
     x = images.images.to(device)
 
     # networks: the function r_l^t, truncated at the layer
-    forward = Tap(load_network(spec["network"], inputs["t"]).to(device), module)
+    forward = Tap(load_network(spec["network"], checkpoints["t"]).to(device), module)
 
     # targets: Phi0 = r_l^tp(x_i), or r_l^t(x_j) of another class for the control
     with torch.no_grad():
@@ -77,7 +79,7 @@ def run_inversion(
             target = forward(x[partner.to(device)])
         else:
             partner = torch.arange(len(x))
-            target = Tap(load_network(spec["network"], inputs["tp"]).to(device), module)(x)
+            target = Tap(load_network(spec["network"], checkpoints["tp"]).to(device), module)(x)
 
     # optimization
     init = initial_images(images.ids, x.shape[1:], settings.init_std, settings.seed).to(device)
@@ -91,7 +93,7 @@ def run_inversion(
     log.info("optimization loop: %.2f s for %d images", loop_seconds, len(x))
 
     # metrics
-    classifier = load_network(spec["network"], inputs["classifier"]).to(device)
+    classifier = load_network(spec["network"], checkpoints["classifier"]).to(device)
     pixels = images.to_pixels(images.images)
     recon_pixels = images.to_pixels(reconstructions)
     image_error = (recon_pixels - pixels).flatten(1).norm(dim=1) / pixels.flatten(1).norm(

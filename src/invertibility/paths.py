@@ -18,6 +18,11 @@ def inversion(model: str, layer: str, t: str, tp: str) -> str:
     return f"{RESULTS}/inversions/{model}/{layer}/{t}/{tp}.npz"
 
 
+def checkpoint_dir(model: str) -> str:
+    """A model's checkpoint folder: the output of its training job."""
+    return f"{RESULTS}/checkpoints/{model}"
+
+
 def figure(name: str, ext: str = "pdf") -> str:
     return f"{RESULTS}/figures/{name}.{ext}"
 

@@ -103,11 +103,18 @@ class Plan:
         }
 
     def inversion_spec(self, job: InversionJob) -> dict:
-        """What an inversion job needs beyond its input files."""
+        """What an inversion job needs besides its prepared images: the checkpoint files it
+        reads (inside its model's checkpoint folder, the rule's input), p, and the settings."""
         p = None
         if job.tp != OTHER_IMAGE:
             p = self.step_index(job.model, job.tp) - self.step_index(job.model, job.t)
-        return {**self._inversion_base(job.model, job.layer), "t": job.t, "tp": job.tp, "p": p}
+        return {
+            **self._inversion_base(job.model, job.layer),
+            "t": job.t,
+            "tp": job.tp,
+            "p": p,
+            "checkpoints": self.inversion_checkpoints(job),
+        }
 
     # --- training and images --------------------------------------------------------------
 
@@ -129,7 +136,10 @@ class Plan:
             "network": self.network(model),
             "dataset": self.dataset(model),
             "train": train,
-            "schedule": [(s, self.step_index(model, s)) for s in self.schedule(model)],
+            "schedule": [
+                (s, self.step_index(model, s), paths.checkpoint(model, s))
+                for s in self.schedule(model)
+            ],
             "iterations_per_epoch": self.per_epoch(model),
             "last_step": last,
             "device": self.config["device"],
@@ -168,7 +178,10 @@ class Plan:
             "module": self.models[model]["layers"][layer],
             "network": self.network(model),
             "steps": steps,
-            "checkpoint_steps": sorted(needed, key=lambda s: self.step_index(model, s)),
+            "checkpoints": {
+                s: paths.checkpoint(model, s)
+                for s in sorted(needed, key=lambda s: self.step_index(model, s))
+            },
             "images_fingerprint": self.images_fingerprint(model),
             "device": self.config["device"],
         }

@@ -15,15 +15,13 @@ from .training import TrainSettings, train
 log = logging.getLogger(__name__)
 
 
-def run_training(
-    spec: dict, checkpoints: list[str], table: str, threads: int = 1, progress: bool = True
-) -> None:
-    """``checkpoints``: one path per entry of ``spec['schedule']`` (label, step index), in order.
-    Writes them and the per-step training table."""
+def run_training(spec: dict, table: str, threads: int = 1, progress: bool = True) -> None:
+    """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path) and
+    the per-step training table."""
     set_threads(threads)
     device = choose_device(spec["device"])
     by_index: dict[int, list[tuple[str, str]]] = {}
-    for (label, index), path in zip(spec["schedule"], checkpoints, strict=True):
+    for label, index, path in spec["schedule"]:
         by_index.setdefault(index, []).append((label, path))
     seed_everything(spec["train"]["seed"])
     net = build_model(**spec["network"])

@@ -11,7 +11,6 @@ def main(smk):
         run_norm_distances(
             json.loads(smk.params.spec),
             smk.input.images,
-            list(smk.input.checkpoints),
             smk.output[0],
             smk.threads,
         )

@@ -1,4 +1,4 @@
-"""Rules train_<model>: train one model and save its checkpoint schedule."""
+"""Rule train: train one model and save its checkpoint schedule."""
 
 import json
 
@@ -8,9 +8,7 @@ from invertibility.train_job import run_training
 
 def main(smk):
     with logged(smk.log[0]):
-        run_training(
-            json.loads(smk.params.spec), list(smk.output.checkpoints), smk.output.table, smk.threads
-        )
+        run_training(json.loads(smk.params.spec), smk.output.table, smk.threads)
 
 
 if __name__ == "__main__":
