@@ -57,7 +57,8 @@ class ImageSet:
     ids: list[str]
 
 
-def _stats(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def channel_stats(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The dataset's per-channel mean and std, each ``[C, 1, 1]``."""
     channels = spec["channels"]
     mean = torch.tensor(spec["mean"], dtype=torch.float32).expand(channels).reshape(-1, 1, 1)
     std = torch.tensor(spec["std"], dtype=torch.float32).expand(channels).reshape(-1, 1, 1)
@@ -65,7 +66,7 @@ def _stats(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def standardize(pixels: torch.Tensor, spec: dict) -> torch.Tensor:
-    mean, std = _stats(spec)
+    mean, std = channel_stats(spec)
     return (pixels - mean) / std
 
 

@@ -46,16 +46,16 @@ def fingerprint(dataset: dict, selection: dict) -> str:
 
 def prepare(dataset: dict, selection: dict, output: str | Path) -> PreparedImages:
     """Load, select, resize and standardize the images once, and write them to ``output``."""
-    from .data import inversion_images  # the only place that reads a dataset for inversion
+    from .data import channel_stats, inversion_images  # the only dataset read for inversion
 
     chosen = inversion_images(dataset, selection)
-    channels = dataset["channels"]
+    mean, std = channel_stats(dataset)
     prepared = PreparedImages(
         chosen.images.contiguous(),
         chosen.labels.to(torch.int64),
         chosen.ids,
-        [float(v) for v in torch.tensor(dataset["mean"]).expand(channels)],
-        [float(v) for v in torch.tensor(dataset["std"]).expand(channels)],
+        mean.flatten().tolist(),
+        std.flatten().tolist(),
     )
     metadata = {
         "ids": prepared.ids,

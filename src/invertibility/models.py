@@ -183,9 +183,7 @@ def layer_names(model: nn.Module) -> list[str]:
 
 def describe_layers(architecture: str, num_classes: int, input_shape, hidden=None) -> list[str]:
     """Layer names without allocating weights (built on the meta device), for config checks."""
-    with torch.device("meta"):
-        model = build_model(architecture, num_classes, input_shape, hidden)
-    return layer_names(model)
+    return layer_names(network_on_meta(architecture, num_classes, input_shape, hidden))
 
 
 def _runs_at(architecture: str, num_classes: int, input_shape, hidden, size: int) -> bool:

@@ -6,7 +6,7 @@ RESULTS = "results"
 
 
 def checkpoint(model: str, step: str) -> str:
-    return f"{RESULTS}/checkpoints/{model}/{step}.safetensors"
+    return f"{checkpoint_dir(model)}/{step}.safetensors"
 
 
 def training_table(model: str) -> str:

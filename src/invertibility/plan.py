@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 
 from . import image_sets, paths
-from .validation import check_config, network_spec, step_index
+from .validation import check_config, grids, network_spec, step_index
 from .vocabulary import OTHER_IMAGE
 
 
@@ -30,9 +30,9 @@ class InversionJob:
 
 
 class Plan:
-    def __init__(self, config: dict, resolved: bool = False):
-        """``config``: schema-valid; checked and resolved here unless ``resolved``."""
-        self.config = config if resolved else check_config(config)
+    def __init__(self, config: dict):
+        """``config``: schema-valid; checked and resolved here."""
+        self.config = check_config(config)
         self.models = self.config["models"]
         self.analyses = self.config["analyses"]
 
@@ -59,19 +59,11 @@ class Plan:
 
     # --- inversion jobs ---------------------------------------------------------------------
 
-    def _grids(self):
-        """Every (model, layers, t, tps) grid that figures and analyses ask for."""
-        for figure in self.config["figures"].values():
-            for panel in figure.get("panels", []):
-                yield panel["model"], panel["layers"], panel["function"], panel["activations"]
-        for grid in self.analyses["grids"]:
-            yield grid["model"], grid["layers"], grid["function"], grid["activations"]
-
     @functools.cached_property
     def inversion_jobs(self) -> list[InversionJob]:
         controls = self.analyses.get("controls", True)
         jobs = set()
-        for model, layers, t, tps in self._grids():
+        for model, layers, t, tps in grids(self.config):
             for layer in layers:
                 jobs.update(InversionJob(model, layer, t, tp) for tp in tps)
                 if controls:

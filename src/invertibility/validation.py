@@ -191,6 +191,7 @@ class _Checker:
                     f"{entry[t_key]}; activation steps must be at or after the function step"
                 )
 
+    @functools.cache  # noqa: B019 (asked once per figure panel)
     def n_images(self, model: str) -> int:
         selection = self.models[model]["images"]
         try:
@@ -221,13 +222,11 @@ class _Checker:
 
     def inverted(self) -> set[tuple[str, str, str, str]]:
         """(model, layer, t, tp) of every inversion the figures and grids ask for."""
-        grids = [p for f in self.config["figures"].values() for p in f.get("panels", [])]
-        grids += self.config["analyses"]["grids"]
         return {
-            (g["model"], layer, g["function"], tp)
-            for g in grids
-            for layer in g["layers"]
-            for tp in g["activations"]
+            (model, layer, t, tp)
+            for model, layers, t, tps in grids(self.config)
+            for layer in layers
+            for tp in tps
         }
 
     def check_analyses(self) -> None:
@@ -302,9 +301,17 @@ def check_config(config: dict) -> dict:
         checker.models[name]["iterations_per_epoch"] = checker.per_epoch(name)
     checker.check_figures()
     checker.check_analyses()
-    for name in checker.models:
-        checker.models[name]["n_images"] = checker.n_images(name)
     return checker.config
+
+
+def grids(config: dict):
+    """Every (model, layers, function step, activation steps) that figure panels and
+    ``analyses.grids`` ask to invert (activation ranges expanded once resolved)."""
+    for figure in config["figures"].values():
+        for panel in figure.get("panels", []):
+            yield panel["model"], panel["layers"], panel["function"], panel["activations"]
+    for grid in config["analyses"]["grids"]:
+        yield grid["model"], grid["layers"], grid["function"], grid["activations"]
 
 
 def step_index(model: dict, label: str) -> int:
