@@ -10,7 +10,7 @@ from invertibility.errors import ConfigError
 from invertibility.plan import InversionJob, Plan
 from invertibility.provenance import code_version
 from invertibility.steps import STEP_PATTERN
-from invertibility.vocabulary import OTHER_IMAGE, canonical
+from invertibility.vocabulary import CONTROLS, canonical
 
 try:
     validate(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
@@ -21,8 +21,9 @@ except ConfigError as error:
 
 wildcard_constraints:
     model="|".join(config["models"]),
+    seed=r"\d+",
     t=STEP_PATTERN,
-    tp=f"{STEP_PATTERN}|{OTHER_IMAGE}",
+    tp="|".join([STEP_PATTERN, *CONTROLS]),
     layer="[A-Za-z0-9_.-]+",
 
 
@@ -41,12 +42,13 @@ def names_pattern(names):
 
 
 def get_final_targets():
-    targets = [paths.training_table(model) for model in PLAN.trained_models()]
+    targets = [paths.training_table(model, seed) for model, seed in PLAN.runs()]
     targets += [job.path for job in PLAN.inversion_jobs]
     for name in PLAN.figure_names():
         targets += [paths.figure(name, "pdf"), paths.figure(name, "png")]
     targets += [
-        paths.table(name) for name in ("invertibility", "invertibility_horizons")
+        paths.table(name)
+        for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
     ]
     targets += get_all_distances()
     if PLAN.claims():
@@ -58,18 +60,31 @@ def get_all_inversions(wildcards=None):
     return [job.path for job in PLAN.inversion_jobs]
 
 
+def get_all_accuracies(wildcards=None):
+    return [paths.checkpoint_accuracy(model, seed) for model, seed in PLAN.runs()]
+
+
 def get_all_distances(wildcards=None):
     return [
-        paths.norm_distances(model, layer) for model, layer in PLAN.distance_layers()
+        paths.norm_distances(model, seed, layer)
+        for model, seed, layer in PLAN.distance_jobs()
     ]
 
 
 def inversion_job(wildcards):
-    return InversionJob(wildcards.model, wildcards.layer, wildcards.t, wildcards.tp)
+    return InversionJob(
+        wildcards.model, int(wildcards.seed), wildcards.layer, wildcards.t, wildcards.tp
+    )
 
 
 def get_inversion_spec(wildcards):
     return canonical(PLAN.inversion_spec(inversion_job(wildcards)))
+
+
+def get_inversion_checkpoints(wildcards):
+    """The checkpoint folders of the runs a job reads (two for the cross-seed control)."""
+    job = inversion_job(wildcards)
+    return [paths.checkpoint_dir(job.model, seed) for seed in PLAN.inversion_runs(job)]
 
 
 def get_image_grid_inputs(wildcards):

@@ -2,13 +2,15 @@ rule norm_distances:
     """Section 4: how far r_l(x_i) moves across steps vs the distance to other classes."""
     input:
         images=paths.images("{model}"),
-        checkpoints=paths.checkpoint_dir("{model}"),
+        checkpoints=paths.checkpoint_dir("{model}", "{seed}"),
     output:
-        paths.norm_distances("{model}", "{layer}"),
+        paths.norm_distances("{model}", "{seed}", "{layer}"),
     log:
-        paths.log("norm_distances", model="{model}", layer="{layer}"),
+        paths.log("norm_distances", model="{model}", seed="seed{seed}", layer="{layer}"),
     benchmark:
-        paths.benchmark("norm_distances", model="{model}", layer="{layer}")
+        paths.benchmark(
+            "norm_distances", model="{model}", seed="seed{seed}", layer="{layer}"
+        )
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -17,7 +19,7 @@ rule norm_distances:
         runtime=res("invert_runtime"),
         gpu=res("gpu"),
     params:
-        spec=lambda wc: canonical(PLAN.distance_spec(wc.model, wc.layer)),
+        spec=lambda wc: canonical(PLAN.distance_spec(wc.model, int(wc.seed), wc.layer)),
         code=script_code("norm_distances.py"),
     script:
         "../workflow/scripts/norm_distances.py"

@@ -90,3 +90,34 @@ rule invertibility_curves_figure:
         code=script_code("invertibility_curves_figure.py"),
     script:
         "../workflow/scripts/invertibility_curves_figure.py"
+
+
+rule claims_forest_figure:
+    """Each claim's effect with its 95% interval, pooled and per training seed."""
+    input:
+        claims=paths.claims(),
+        by_seed=paths.claims_by_seed(),
+    output:
+        pdf=paths.figure("{name}", "pdf"),
+        png=report(
+            paths.figure("{name}", "png"),
+            caption="../workflow/report/claims.rst",
+            category="Measurements",
+        ),
+    log:
+        paths.log("figure", name="{name}"),
+    benchmark:
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("claims_forest")),
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        spec=get_figure_spec,
+        code=script_code("claims_forest_figure.py"),
+    script:
+        "../workflow/scripts/claims_forest_figure.py"

@@ -2,13 +2,27 @@ rule invert:
     """Invert r_l^tp(x_i) with the earlier layer function r_l^t, for a batch of images."""
     input:
         images=paths.images("{model}"),
-        checkpoints=paths.checkpoint_dir("{model}"),
+        checkpoints=get_inversion_checkpoints,
     output:
-        paths.inversion("{model}", "{layer}", "{t}", "{tp}"),
+        paths.inversion("{model}", "{seed}", "{layer}", "{t}", "{tp}"),
     log:
-        paths.log("invert", model="{model}", layer="{layer}", t="{t}", tp="{tp}"),
+        paths.log(
+            "invert",
+            model="{model}",
+            seed="seed{seed}",
+            layer="{layer}",
+            t="{t}",
+            tp="{tp}",
+        ),
     benchmark:
-        paths.benchmark("invert", model="{model}", layer="{layer}", t="{t}", tp="{tp}")
+        paths.benchmark(
+            "invert",
+            model="{model}",
+            seed="seed{seed}",
+            layer="{layer}",
+            t="{t}",
+            tp="{tp}",
+        )
     conda:
         "../envs/torch.yaml"
     threads: 1

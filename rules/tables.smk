@@ -1,7 +1,8 @@
 rule invertibility_tables:
     """One row per (model, layer, t, tp, image); summaries with bootstrap CIs; horizons."""
     input:
-        get_all_inversions,
+        inversions=get_all_inversions,
+        accuracy=get_all_accuracies,
     output:
         table=paths.table("invertibility"),
         summary=paths.table("invertibility_summary"),
@@ -28,11 +29,12 @@ rule claims:
         table=paths.table("invertibility"),
         distances=get_all_distances,
     output:
-        report(
+        claims=report(
             paths.claims(),
             caption="../workflow/report/claims.rst",
             category="Measurements",
         ),
+        by_seed=paths.claims_by_seed(),
     log:
         paths.log("claims"),
     benchmark:

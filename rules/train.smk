@@ -1,15 +1,16 @@
 rule train:
-    """Train one model with seeded SGD; save the steps of its checkpoint schedule."""
+    """Train one model with one seed (SGD); save the steps of its checkpoint schedule."""
     output:
         # A folder, not one output per checkpoint: with explicit files, planning the paper's
         # 22,000-inversion grid took 61 s instead of 40 s (Snakemake scans every output of a
         # job's producer once per consumer: 22,000 jobs x 1,000 checkpoints).
-        checkpoints=directory(paths.checkpoint_dir("{model}")),
-        table=paths.training_table("{model}"),
+        checkpoints=directory(paths.checkpoint_dir("{model}", "{seed}")),
+        table=paths.training_table("{model}", "{seed}"),
+        accuracy=paths.checkpoint_accuracy("{model}", "{seed}"),
     log:
-        paths.log("train", model="{model}"),
+        paths.log("train", model="{model}", seed="seed{seed}"),
     benchmark:
-        paths.benchmark("train", model="{model}")
+        paths.benchmark("train", model="{model}", seed="seed{seed}")
     conda:
         "../envs/torch.yaml"
     threads: res("train_threads")
@@ -19,7 +20,7 @@ rule train:
         gpu=res("gpu"),
     params:
         # the model's own config entry alone: figures, grids and claims never rerun training
-        spec=lambda wc: canonical(PLAN.training_spec(wc.model)),
+        spec=lambda wc: canonical(PLAN.training_spec(wc.model, int(wc.seed))),
         code=script_code("train.py"),
     script:
         "../workflow/scripts/train.py"

@@ -223,3 +223,27 @@ def network_on_meta(architecture: str, num_classes: int, input_shape, hidden=Non
     which skips the (for the wide MLP, seconds-long) random initialization."""
     with torch.device("meta"):
         return build_model(architecture, num_classes, input_shape, hidden)
+
+
+def _up_to(model: nn.Module, layer: str) -> list[tuple[str, nn.Module]]:
+    """Named modules up to the tapped ``layer`` and everything inside it, in definition order
+    (which, for these networks, is the order of the forward pass)."""
+    named = [(name, module) for name, module in model.named_modules() if name]
+    names = [name for name, _ in named]
+    if layer not in names:
+        raise ConfigError(f"unknown layer {layer!r}; valid layers are: {', '.join(names)}")
+    last = max(i for i, name in enumerate(names) if name == layer or name.startswith(layer + "."))
+    return named[: last + 1]
+
+
+def layer_depth(model: nn.Module, layer: str) -> int:
+    """Weighted layers (convolutions and linear maps) up to and including ``layer``: AlexNet's
+    conv5 and ResNet-18's ``layer1.1`` have depth 5, an MLP's fc2 depth 2."""
+    return sum(isinstance(m, nn.Conv2d | nn.Linear) for _, m in _up_to(model, layer)) or 1
+
+
+def parameters_up_to(model: nn.Module, layer: str) -> list[str]:
+    """Names of the parameters that ``r_l`` depends on: those of ``layer`` and of every module
+    before it (the weights whose drift ``D_l`` measures)."""
+    inside = {name for name, _ in _up_to(model, layer)}
+    return [name for name, _ in model.named_parameters() if name.rpartition(".")[0] in inside]

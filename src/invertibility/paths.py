@@ -5,22 +5,27 @@ from __future__ import annotations
 RESULTS = "results"
 
 
-def checkpoint(model: str, step: str) -> str:
-    return f"{checkpoint_dir(model)}/{step}.safetensors"
+def checkpoint(model: str, seed, step: str) -> str:
+    return f"{checkpoint_dir(model, seed)}/{step}.safetensors"
 
 
-def training_table(model: str) -> str:
-    return f"{RESULTS}/tables/training/{model}.parquet"
+def training_table(model: str, seed) -> str:
+    return f"{RESULTS}/tables/training/{model}/seed{seed}.parquet"
 
 
-def inversion(model: str, layer: str, t: str, tp: str) -> str:
-    """``tp`` is an activation step label, or ``other_image`` for the other-image control."""
-    return f"{RESULTS}/inversions/{model}/{layer}/{t}/{tp}.npz"
+def checkpoint_accuracy(model: str, seed) -> str:
+    """Held-out accuracy of every saved checkpoint of one training run."""
+    return f"{RESULTS}/tables/training/{model}/seed{seed}_checkpoints.parquet"
 
 
-def checkpoint_dir(model: str) -> str:
-    """A model's checkpoint folder: the output of its training job."""
-    return f"{RESULTS}/checkpoints/{model}"
+def inversion(model: str, seed, layer: str, t: str, tp: str) -> str:
+    """``tp`` is an activation step label, or a control (``other_image``, ``cross_seed``)."""
+    return f"{RESULTS}/inversions/{model}/seed{seed}/{layer}/{t}/{tp}.npz"
+
+
+def checkpoint_dir(model: str, seed) -> str:
+    """One training run's checkpoint folder (model, training seed): its training job's output."""
+    return f"{RESULTS}/checkpoints/{model}/seed{seed}"
 
 
 def figure(name: str, ext: str = "pdf") -> str:
@@ -39,12 +44,17 @@ def table(name: str) -> str:
     return f"{RESULTS}/tables/{name}.parquet"
 
 
-def norm_distances(model: str, layer: str) -> str:
-    return f"{RESULTS}/tables/norm_distances/{model}/{layer}.parquet"
+def norm_distances(model: str, seed, layer: str) -> str:
+    return f"{RESULTS}/tables/norm_distances/{model}/seed{seed}/{layer}.parquet"
 
 
 def claims() -> str:
     return f"{RESULTS}/tables/claims.csv"
+
+
+def claims_by_seed() -> str:
+    """Each claim's effect per training seed (the forest plot's rows)."""
+    return f"{RESULTS}/tables/claims_by_seed.parquet"
 
 
 def images(model: str) -> str:

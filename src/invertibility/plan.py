@@ -10,23 +10,27 @@ change of it reruns exactly that job). A job never sees the config or this plann
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 
 from . import image_sets, paths
+from .inversion_settings import layer_settings
+from .models import layer_depth, network_on_meta
 from .validation import check_config, grids, network_spec, step_index
-from .vocabulary import OTHER_IMAGE
+from .vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
 
 
 @dataclass(frozen=True, order=True)
 class InversionJob:
     model: str
+    seed: int  # training seed: which run's checkpoints
     layer: str  # display name from config
     t: str
-    tp: str  # a step label, or OTHER_IMAGE (control: Phi0 = r_l^t of an image of another class)
+    tp: str  # a step label, or a control (OTHER_IMAGE, CROSS_SEED)
 
     @property
     def path(self) -> str:
-        return paths.inversion(self.model, self.layer, self.t, self.tp)
+        return paths.inversion(self.model, self.seed, self.layer, self.t, self.tp)
 
 
 class Plan:
@@ -54,35 +58,62 @@ class Plan:
     def classifier_step(self, model: str) -> str:
         return self.models[model]["classifier_step"]
 
-    def trained_models(self) -> list[str]:
-        return list(self.models)
-
     # --- inversion jobs ---------------------------------------------------------------------
+
+    def seeds(self, model: str) -> list[int]:
+        return self.models[model]["seeds"]
+
+    def runs(self) -> list[tuple[str, int]]:
+        """Every training run: (model, seed)."""
+        return [(model, seed) for model in self.models for seed in self.seeds(model)]
+
+    def cross_seed_partner(self, model: str, seed: int) -> int:
+        """The run whose activations the cross-seed control inverts: the next seed, cyclically."""
+        seeds = self.seeds(model)
+        return seeds[(seeds.index(seed) + 1) % len(seeds)]
 
     @functools.cached_property
     def inversion_jobs(self) -> list[InversionJob]:
-        controls = self.analyses.get("controls", True)
+        controls = self.analyses["controls"]
         jobs = set()
-        for model, layers, t, tps in grids(self.config):
-            for layer in layers:
-                jobs.update(InversionJob(model, layer, t, tp) for tp in tps)
+        for model, seeds, layers, t, tps in grids(self.config):
+            cross_seed = self.analyses["cross_seed"] and len(self.seeds(model)) > 1
+            for seed, layer in itertools.product(seeds, layers):
+                jobs.update(InversionJob(model, seed, layer, t, tp) for tp in tps)
                 if controls:
-                    jobs.add(InversionJob(model, layer, t, t))
-                    jobs.add(InversionJob(model, layer, t, OTHER_IMAGE))
+                    jobs.add(InversionJob(model, seed, layer, t, t))
+                    jobs.add(InversionJob(model, seed, layer, t, OTHER_IMAGE))
+                    if cross_seed:
+                        jobs.add(InversionJob(model, seed, layer, t, CROSS_SEED))
         return sorted(jobs)
 
     def inversion_checkpoints(self, job: InversionJob) -> dict[str, str]:
-        """Checkpoint files an inversion reads: function t, target tp, and the classifier."""
-        files = {"t": paths.checkpoint(job.model, job.t)}
-        if job.tp != OTHER_IMAGE:
-            files["tp"] = paths.checkpoint(job.model, job.tp)
-        files["classifier"] = paths.checkpoint(job.model, self.classifier_step(job.model))
+        """Checkpoint files an inversion reads: the function ``t``, the ``target`` network whose
+        activations are inverted (``tp``; another seed's ``t`` for the cross-seed control; none
+        for the other-image control), and the classifier."""
+        files = {"t": paths.checkpoint(job.model, job.seed, job.t)}
+        if job.tp == CROSS_SEED:
+            partner = self.cross_seed_partner(job.model, job.seed)
+            files["target"] = paths.checkpoint(job.model, partner, job.t)
+        elif job.tp != OTHER_IMAGE:
+            files["target"] = paths.checkpoint(job.model, job.seed, job.tp)
+        classifier = self.classifier_step(job.model)
+        files["classifier"] = paths.checkpoint(job.model, job.seed, classifier)
         return files
+
+    def inversion_runs(self, job: InversionJob) -> list[int]:
+        """The training seeds whose checkpoint folders the job reads."""
+        if job.tp == CROSS_SEED:
+            return [job.seed, self.cross_seed_partner(job.model, job.seed)]
+        return [job.seed]
 
     @functools.cache  # noqa: B019 (one Plan per DAG; asked once per job of a 20,000-job grid)
     def _inversion_base(self, model: str, layer: str) -> dict:
         spec = self.models[model]
-        settings = {**self.config["inversion"], **spec.get("inversion", {})}
+        settings = layer_settings(
+            {**self.config["inversion"], **spec.get("inversion", {})},
+            layer_depth(network_on_meta(**self.network(model)), spec["layers"][layer]),
+        )
         return {
             "model": model,
             "layer": layer,
@@ -98,10 +129,11 @@ class Plan:
         """What an inversion job needs besides its prepared images: the checkpoint files it
         reads (inside its model's checkpoint folder, the rule's input), p, and the settings."""
         p = None
-        if job.tp != OTHER_IMAGE:
+        if job.tp not in CONTROLS:
             p = self.step_index(job.model, job.tp) - self.step_index(job.model, job.t)
         return {
             **self._inversion_base(job.model, job.layer),
+            "seed": job.seed,
             "t": job.t,
             "tp": job.tp,
             "p": p,
@@ -114,10 +146,9 @@ class Plan:
     def network(self, model: str) -> dict:
         return network_spec(self.models[model], self.dataset(model))
 
-    @functools.cache  # noqa: B019
-    def training_spec(self, model: str) -> dict:
-        """Everything that determines a model's checkpoints: its own config entry and dataset,
-        never a figure, grid or claim."""
+    def training_spec(self, model: str, seed: int) -> dict:
+        """Everything that determines a run's checkpoints: the model's own config entry, its
+        dataset and the seed, never a figure, grid or claim."""
         spec = self.models[model]
         train = spec["train"]
         last = max(self.step_index(model, s) for s in self.schedule(model))
@@ -127,9 +158,9 @@ class Plan:
             "model": model,
             "network": self.network(model),
             "dataset": self.dataset(model),
-            "train": train,
+            "train": {**train, "seed": seed},
             "schedule": [
-                (s, self.step_index(model, s), paths.checkpoint(model, s))
+                (s, self.step_index(model, s), paths.checkpoint(model, seed, s))
                 for s in self.schedule(model)
             ],
             "iterations_per_epoch": self.per_epoch(model),
@@ -137,23 +168,40 @@ class Plan:
             "device": self.config["device"],
         }
 
+    def image_selection(self, model: str) -> dict:
+        """Which images a model's jobs invert, and the held-out images its controls and the
+        identification measure draw on."""
+        return {
+            **self.models[model]["images"],
+            "partners": self.analyses["partners"],
+            "candidates": self.analyses["candidates"],
+        }
+
     def images_spec(self, model: str) -> dict:
-        return {"dataset": self.dataset(model), "selection": self.models[model]["images"]}
+        return {"dataset": self.dataset(model), "selection": self.image_selection(model)}
 
     @functools.cache  # noqa: B019
     def images_fingerprint(self, model: str) -> str:
-        return image_sets.fingerprint(self.dataset(model), self.models[model]["images"])
+        return image_sets.fingerprint(self.dataset(model), self.image_selection(model))
 
     # --- norm distances ---------------------------------------------------------------------
 
-    def distance_layers(self) -> list[tuple[str, str]]:
-        return [(entry["model"], entry["layer"]) for entry in self.analyses["distances"]]
+    def distance_jobs(self) -> list[tuple[str, int, str]]:
+        """(model, seed, layer) of every norm-distance table: each analyses.distances entry, for
+        every seed whose inversions of that layer exist."""
+        jobs = []
+        for entry in self.analyses["distances"]:
+            model, layer = entry["model"], entry["layer"]
+            jobs_here = [j for j in self.inversion_jobs if (j.model, j.layer) == (model, layer)]
+            seeds = sorted({j.seed for j in jobs_here})
+            jobs += [(model, seed, layer) for seed in seeds]
+        return jobs
 
-    def distance_steps(self, model: str, layer: str) -> dict[str, list[str]]:
-        """Function step -> activation steps inverted for (model, layer), in step order."""
+    def distance_steps(self, model: str, seed: int, layer: str) -> dict[str, list[str]]:
+        """Function step -> activation steps inverted for (model, seed, layer), in step order."""
         steps: dict[str, set[str]] = {}
         for job in self.inversion_jobs:
-            if job.model == model and job.layer == layer and job.tp != OTHER_IMAGE:
+            if (job.model, job.seed, job.layer) == (model, seed, layer) and job.tp not in CONTROLS:
                 steps.setdefault(job.t, set()).add(job.tp)
 
         def order(step: str) -> int:
@@ -161,17 +209,18 @@ class Plan:
 
         return {t: sorted(steps[t], key=order) for t in sorted(steps, key=order)}
 
-    def distance_spec(self, model: str, layer: str) -> dict:
-        steps = self.distance_steps(model, layer)
+    def distance_spec(self, model: str, seed: int, layer: str) -> dict:
+        steps = self.distance_steps(model, seed, layer)
         needed = {s for t, tps in steps.items() for s in (t, *tps)}
         return {
             "model": model,
+            "seed": seed,
             "layer": layer,
             "module": self.models[model]["layers"][layer],
             "network": self.network(model),
             "steps": steps,
             "checkpoints": {
-                s: paths.checkpoint(model, s)
+                s: paths.checkpoint(model, seed, s)
                 for s in sorted(needed, key=lambda s: self.step_index(model, s))
             },
             "images_fingerprint": self.images_fingerprint(model),
@@ -187,9 +236,10 @@ class Plan:
     def figure_jobs(self, figure: str) -> list[InversionJob]:
         jobs = []
         for panel in self.config["figures"][figure]["panels"]:
+            seed = panel.get("seed", self.seeds(panel["model"])[0])
             for layer in panel["layers"]:
                 jobs += [
-                    InversionJob(panel["model"], layer, panel["function"], tp)
+                    InversionJob(panel["model"], seed, layer, panel["function"], tp)
                     for tp in panel["activations"]
                 ]
         return jobs

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
+import torch
+
 from .atomic import atomic_path
 from .checkpoints import save_checkpoint
-from .data import training_set
+from .data import holdout_set, training_set
 from .device import choose_device, seed_everything, set_threads
 from .models import build_model
 from .training import TrainSettings, train
@@ -15,9 +18,23 @@ from .training import TrainSettings, train
 log = logging.getLogger(__name__)
 
 
-def run_training(spec: dict, table: str, threads: int = 1, progress: bool = True) -> None:
-    """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path) and
-    the per-step training table."""
+@torch.no_grad()
+def holdout_accuracy(net: torch.nn.Module, held, device, batch: int = 256) -> float:
+    """Accuracy on the held-out images (eval mode; the training mode is restored)."""
+    was_training = net.training
+    net.eval()
+    correct = 0
+    for images, labels in zip(held.images.split(batch), held.labels.split(batch), strict=True):
+        correct += int((net(images.to(device)).argmax(1).cpu() == labels).sum())
+    net.train(was_training)
+    return correct / len(held.labels)
+
+
+def run_training(
+    spec: dict, table: str, accuracy_table: str, threads: int = 1, progress: bool = True
+) -> None:
+    """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
+    per-step training table and the held-out accuracy of every checkpoint."""
     set_threads(threads)
     device = choose_device(spec["device"])
     by_index: dict[int, list[tuple[str, str]]] = {}
@@ -25,11 +42,15 @@ def run_training(spec: dict, table: str, threads: int = 1, progress: bool = True
         by_index.setdefault(index, []).append((label, path))
     seed_everything(spec["train"]["seed"])
     net = build_model(**spec["network"])
+    held = holdout_set(spec["dataset"])
+    accuracy = []
 
     def save(net_, index: int) -> None:
+        correct = holdout_accuracy(net_, held, device)
         for label, path in by_index[index]:
             save_checkpoint(net_, path, {"model": spec["model"], "step": label, "index": index})
-            log.info("saved %s (step %d)", path, index)
+            accuracy.append((spec["model"], spec["train"]["seed"], label, index, correct))
+            log.info("saved %s (step %d, held-out accuracy %.3f)", path, index, correct)
 
     fields = TrainSettings.__dataclass_fields__
     settings = TrainSettings(**{k: v for k, v in spec["train"].items() if k in fields})
@@ -53,3 +74,6 @@ def run_training(spec: dict, table: str, threads: int = 1, progress: bool = True
     )
     with atomic_path(table) as tmp:
         history.to_parquet(tmp, index=False)
+    columns = ["model", "seed", "step", "index", "holdout_accuracy"]
+    with atomic_path(accuracy_table) as tmp:
+        pd.DataFrame(accuracy, columns=columns).to_parquet(tmp, index=False)

@@ -91,6 +91,12 @@ class _Checker:
                     f"{where}.images.photos: {photo!r} is not a photo that ships with "
                     f"scikit-image; choose from: {', '.join(data.PHOTOS)}"
                 )
+        seeds = spec.setdefault("seeds", [0])
+        repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+        if repeated:
+            raise ConfigError(
+                f"{where}.seeds: seed(s) {repeated} repeat; each training seed must differ"
+            )
         spec["schedule"] = self.schedule(name)
 
     def schedule(self, model: str) -> list[str]:
@@ -173,6 +179,14 @@ class _Checker:
     def check_grid(self, where: str, entry: dict, t_key: str = "function", tps_key="activations"):
         model = entry["model"]
         self.known_model(model, where)
+        seeds = self.models[model]["seeds"]
+        wanted = [*entry.get("seeds", []), *([entry["seed"]] if "seed" in entry else [])]
+        unknown = [seed for seed in wanted if seed not in seeds]
+        if unknown:
+            raise ConfigError(
+                f"{where}.seeds: model {model!r} is not trained with seed(s) {unknown}; its "
+                f"seeds (models.{model}.seeds): {seeds}"
+            )
         for layer in entry["layers"]:
             self.known_layer(model, layer, f"{where}.layers")
         t_index = self.on_schedule(model, entry[t_key], f"{where}.{t_key}")
@@ -211,6 +225,7 @@ class _Checker:
                 raise ConfigError(f"{where}: a figure of kind {kind} takes no 'panels'")
             for i, panel in enumerate(figure.get("panels", [])):
                 self.check_grid(f"{where}.panels[{i}]", panel)
+                panel.setdefault("seed", self.models[panel["model"]]["seeds"][0])
                 n_images = self.n_images(panel["model"])
                 for index in panel.get("images", []):
                     if index >= n_images:
@@ -224,10 +239,42 @@ class _Checker:
         """(model, layer, t, tp) of every inversion the figures and grids ask for."""
         return {
             (model, layer, t, tp)
-            for model, layers, t, tps in grids(self.config)
+            for model, _, layers, t, tps in grids(self.config)
             for layer in layers
             for tp in tps
         }
+
+    def check_controls(self) -> None:
+        """The image pool must hold the other-image partners and identification candidates;
+        the cross-seed floor needs two seeds of every model that is inverted."""
+        analyses = self.config["analyses"]
+        for model in sorted({model for model, *_ in grids(self.config)}):
+            dataset = self.models[model]["dataset"]
+            try:
+                counts = data.holdout_counts(self.dataset(model))
+            except DataError as error:
+                raise ConfigError(f"datasets.{dataset}.{error}") from None
+            pool = sum(counts.values())
+            if analyses["candidates"] > pool:
+                raise ConfigError(
+                    f"analyses.candidates: {analyses['candidates']} identification candidates, "
+                    f"but the held-out pool of dataset {dataset!r} (model {model!r}) holds "
+                    f"{pool} images; lower it or hold out more images"
+                )
+            fewest_others = pool - max(counts.values())
+            if analyses["partners"] > fewest_others:
+                raise ConfigError(
+                    f"analyses.partners: {analyses['partners']} other-image partners per image, "
+                    f"but dataset {dataset!r} holds only {fewest_others} held-out images of "
+                    f"another class for some class"
+                )
+            seeds = self.models[model]["seeds"]
+            if analyses["cross_seed"] and len(seeds) < 2:
+                raise ConfigError(
+                    f"models.{model}.seeds: the cross-seed control (analyses.cross_seed) inverts "
+                    f"one seed's activations with another seed's function, but {model!r} has "
+                    f"one seed ({seeds}); add a seed or set analyses.cross_seed: false"
+                )
 
     def check_analyses(self) -> None:
         analyses = self.config["analyses"]
@@ -250,6 +297,7 @@ class _Checker:
                 where = f"analyses.claims[{i}].{role}"
                 side = claim[role]
                 self.check_grid(where, side, t_key="t", tps_key="tps")
+                side.setdefault("seeds", self.models[side["model"]]["seeds"])
                 for layer in side["layers"]:
                     tps = side.get("tps") or []
                     missing = [
@@ -263,6 +311,28 @@ class _Checker:
                             f"function {side['t']} at {', '.join(missing)}; add it to "
                             f"analyses.grids"
                         )
+                gridded = self.gridded_seeds(side["model"], side["t"])
+                absent = [seed for seed in side["seeds"] if seed not in gridded]
+                if absent:
+                    raise ConfigError(
+                        f"{where}: no grid inverts {side['model']} with function {side['t']} "
+                        f"for seed(s) {absent} (figures invert one seed only); add them to an "
+                        f"analyses.grids entry"
+                    )
+            sides = [claim[r] for r in ("greater", "lesser", "above", "below") if r in claim]
+            if len(sides) == 2 and not set(sides[0]["seeds"]) & set(sides[1]["seeds"]):
+                raise ConfigError(
+                    f"analyses.claims[{i}]: its sides share no training seed ({sides[0]['seeds']} "
+                    f"vs {sides[1]['seeds']}); seeds pair the sides, so they must overlap"
+                )
+
+    def gridded_seeds(self, model: str, t: str) -> set[int]:
+        return {
+            seed
+            for m, seeds, _, function, _ in grids(self.config)
+            if m == model and function == t
+            for seed in seeds
+        }
 
     def check_datasets(self) -> None:
         for name, spec in self.config["datasets"].items():
@@ -299,19 +369,30 @@ def check_config(config: dict) -> dict:
     for name in checker.models:
         checker.check_model(name)
         checker.models[name]["iterations_per_epoch"] = checker.per_epoch(name)
+    for key, default in ANALYSES_DEFAULTS.items():
+        analyses.setdefault(key, default)
     checker.check_figures()
     checker.check_analyses()
+    checker.check_controls()
     return checker.config
 
 
+# What the schema's defaults say, for configs checked without the schema (unit tests).
+ANALYSES_DEFAULTS = {"controls": True, "cross_seed": True, "partners": 3, "candidates": 100}
+
+
 def grids(config: dict):
-    """Every (model, layers, function step, activation steps) that figure panels and
-    ``analyses.grids`` ask to invert (activation ranges expanded once resolved)."""
+    """Every (model, seeds, layers, function step, activation steps) that figure panels and
+    ``analyses.grids`` ask to invert (activation ranges expanded once resolved). A figure panel
+    inverts one training seed (its ``seed``, default the model's first); a grid every seed of
+    the model unless it names ``seeds``."""
     for figure in config["figures"].values():
         for panel in figure.get("panels", []):
-            yield panel["model"], panel["layers"], panel["function"], panel["activations"]
+            seeds = [panel["seed"]]
+            yield panel["model"], seeds, panel["layers"], panel["function"], panel["activations"]
     for grid in config["analyses"]["grids"]:
-        yield grid["model"], grid["layers"], grid["function"], grid["activations"]
+        seeds = grid.get("seeds") or config["models"][grid["model"]]["seeds"]
+        yield grid["model"], seeds, grid["layers"], grid["function"], grid["activations"]
 
 
 def step_index(model: dict, label: str) -> int:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 
-# The activation-step slot of the other-image control: Phi0 = r_l^t(x_j), x_j of another class.
+# The activation-step slots of the two controls of every (model, seed, layer, t):
+# other-image: Phi0 = r_l^t(x_j) for held-out images x_j of another class (several per image);
+# cross-seed: Phi0 = r_l^t(x_i) of another training seed of the same architecture (the floor).
 OTHER_IMAGE = "other_image"
+CROSS_SEED = "cross_seed"
+CONTROLS = (OTHER_IMAGE, CROSS_SEED)
 
 
 def canonical(value) -> str:

@@ -8,7 +8,9 @@ from invertibility.train_job import run_training
 
 def main(smk):
     with logged(smk.log[0]):
-        run_training(json.loads(smk.params.spec), smk.output.table, smk.threads)
+        run_training(
+            json.loads(smk.params.spec), smk.output.table, smk.output.accuracy, smk.threads
+        )
 
 
 if __name__ == "__main__":
