@@ -263,10 +263,11 @@ def photo(name: str, spec: dict) -> torch.Tensor:
     return standardize(_resize(square, spec["image_size"])[0], spec)
 
 
-def inversion_images(spec: dict, selection: dict) -> ImageSet:
+def inversion_images(spec: dict, selection: dict, held: ImageSet | None = None) -> ImageSet:
     """The images every inversion job of a model inverts: ``per_class`` held-out images of each
-    class (in class order) followed by the named photos (label -1)."""
-    held = holdout_set(spec)
+    class (in class order) followed by the named photos (label -1). ``held``: the held-out set,
+    if already loaded."""
+    held = holdout_set(spec) if held is None else held
     chosen = []
     for cls in torch.unique(held.labels).tolist():
         chosen += torch.nonzero(held.labels == cls).flatten()[: selection["per_class"]].tolist()

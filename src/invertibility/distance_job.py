@@ -20,18 +20,21 @@ def run_norm_distances(spec: dict, images_path: str, output: str, threads: int =
     images = image_sets.load(images_path, spec["images_fingerprint"])
     path_of = spec["checkpoints"]
 
+    inputs = {"images": images.images, "pool": images.pool}
+
     @torch.no_grad()
-    def representation(step: str) -> torch.Tensor:
-        net = load_network(spec["network"], path_of[step]).to(device)
-        return Tap(net, spec["module"])(images.images.to(device)).cpu()
+    def representation(step: str, which: str) -> torch.Tensor:
+        tap = Tap(load_network(spec["network"], path_of[step]).to(device), spec["module"])
+        return torch.cat([tap(chunk.to(device)).cpu() for chunk in inputs[which].split(128)])
 
     table = norm_distances(
         spec["model"],
+        spec["seed"],
         spec["layer"],
         spec["steps"],
         representation,
-        images.ids,
-        images.labels.numpy(),
+        (images.ids, images.labels.numpy()),
+        (images.pool_ids, images.pool_labels.numpy()),
     )
     with atomic_path(output) as tmp:
         table.to_parquet(tmp, index=False)

@@ -13,35 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
+from .inversion_settings import InversionSettings
 from .objectives import alpha_norm, relative_feature_loss, squared_norms, total_variation
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class InversionSettings:
-    iterations: int = 300
-    lr: float = 5.0
-    momentum: float = 0.9
-    lr_decay_every: int = 100
-    lr_decay: float = 0.5
-    alpha: float = 6.0
-    lambda_alpha: float = 1e-5
-    alpha_bound: float = 2.0
-    beta: float = 2.0
-    lambda_tv: float = 0.01
-    tv_bound: float = 0.3
-    init_std: float = 0.1
-    seed: int = 0
-    autocast: bool = False
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -96,9 +76,7 @@ def invert(
     x = init.clone().requires_grad_(True)
     target = target.detach()
     optimizer = torch.optim.SGD([x], lr=settings.lr, momentum=settings.momentum)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=settings.lr_decay_every, gamma=settings.lr_decay
-    )
+    cuts = settings.cuts()
     alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
     target_norms = squared_norms(target)  # constant: computed once, not every iteration
 
@@ -118,6 +96,9 @@ def invert(
     bar = tqdm(range(settings.iterations), desc="invert", disable=not progress, mininterval=2)
     any_dead = False  # masking costs ops every iteration: only once an image has diverged
     for iteration in bar:
+        if iteration in cuts:  # M&V: cut the step and restart the momentum
+            optimizer.param_groups[0]["lr"] = settings.lr_at(iteration)
+            optimizer.state[x].pop("momentum_buffer", None)
         optimizer.zero_grad(set_to_none=False)
         per_image = objective(forward, x, target, settings, target_norms)
         (per_image.masked_fill(~alive, 0.0) if any_dead else per_image).sum().backward()
@@ -126,7 +107,6 @@ def invert(
             if any_dead:
                 x.grad[~alive] = 0.0
         optimizer.step()
-        scheduler.step()
         if progress and iteration % CHECK_EVERY == 0:
             bar.set_postfix(
                 loss=f"{per_image[alive].mean().item():.4f}",
@@ -182,3 +162,25 @@ def invert_in_chunks(
             torch.cat([p.feature_error for p in parts]),
             torch.cat([p.diverged for p in parts]),
         )
+
+
+def invert_with_retry(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    target: torch.Tensor,
+    init: torch.Tensor,
+    settings: InversionSettings,
+    progress: bool = True,
+) -> tuple[InversionResult, torch.Tensor]:
+    """Invert the batch; each image that diverged is retried alone with the step scaled by
+    ``settings.retry_lr_factor``. Returns the result and a ``[N]`` mask of the retried images
+    (an image still diverged after its retry stays marked diverged)."""
+    result = invert_in_chunks(forward, target, init, settings, progress)
+    retried = result.diverged.clone()
+    retry = settings.with_lr(settings.lr * settings.retry_lr_factor)
+    for i in torch.nonzero(retried).flatten().tolist():
+        log.warning("image %d diverged; retrying it alone with lr %g", i, retry.lr)
+        again = invert(forward, target[i : i + 1], init[i : i + 1], retry, progress=False)
+        result.reconstructions[i] = again.reconstructions[0]
+        result.feature_error[i] = again.feature_error[0]
+        result.diverged[i] = again.diverged[0]
+    return result, retried

@@ -1,11 +1,13 @@
-"""The inversion file format (``results/inversions/{model}/{layer}/{t}/{tp}.npz``): writer and
-reader side by side. Torch-free, so that tables and figures read it without torch.
+"""The inversion file format (``results/inversions/{model}/seed{seed}/{layer}/{t}/{tp}.npz``):
+writer and reader side by side. Torch-free, so that tables and figures read it without torch.
 
-Keys: ``reconstructions`` and ``originals`` (``[N, C, H, W]`` float32, pixel space; NaN where an
-inversion diverged), the per-image arrays of :data:`METRIC_KEYS`, ``p`` (optimizer steps from
-``t`` to ``tp``; -1 for the other-image control), ``loop_seconds`` (wall time of the
-optimization loop) and ``settings`` (JSON: model, layer, module, t, tp, classifier step and every
-hyper-parameter).
+Keys: ``reconstructions`` and ``originals`` (``[R, C, H, W]`` float32, pixel space; NaN where an
+inversion diverged; one row per image, or per (image, partner) for the other-image control), the
+per-row arrays of :data:`METRIC_KEYS`, ``p`` (optimizer steps from ``t`` to ``tp``; -1 for a
+control), ``drift`` (``D_l``: relative change of the weights up to the layer between the function
+and target networks; NaN for the other-image control), ``loop_seconds`` (wall time of the
+optimization loop) and ``settings`` (JSON: model, seed, layer, module, t, tp, classifier step,
+number of identification candidates and every hyper-parameter).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ METRIC_KEYS = (
     "image_error",
     "diverged",
     "label_final",
+    "rank",  # identification rank of the original among the candidates (0: identified; NaN)
+    "retried",  # diverged at first and was retried alone with a smaller step
 )
-NO_P = -1  # the other-image control has no activation step, so no p
+NO_P = -1  # the controls have no activation step, so no p
 
 
 def save_inversion(
@@ -36,6 +40,7 @@ def save_inversion(
     metrics: dict[str, np.ndarray],
     p: int | None,
     loop_seconds: float,
+    drift: float,
 ) -> None:
     missing = set(METRIC_KEYS) - set(metrics)
     if missing:
@@ -47,13 +52,14 @@ def save_inversion(
         settings=np.array(json.dumps(settings, sort_keys=True)),
         p=np.array(NO_P if p is None else int(p), dtype=np.int64),
         loop_seconds=np.array(float(loop_seconds)),
+        drift=np.array(float(drift)),
         **{key: np.asarray(metrics[key]) for key in METRIC_KEYS},
     )
 
 
 def load_inversion(path: str, images: bool = True) -> dict:
-    """Settings (model, layer, t, tp, hyper-parameters) merged with the per-image arrays, ``p``
-    (None for the other-image control) and ``loop_seconds``; with ``images=False`` the
+    """Settings (model, seed, layer, t, tp, hyper-parameters) merged with the per-row arrays,
+    ``p`` (None for a control), ``drift`` and ``loop_seconds``; with ``images=False`` the
     reconstructions and originals are not decompressed (cheap to read)."""
     with np.load(path, allow_pickle=False) as npz:
         result = json.loads(str(npz["settings"]))
@@ -62,6 +68,7 @@ def load_inversion(path: str, images: bool = True) -> dict:
         p = int(npz["p"])
         result["p"] = None if p == NO_P else p
         result["loop_seconds"] = float(npz["loop_seconds"])
+        result["drift"] = float(npz["drift"])
         if images:
             result["reconstructions"] = npz["reconstructions"]
             result["originals"] = npz["originals"]

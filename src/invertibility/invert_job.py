@@ -15,28 +15,27 @@ import torch
 from . import image_sets
 from .checkpoints import load_network
 from .device import choose_device, seed_everything, set_threads
-from .inversion import InversionSettings, initial_images, invert_in_chunks
+from .identification import identification_ranks
+from .inversion import initial_images, invert_with_retry
 from .inversion_io import save_inversion
+from .inversion_settings import InversionSettings
+from .models import parameters_up_to
 from .taps import Tap
 from .vocabulary import OTHER_IMAGE
 
 log = logging.getLogger(__name__)
 
 
-def other_class_partner(labels: torch.Tensor) -> torch.Tensor:
-    """For each image, the index of the next image (cyclically) of a different class; photos
-    (label -1) are paired with the next photo, or the next labelled image if there is one only."""
-    n = len(labels)
-    partner = []
-    for i in range(n):
-        for step in range(1, n):
-            j = (i + step) % n
-            if labels[j] != labels[i] or (labels[i] == -1 and j != i):
-                partner.append(j)
-                break
-        else:
-            partner.append(i)
-    return torch.tensor(partner, dtype=torch.long)
+@torch.no_grad()
+def weight_drift(function: torch.nn.Module, target: torch.nn.Module, module: str) -> float:
+    """``D_l = ||theta_{<=l}^target - theta_{<=l}^function|| / ||theta_{<=l}^function||`` over the
+    parameters that ``r_l`` depends on."""
+    names = parameters_up_to(function, module)
+    before = dict(function.named_parameters())
+    after = dict(target.named_parameters())
+    moved = sum(float((after[n] - before[n]).double().pow(2).sum()) for n in names)
+    size = sum(float(before[n].double().pow(2).sum()) for n in names)
+    return (moved / size) ** 0.5 if size > 0 else float("nan")
 
 
 @torch.no_grad()
@@ -54,72 +53,96 @@ def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> t
 def run_inversion(
     spec: dict, inputs: dict[str, str], output: str, threads: int = 1, progress: bool = True
 ) -> dict:
-    """``inputs``: the ``images`` file and the model's ``checkpoints`` folder, from which the job
-    reads the ``t``, ``tp`` (not for the other-image control) and ``classifier`` checkpoints
-    its spec names. Writes the inversion file; returns its metrics."""
+    """``inputs``: the ``images`` file and the checkpoint folders, from which the job reads the
+    ``t``, ``target`` (the ``tp`` network, or another seed's ``t`` for the cross-seed control;
+    none for the other-image control) and ``classifier`` checkpoints its spec names. Writes the
+    inversion file; returns its metrics."""
     # spec
     set_threads(threads)
     device = choose_device(spec["device"])
     settings = InversionSettings(**spec["settings"])
-    seed_everything(settings.seed)
+    seed_everything(settings.init_seed)
     module = spec["module"]
     checkpoints = spec["checkpoints"]
 
-    # images
+    # images: the ones to invert, and the held-out pool (partners, identification candidates)
     images = image_sets.load(inputs["images"], spec["images_fingerprint"])
     x = images.images.to(device)
 
     # networks: the function r_l^t, truncated at the layer
-    forward = Tap(load_network(spec["network"], checkpoints["t"]).to(device), module)
+    function = load_network(spec["network"], checkpoints["t"]).to(device)
+    forward = Tap(function, module)
 
-    # targets: Phi0 = r_l^tp(x_i), or r_l^t(x_j) of another class for the control
+    # targets: Phi0 = r_l^tp(x_i); the controls: r_l^t(x_j) for each other-image partner x_j,
+    # or r_l^t(x_i) of another training seed (cross-seed)
+    drift = float("nan")
     with torch.no_grad():
         if spec["tp"] == OTHER_IMAGE:
-            partner = other_class_partner(images.labels)
-            target = forward(x[partner.to(device)])
+            rows = torch.arange(len(x)).repeat_interleave(images.partners.shape[1])
+            partner_ids = [images.pool_ids[j] for j in images.partners.flatten().tolist()]
+            target = forward(images.pool[images.partners.flatten()].to(device))
         else:
-            partner = torch.arange(len(x))
-            target = Tap(load_network(spec["network"], checkpoints["tp"]).to(device), module)(x)
+            rows = torch.arange(len(x))
+            partner_ids = [images.ids[i] for i in rows.tolist()]
+            target_network = load_network(spec["network"], checkpoints["target"]).to(device)
+            drift = weight_drift(function, target_network, module)
+            target = Tap(target_network, module)(x)
+    ids = [images.ids[i] for i in rows.tolist()]
 
     # optimization
-    init = initial_images(images.ids, x.shape[1:], settings.init_std, settings.seed).to(device)
+    init = initial_images(ids, x.shape[1:], settings.init_std, settings.init_seed).to(device)
     start = time.perf_counter()
-    result = invert_in_chunks(forward, target, init, settings, progress)
+    result, retried = invert_with_retry(forward, target, init, settings, progress)
     reconstructions = result.reconstructions.cpu()  # waits for the GPU: the loop's true end
     loop_seconds = time.perf_counter() - start
     n_diverged = int(result.diverged.sum())
-    if n_diverged:
-        log.warning("%d of %d images diverged (NaN/inf) in %s", n_diverged, len(x), output)
-    log.info("optimization loop: %.2f s for %d images", loop_seconds, len(x))
+    if retried.any():
+        log.warning(
+            "%d of %d inversions diverged and were retried alone; %d still diverged (%s)",
+            int(retried.sum()),
+            len(rows),
+            n_diverged,
+            output,
+        )
+    log.info("optimization loop: %.2f s for %d inversions", loop_seconds, len(rows))
 
     # metrics
     classifier = load_network(spec["network"], checkpoints["classifier"]).to(device)
-    pixels = images.to_pixels(images.images)
+    pixels = images.to_pixels(images.images)[rows]
     recon_pixels = images.to_pixels(reconstructions)
     image_error = (recon_pixels - pixels).flatten(1).norm(dim=1) / pixels.flatten(1).norm(
         dim=1
     ).clamp_min(1e-12)
     metrics = {
-        "image_id": np.array(images.ids),
-        "label": images.labels.numpy(),
-        "target_image_id": np.array([images.ids[j] for j in partner.tolist()]),
+        "image_id": np.array(ids),
+        "label": images.labels[rows].numpy(),
+        "target_image_id": np.array(partner_ids),
         "feature_error": result.feature_error.cpu().numpy(),
         "image_error": image_error.numpy(),
         "diverged": result.diverged.cpu().numpy(),
         "label_final": predict(classifier, reconstructions).numpy(),
+        "rank": identification_ranks(
+            recon_pixels.numpy(),
+            pixels.numpy(),
+            images.to_pixels(images.pool).numpy(),
+            images.candidates[rows].numpy(),
+        ),
+        "retried": retried.cpu().numpy(),
     }
 
     # file
-    settings_record = {
-        key: spec[key] for key in ("model", "layer", "module", "t", "tp", "classifier_step")
+    record = {
+        key: spec[key] for key in ("model", "seed", "layer", "module", "t", "tp", "classifier_step")
     }
+    record["n_candidates"] = images.candidates.shape[1] + 1
     save_inversion(
         output,
-        {**settings_record, **settings.as_dict()},
+        {**record, **settings.as_dict()},
         recon_pixels.numpy(),
         pixels.numpy(),
         metrics,
         spec["p"],
         loop_seconds,
+        drift,
     )
     return metrics
