@@ -1,8 +1,10 @@
-"""Figures 6 and 7: norm distances (seaborn) and invertibility curves with CI bands."""
+"""Figures 6 and 7 and the claims forest plot: norm distances (seaborn), invertibility curves
+with CI bands against the step and the weight drift, each claim's effect per seed and pooled."""
 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib
 
@@ -12,7 +14,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
-from .vocabulary import OTHER_IMAGE  # noqa: E402
+from .vocabulary import CONTROLS, CROSS_SEED  # noqa: E402
 
 
 def finish(fig, pdf: str, png: str) -> None:
@@ -33,13 +35,13 @@ def _grid(n: int, width: float = 4.2, height: float = 3.2):
 def draw_norm_distances(
     distances: pd.DataFrame, table: pd.DataFrame, pdf: str, png: str, title: str | None = None
 ):
-    """Per (model, layer): histogram of ||r^t(x_i) - r^t(x_j)|| over other-class pairs (all and
-    nearest), and the same-image distances ||r^t(x_i) - r^tp(x_i)|| at the steps where x_i is
-    still invertible, as a scatter against p."""
+    """Per (model, layer), every seed: histogram of ||r^t(x_i) - r^t(x_j)|| over other-class
+    pairs with the held-out pool (all and nearest), and the same-image distances
+    ||r^t(x_i) - r^tp(x_i)|| at the steps where x_i is still identified, against p."""
     panels = distances[["model", "layer", "t"]].drop_duplicates().to_numpy().tolist()
     fig, axes = _grid(len(panels))
-    invertible = table[table["invertible"].fillna(False)][
-        ["model", "layer", "t", "tp", "image_id", "p"]
+    invertible = table[table["identified"].fillna(False) & ~table["photo"]][
+        ["model", "seed", "layer", "t", "tp", "image_id", "p"]
     ]
     for ax, (model, layer, t) in zip(axes, panels, strict=True):
         rows = distances[
@@ -64,7 +66,7 @@ def draw_norm_distances(
             label="other class, nearest",
         )
         same = rows[(rows["kind"] == "same_image") & (rows["tp"] != t)].merge(
-            invertible, on=["model", "layer", "t", "tp", "image_id"]
+            invertible, on=["model", "seed", "layer", "t", "tp", "image_id"]
         )
         twin = ax.twinx()
         sns.scatterplot(
@@ -73,7 +75,7 @@ def draw_norm_distances(
             ax=twin,
             color="tab:red",
             s=14,
-            label="same image, invertible tp",
+            label="same image, identified at tp",
         )
         twin.set_ylabel("p (steps after t)")
         ax.set_xlabel(f"L2 distance at {layer}")
@@ -93,41 +95,91 @@ def draw_norm_distances(
 
 
 def draw_invertibility_curves(
-    summary: pd.DataFrame, pdf: str, png: str, measure: str = "ssim", title: str | None = None
+    summary: pd.DataFrame,
+    pdf: str,
+    png: str,
+    measure: str = "identified",
+    title: str | None = None,
 ):
-    """Per (model, t): mean SSIM(x*, x_i) against p, one line per layer with its bootstrap 95%
-    band; the tp = t control is the point at p = 0, the other-image control a dashed line."""
-    curves = summary[summary["tp"] != OTHER_IMAGE]
+    """Per (model, t), dataset images: the measure (mean over seeds, hierarchical 95% band)
+    against the optimizer steps p (top row) and against the weight drift D_l (bottom row), one
+    line per layer; the dashed line is the layer's cross-seed floor."""
+    summary = summary[summary["images"] == "dataset"]
+    curves = summary[~summary["tp"].isin(CONTROLS)]
     groups = curves[["model", "t"]].drop_duplicates().to_numpy().tolist()
-    fig, axes = _grid(len(groups))
+    cols = len(groups)
+    fig, axes = plt.subplots(2, cols, figsize=(4.2 * cols, 6.4), squeeze=False)
     palette = sns.color_palette("colorblind")
-    for ax, (model, t) in zip(axes, groups, strict=True):
+    for col, (model, t) in enumerate(groups):
         rows = curves[(curves["model"] == model) & (curves["t"] == t)]
-        for color, (layer, line) in zip(palette, rows.groupby("layer", sort=False), strict=False):
-            line = line.sort_values("p")
-            p = line["p"].astype(float)
-            ax.plot(p, line[measure], marker="o", ms=3, color=color, label=layer)
-            ax.fill_between(
-                p, line[f"{measure}_low"], line[f"{measure}_high"], color=color, alpha=0.2
-            )
-            control = summary[
-                (summary["model"] == model)
-                & (summary["layer"] == layer)
-                & (summary["t"] == t)
-                & (summary["tp"] == OTHER_IMAGE)
-            ]
-            if not control.empty:
-                c = control.iloc[0]
-                ax.axhline(c[measure], color=color, ls="--", lw=1)
-                ax.axhspan(c[f"{measure}_low"], c[f"{measure}_high"], color=color, alpha=0.08)
-        ticks = rows.drop_duplicates("p").sort_values("p")
-        ax.set_xticks(ticks["p"].astype(float), ticks["tp"], rotation=45, fontsize=6)
-        ax.set_xlabel("activation step tp")
-        ax.set_ylabel(f"{measure.upper()}(x*, x_i)")
-        ax.set_title(f"{model}, function t = {t}", fontsize=9)
-        ax.legend(fontsize=7, title="layer (dashed: other-image control)", title_fontsize=6)
+        for axis, x_name in ((axes[0, col], "p"), (axes[1, col], "drift")):
+            lines = rows.groupby("layer", sort=False)
+            for color, (layer, line) in zip(palette, lines, strict=False):
+                line = line.sort_values("p")
+                x = line[x_name].astype(float)
+                axis.plot(x, line[measure], marker="o", ms=3, color=color, label=layer)
+                axis.fill_between(
+                    x, line[f"{measure}_low"], line[f"{measure}_high"], color=color, alpha=0.2
+                )
+                floor = summary[
+                    (summary["model"] == model)
+                    & (summary["layer"] == layer)
+                    & (summary["t"] == t)
+                    & (summary["tp"] == CROSS_SEED)
+                ]
+                if not floor.empty:
+                    axis.axhline(floor.iloc[0][measure], color=color, ls="--", lw=1)
+            axis.set_ylabel(measure)
+            if x_name == "p":
+                ticks = rows.drop_duplicates("p").sort_values("p")
+                axis.set_xticks(ticks["p"].astype(float), ticks["tp"], rotation=45, fontsize=6)
+                axis.set_xlabel("activation step tp")
+                axis.set_title(f"{model}, function t = {t}", fontsize=9)
+                axis.legend(fontsize=7, title="layer (dashed: cross-seed floor)", title_fontsize=6)
+            else:
+                axis.set_xlabel("weight drift D_l from t to tp")
     fig.suptitle(
-        title or "Invertibility across iterations (mean, bootstrap 95% CI over images)",
+        title or "Invertibility across iterations (mean over seeds, hierarchical bootstrap 95% CI)",
         fontsize=10,
     )
+    finish(fig, pdf, png)
+
+
+def draw_claims_forest(
+    claims: pd.DataFrame, by_seed: pd.DataFrame, pdf: str, png: str, title: str | None = None
+):
+    """One row per claim: the pooled effect with its 95% interval (black) and each seed's
+    effect (dots); the verdict on the right. Panels per kind (their scales differ)."""
+    kinds = list(dict.fromkeys(claims["kind"]))
+    heights = [max(1.0, 0.45 * (claims["kind"] == k).sum()) for k in kinds]
+    fig, axes = plt.subplots(
+        len(kinds), 1, figsize=(9, sum(heights) + 1.2), squeeze=False, height_ratios=heights
+    )
+    for ax, kind in zip(axes[:, 0], kinds, strict=True):
+        rows = claims[claims["kind"] == kind].reset_index(drop=True)
+        y = range(len(rows))[::-1]
+        for yi, (_, row) in zip(y, rows.iterrows(), strict=True):
+            ax.errorbar(
+                row["value"],
+                yi,
+                xerr=[[row["value"] - row["low"]], [row["high"] - row["value"]]],
+                fmt="s",
+                color="black",
+                capsize=3,
+            )
+            seeds = by_seed[by_seed["claim"] == row["claim"]]
+            ax.scatter(seeds["effect"], [yi] * len(seeds), color="tab:orange", s=14, zorder=3)
+            ax.annotate(
+                row["verdict"],
+                xy=(1.01, yi),
+                xycoords=("axes fraction", "data"),
+                fontsize=7,
+                va="center",
+            )
+        ax.axvline(0 if kind in ("compare", "norm_predicts") else 0.5, color="0.6", ls=":")
+        ax.set_yticks(list(y), [textwrap.shorten(c, 70) for c in rows["claim"]], fontsize=6)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_title(kind, fontsize=8, loc="left")
+    axes[-1, 0].set_xlabel("effect (black: pooled over seeds, 95% CI; orange: each seed)")
+    fig.suptitle(title or "The paper's claims, measured", fontsize=10)
     finish(fig, pdf, png)

@@ -1,44 +1,105 @@
-"""The paper's claims as measurements with intervals and verdicts computed from this run.
+"""The paper's claims as measurements with intervals and verdicts, over training seeds.
 
-A claim is a config entry (``analyses.claims``) of one of three kinds:
+A claim is a config entry (``analyses.claims``). A *side* is ``{model, layers, t, tps, seeds}``;
+its value per seed and image is the mean of ``measure`` over the side's layers and activation
+steps (default: every tested ``tp`` after ``t``), dataset images only (photos never enter),
+diverged inversions excluded. Intervals are hierarchical bootstrap 95% CIs (seeds, then images
+within each seed); each row reports its seeds, images, and whether every seed's effect has the
+sign of the pooled one. Kinds:
 
-* ``compare``: side ``greater`` has a larger ``measure`` than side ``lesser``. A side is
-  ``{model, layers, t, tps}``; its value per image is the mean of ``measure`` over its layers
-  and activation steps (default: every tested ``tp`` after ``t``). The value is the mean paired
-  difference over images both sides inverted, with a bootstrap 95% CI. Verdict: supported if
-  the CI lies above 0, contradicted if below 0, else inconclusive.
-* ``threshold``: side ``above`` has ``measure`` above ``level`` and side ``below`` has it below
-  (e.g. the fraction of invertible images above / below one half). Supported if both CIs lie on
-  their side of ``level``, contradicted if either CI lies wholly on the wrong side.
-* ``distance``: among (image, tp) pairs where the image is still invertible, the fraction whose
-  same-image distance ``||r_l^t(x_i) - r_l^tp(x_i)||`` exceeds the nearest other-class distance
-  ``min_j ||r_l^t(x_i) - r_l^t(x_j)||``. Supported if the CI lies above ``level`` (0.5).
+* ``compare``: side ``greater`` has a larger ``measure`` than side ``lesser``: the mean paired
+  difference over the images both sides inverted, seeds paired by their number. Supported if the
+  CI lies above 0, contradicted if below, else inconclusive.
+* ``threshold``: side ``above`` has ``measure`` above ``level`` and beats its cross-seed floor
+  (the paired difference to the ``cross_seed`` control has a CI above 0); side ``below`` has it
+  below ``level``. Supported if all three hold, contradicted if a CI lies wholly on the wrong
+  side of ``level``, else inconclusive.
+* ``distance`` (Figure 6), one row per ``analyses.distances`` entry, never pooled: among the
+  (image, tp) pairs where the image is identified, the fraction whose same-image distance
+  ``||r_l^t(x_i) - r_l^tp(x_i)||`` exceeds its nearest other-class distance in the held-out pool.
+  Supported if the CI lies above ``level`` (0.5).
+* ``norm_predicts`` (Section 4), one row per distances entry: Spearman's rank correlation between
+  the same-image relative distance and ``id_score`` over (image, tp > t), pooled over seeds.
+  The paper says the norm does *not* predict invertibility: supported if the CI lies inside
+  (-``level``, ``level``) (default 0.3), contradicted if it lies wholly beyond it, else
+  inconclusive.
+
+A verdict is "inconclusive" whatever its interval when a side's network is near chance at its
+function step (held-out accuracy below chance + ``NEAR_CHANCE``: a network that has not learned
+is trivially invertible) or more than ``MAX_DIVERGED`` of a side's inversions diverged; the
+``caveat`` column says why.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from .atomic import atomic_path
-from .stats import bootstrap_ci
-from .vocabulary import OTHER_IMAGE
+from .stats import hierarchical_bootstrap
+from .vocabulary import CONTROLS, CROSS_SEED
 
-CLAIM_COLUMNS = ["claim", "kind", "measure", "value", "low", "high", "verdict", "detail"]
+CLAIM_COLUMNS = [
+    "claim",
+    "kind",
+    "measure",
+    "value",
+    "low",
+    "high",
+    "verdict",
+    "caveat",
+    "n_seeds",
+    "n_images",
+    "same_sign_every_seed",
+    "detail",
+]
+NEAR_CHANCE = 0.1  # held-out accuracy below chance + this: the network has not learned
+MAX_DIVERGED = 0.1
 
 
-def side_values(table: pd.DataFrame, side: dict, measure: str) -> pd.Series:
-    """Per image, the mean of ``measure`` over the side's layers and activation steps."""
+def side_rows(table: pd.DataFrame, side: dict, tps: list[str] | None = None) -> pd.DataFrame:
+    """The side's rows: its model, layers, function step, seeds, activation steps; no photos."""
     rows = table[
         (table["model"] == side["model"])
         & table["layer"].isin(side["layers"])
         & (table["t"] == side["t"])
-        & (table["tp"] != OTHER_IMAGE)
+        & table["seed"].isin(side.get("seeds") or table["seed"].unique())
+        & ~table["photo"]
     ]
-    rows = rows[rows["tp"].isin(side["tps"])] if side.get("tps") else rows[rows["p"] > 0]
-    if rows.empty:
-        raise ValueError(f"no inversions for claim side {side}")
-    return rows.assign(v=rows[measure].astype("float64")).groupby("image_id")["v"].mean()
+    if tps is not None:
+        return rows[rows["tp"].isin(tps)]
+    if side.get("tps"):
+        return rows[rows["tp"].isin(side["tps"])]
+    return rows[~rows["tp"].isin(CONTROLS) & (rows["p"] > 0)]
+
+
+def per_seed(rows: pd.DataFrame, measure: str) -> dict[int, pd.Series]:
+    """Per seed: the measure per image, averaged over the rows of that image."""
+    values = rows.assign(v=rows[measure].astype("float64"))
+    return {
+        int(seed): group.groupby("image_id")["v"].mean().dropna()
+        for seed, group in values.groupby("seed")
+    }
+
+
+def caveats(table: pd.DataFrame, sides: list[dict]) -> list[str]:
+    notes = []
+    chance = 1.0 / max(1, table.loc[~table["photo"], "label"].nunique())
+    for side in sides:
+        rows = side_rows(table, side)
+        if rows.empty:
+            continue
+        accuracy = rows.groupby("seed")["accuracy_t"].first()
+        if (accuracy < chance + NEAR_CHANCE).any():
+            notes.append(
+                f"{side['model']} at {side['t']} is near chance (held-out accuracy "
+                f"{', '.join(f'{a:.2f}' for a in accuracy)}; chance {chance:.2f})"
+            )
+        diverged = rows["diverged"].mean()
+        if diverged > MAX_DIVERGED:
+            notes.append(f"{describe(side)}: {diverged:.0%} of inversions diverged")
+    return notes
 
 
 def describe(side: dict) -> str:
@@ -52,102 +113,202 @@ def verdict_above(low: float, high: float, level: float) -> str:
     return "supported" if low > level else "contradicted" if high < level else "inconclusive"
 
 
-def compare(table: pd.DataFrame, claim: dict) -> dict:
-    measure = claim.get("measure", "score")
-    greater = side_values(table, claim["greater"], measure)
-    lesser = side_values(table, claim["lesser"], measure)
-    paired = pd.concat([greater, lesser], axis=1, join="inner").dropna().to_numpy().T
-    value, low, high = bootstrap_ci(
-        paired, statistic=lambda v: (v[..., 0, :] - v[..., 1, :]).mean(axis=-1)
-    )
+def paired(a: dict[int, pd.Series], b: dict[int, pd.Series]) -> dict[int, np.ndarray]:
+    """Per shared seed, the paired differences over the images both have."""
+    out = {}
+    for seed in sorted(set(a) & set(b)):
+        joined = pd.concat([a[seed], b[seed]], axis=1, join="inner").dropna()
+        if len(joined):
+            out[seed] = (joined.iloc[:, 0] - joined.iloc[:, 1]).to_numpy()
+    return out
+
+
+def summary(groups: dict[int, np.ndarray]) -> dict:
+    """Value, CI, seeds, images and sign agreement of a per-seed set of values."""
+    value, low, high = hierarchical_bootstrap(list(groups.values()))
+    effects = [float(np.mean(v)) for v in groups.values() if len(v)]
     return {
-        "measure": f"mean paired difference in {measure}",
         "value": value,
         "low": low,
         "high": high,
-        "verdict": verdict_above(low, high, 0.0),
-        "detail": f"{describe(claim['greater'])} minus {describe(claim['lesser'])}; "
-        f"{paired.shape[1]} images",
+        "n_seeds": len(effects),
+        "n_images": int(sum(len(v) for v in groups.values())),
+        "same_sign_every_seed": bool(effects)
+        and len({np.sign(e) for e in effects} - {0.0}) == 1
+        and all(e != 0 for e in effects),
+        "per_seed": dict(zip(groups, effects, strict=False)),
+    }
+
+
+def compare(table: pd.DataFrame, claim: dict) -> dict:
+    measure = claim.get("measure", "identified")
+    rows = {role: side_rows(table, claim[role]) for role in ("greater", "lesser")}
+    result = summary(paired(per_seed(rows["greater"], measure), per_seed(rows["lesser"], measure)))
+    # the sides' weight drift: a difference at matched steps may be one of unmatched drift
+    drift = {role: frame["drift"].mean() for role, frame in rows.items() if "drift" in frame}
+    drifts = " vs ".join(f"{value:.3g}" for value in drift.values())
+    return {
+        **result,
+        "measure": f"mean paired difference in {measure}",
+        "verdict": verdict_above(result["low"], result["high"], 0.0),
+        "detail": f"{describe(claim['greater'])} minus {describe(claim['lesser'])}"
+        + (f"; mean weight drift D_l {drifts}" if drift else ""),
     }
 
 
 def threshold(table: pd.DataFrame, claim: dict) -> dict:
-    measure, level = claim.get("measure", "invertible"), claim.get("level", 0.5)
-    above = bootstrap_ci(side_values(table, claim["above"], measure).to_numpy())
-    below = bootstrap_ci(side_values(table, claim["below"], measure).to_numpy())
-    if np.isnan(above[1]) or np.isnan(below[1]):
+    measure, level = claim.get("measure", "identified"), claim.get("level", 0.5)
+    above_rows = side_rows(table, claim["above"])
+    above = summary({s: v.to_numpy() for s, v in per_seed(above_rows, measure).items()})
+    below_groups = per_seed(side_rows(table, claim["below"]), measure)
+    below = summary({s: v.to_numpy() for s, v in below_groups.items()})
+    floor = per_seed(side_rows(table, claim["above"], tps=[CROSS_SEED]), measure)
+    over_floor = summary(paired(per_seed(above_rows, measure), floor))
+    if np.isnan(above["low"]) or np.isnan(below["low"]):
         verdict = "inconclusive"
-    elif above[1] > level and below[2] < level:
+    elif above["low"] > level and below["high"] < level and over_floor["low"] > 0:
         verdict = "supported"
-    elif above[2] < level or below[1] > level:
+    elif above["high"] < level or below["low"] > level:
         verdict = "contradicted"
     else:
         verdict = "inconclusive"
     return {
-        "measure": f"{measure} (above side; below side: "
-        f"{below[0]:.3f} [{below[1]:.3f}, {below[2]:.3f}])",
-        "value": above[0],
-        "low": above[1],
-        "high": above[2],
+        **above,
+        "measure": f"{measure}, above side",
         "verdict": verdict,
-        "detail": f"above {level}: {describe(claim['above'])}; "
-        f"below {level}: {describe(claim['below'])}",
+        "detail": f"above {level}: {describe(claim['above'])}; below {level}: "
+        f"{describe(claim['below'])} = {below['value']:.3f} [{below['low']:.3f}, "
+        f"{below['high']:.3f}]; above side minus its cross-seed floor: "
+        f"{over_floor['value']:.3f} [{over_floor['low']:.3f}, {over_floor['high']:.3f}]",
     }
 
 
-def distance(table: pd.DataFrame, distances: pd.DataFrame, claim: dict) -> dict:
-    level = claim.get("level", 0.5)
+def distance_pairs(table: pd.DataFrame, distances: pd.DataFrame) -> pd.DataFrame:
+    """(seed, image, tp > t) rows of every distances entry: same-image distance, the nearest
+    other-class distance in the pool, and the image's identification."""
+    keys = ["model", "seed", "layer", "t", "image_id"]
     other = distances[(distances["kind"] == "other_class") & distances["nearest"].fillna(False)]
-    nearest = other.set_index(["model", "layer", "t", "image_id"])["distance"]
+    nearest = other.set_index(keys)["distance"].rename("nearest_other")
     same = distances[(distances["kind"] == "same_image") & (distances["tp"] != distances["t"])]
-    same = same.join(nearest.rename("nearest_other"), on=["model", "layer", "t", "image_id"])
-    invertible = table[table["invertible"].fillna(False)][["model", "layer", "t", "tp", "image_id"]]
-    pairs = same.merge(invertible, on=["model", "layer", "t", "tp", "image_id"])
-    pairs = pairs.dropna(subset=["nearest_other"])
-    larger = (pairs["distance"] > pairs["nearest_other"]).to_numpy(dtype=float)
-    value, low, high = bootstrap_ci(larger)
+    same = same.join(nearest, on=keys)
+    measured = table[~table["photo"] & ~table["tp"].isin(CONTROLS)]
+    measured = measured[[*keys, "tp", "identified", "id_score"]]
+    return same.merge(measured, on=[*keys, "tp"]).dropna(subset=["nearest_other", "id_score"])
+
+
+def distance(pairs: pd.DataFrame, claim: dict) -> dict:
+    level = claim.get("level", 0.5)
+    invertible = pairs[pairs["identified"].fillna(False)]
+    larger = invertible.assign(v=(invertible["distance"] > invertible["nearest_other"]) * 1.0)
+    groups = {
+        int(seed): rows.groupby("image_id")["v"].mean().to_numpy()
+        for seed, rows in larger.groupby("seed")
+    }
+    result = summary(groups)
     return {
-        "measure": "fraction of invertible (image, tp) whose same-image distance exceeds "
-        "the nearest other-class distance",
-        "value": value,
-        "low": low,
-        "high": high,
-        "verdict": verdict_above(low, high, level),
-        "detail": f"{len(pairs)} invertible (image, tp) pairs over "
-        f"{pairs[['model', 'layer']].drop_duplicates().shape[0]} (model, layer)",
+        **result,
+        "measure": "fraction of identified (image, tp) whose same-image distance exceeds the "
+        "nearest other-class distance in the held-out pool",
+        "verdict": verdict_above(result["low"], result["high"], level),
+        "detail": f"{len(invertible)} identified (image, tp) pairs of {len(pairs)}",
+    }
+
+
+def norm_predicts(pairs: pd.DataFrame, claim: dict) -> dict:
+    """Spearman(relative distance, id_score), bootstrap over seeds and images (each resample
+    recomputes the correlation over the drawn images' (image, tp) pairs)."""
+    level = claim.get("level", 0.3)
+    rng = np.random.default_rng(0)
+    by_seed = [rows for _, rows in pairs.groupby("seed")]
+
+    def rho(frames: list[pd.DataFrame]) -> float:
+        both = pd.concat(frames)
+        if both["relative_distance"].nunique() < 2 or both["id_score"].nunique() < 2:
+            return np.nan
+        return float(spearmanr(both["relative_distance"], both["id_score"]).statistic)
+
+    estimate = rho(by_seed) if by_seed else np.nan
+    draws = []
+    for _ in range(400 if by_seed else 0):  # a loop: each draw recomputes a rank correlation
+        frames = []
+        for s in rng.integers(0, len(by_seed), len(by_seed)):
+            rows = by_seed[s]
+            ids = rows["image_id"].unique()
+            chosen = rng.choice(ids, len(ids))
+            frames.append(rows.set_index("image_id").loc[chosen].reset_index())
+        draws.append(rho(frames))
+    low, high = np.nanquantile(draws, [0.025, 0.975]) if draws else (np.nan, np.nan)
+    if np.isnan(low):
+        verdict = "inconclusive"
+    elif -level < low and high < level:
+        verdict = "supported"
+    elif low > level or high < -level:
+        verdict = "contradicted"
+    else:
+        verdict = "inconclusive"
+    return {
+        "value": estimate,
+        "low": float(low),
+        "high": float(high),
+        "n_seeds": len(by_seed),
+        "n_images": int(pairs.groupby("seed")["image_id"].nunique().sum()),
+        "same_sign_every_seed": None,
+        "per_seed": {int(s): rho([r]) for s, r in pairs.groupby("seed")},
+        "measure": "Spearman rank correlation of relative same-image distance and id_score",
+        "verdict": verdict,
+        "detail": f"|rho| < {level} counts as no prediction; {len(pairs)} (image, tp) pairs",
     }
 
 
 def evaluate_claims(
     claims: list[dict], table: pd.DataFrame, distances: pd.DataFrame
-) -> pd.DataFrame:
-    records = []
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The claims table and the per-seed effects behind it (the forest plot's rows)."""
+    records, seeds = [], []
     for claim in claims:
         kind = claim["kind"]
-        try:
+        if kind in ("distance", "norm_predicts"):
+            pairs = distance_pairs(table, distances) if len(distances) else pd.DataFrame()
+            groups = list(pairs.groupby(["model", "layer"])) if len(pairs) else []
+            items = [
+                (f"{claim['claim']} [{model} {layer}]", [], rows) for (model, layer), rows in groups
+            ]
+        else:
+            roles = ("greater", "lesser") if kind == "compare" else ("above", "below")
+            items = [(claim["claim"], [claim[r] for r in roles], None)]
+        for name, sides, rows in items:
             if kind == "compare":
                 result = compare(table, claim)
             elif kind == "threshold":
                 result = threshold(table, claim)
+            elif kind == "distance":
+                result = distance(rows, claim)
             else:
-                result = distance(table, distances, claim)
-        except ValueError as error:
-            result = {
-                "measure": "",
-                "value": np.nan,
-                "low": np.nan,
-                "high": np.nan,
-                "verdict": "inconclusive",
-                "detail": str(error),
-            }
-        records.append({"claim": claim["claim"], "kind": kind, **result})
-    return pd.DataFrame(records, columns=CLAIM_COLUMNS)
+                result = norm_predicts(rows, claim)
+            notes = list(dict.fromkeys(caveats(table, sides)))
+            if notes and result["verdict"] != "inconclusive":
+                result["verdict"] = "inconclusive"
+            per_seed_effects = result.pop("per_seed")
+            records.append({"claim": name, "kind": kind, "caveat": "; ".join(notes), **result})
+            seeds += [
+                {"claim": name, "seed": seed, "effect": effect}
+                for seed, effect in per_seed_effects.items()
+            ]
+    return (
+        pd.DataFrame(records, columns=CLAIM_COLUMNS),
+        pd.DataFrame(seeds, columns=["claim", "seed", "effect"]),
+    )
 
 
-def write_claims(claims: list[dict], table: str, distances: list[str], output: str) -> None:
-    """Evaluate ``claims`` on the invertibility table and the norm-distance tables; CSV out."""
+def write_claims(
+    claims: list[dict], table: str, distances: list[str], output: str, by_seed: str
+) -> None:
+    """Evaluate ``claims`` on the invertibility and norm-distance tables: the claims CSV and the
+    per-seed effects (parquet)."""
     frames = [pd.read_parquet(path) for path in distances]
     distance_table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    result = evaluate_claims(claims, pd.read_parquet(table), distance_table)
+    result, seeds = evaluate_claims(claims, pd.read_parquet(table), distance_table)
     with atomic_path(output) as tmp:
         result.to_csv(tmp, index=False, float_format="%.4g")
+    with atomic_path(by_seed) as tmp:
+        seeds.to_parquet(tmp, index=False)

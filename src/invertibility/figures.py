@@ -32,12 +32,14 @@ def _panel_rows(panel: dict, by_key: dict):
     """Yield (row label, [images or None for a diverged one...]) for one panel, in config order
     (top row first)."""
     contrast = panel.get("contrast", False)
+    model = panel["model"]
+    seed = panel["seed"]  # resolved by validation: default the model's first seed
     for layer in panel["layers"]:
-        first = by_key[(panel["model"], layer, panel["function"], panel["activations"][0])]
+        first = by_key[(model, seed, layer, panel["function"], panel["activations"][0])]
         for index in panel.get("images") or DEFAULT_IMAGES[: len(first["image_id"])]:
             cells = [for_display(first["originals"][index], False)]
             for tp in panel["activations"]:
-                result = by_key[(panel["model"], layer, panel["function"], tp)]
+                result = by_key[(model, seed, layer, panel["function"], tp)]
                 diverged = bool(result["diverged"][index])
                 cells.append(
                     None if diverged else for_display(result["reconstructions"][index], contrast)
@@ -79,7 +81,7 @@ def _draw_panel(subfig, panel: dict, rows: list, n_cols: int) -> None:
 def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
     """One figure of image grids: a block per panel (its own title), stacked top to bottom."""
     results = [load_inversion(path) for path in inputs]
-    by_key = {(r["model"], r["layer"], r["t"], r["tp"]): r for r in results}
+    by_key = {(r["model"], r["seed"], r["layer"], r["t"], r["tp"]): r for r in results}
     blocks = [(panel, list(_panel_rows(panel, by_key))) for panel in spec["panels"]]
     n_rows = sum(len(rows) for _, rows in blocks)
     n_cols = max(1 + len(panel["activations"]) for panel, _ in blocks)

@@ -9,7 +9,11 @@ from invertibility.logs import logged
 def main(smk):
     with logged(smk.log[0]):
         write_claims(
-            json.loads(smk.params.claims), smk.input.table, list(smk.input.distances), smk.output[0]
+            json.loads(smk.params.claims),
+            smk.input.table,
+            list(smk.input.distances),
+            smk.output.claims,
+            smk.output.by_seed,
         )
 
 

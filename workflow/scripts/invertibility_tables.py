@@ -6,7 +6,9 @@ from invertibility.tables import write_invertibility_tables
 
 def main(smk):
     with logged(smk.log[0]):
-        write_invertibility_tables(list(smk.input), dict(smk.output.items()))
+        write_invertibility_tables(
+            list(smk.input.inversions), list(smk.input.accuracy), dict(smk.output.items())
+        )
 
 
 if __name__ == "__main__":
