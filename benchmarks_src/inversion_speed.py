@@ -16,7 +16,8 @@ import time
 import torch
 
 from invertibility.device import choose_device
-from invertibility.inversion import InversionSettings, initial_images, invert
+from invertibility.inversion import initial_images, invert
+from invertibility.inversion_settings import InversionSettings
 from invertibility.models import build_model, layer_names
 from invertibility.taps import Tap
 

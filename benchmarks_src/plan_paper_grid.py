@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fake_imagenet(root: Path, classes: int = 1000, held_out: int = 8) -> None:
+def fake_imagenet(root: Path, classes: int = 1000, held_out: int = 100) -> None:
     for i in range(classes):
         (root / "train" / f"n{i:08d}").mkdir(parents=True)
     for i in range(held_out):

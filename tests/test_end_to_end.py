@@ -15,33 +15,37 @@ pytestmark = pytest.mark.slow
 
 def test_every_expected_file_exists(finished_run):
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
-    expected = [paths.training_table(m) for m in plan.trained_models()]
-    expected += [paths.checkpoint(m, s) for m in plan.trained_models() for s in plan.schedule(m)]
-    expected += [paths.images(m) for m in plan.trained_models()]
+    runs = plan.runs()
+    assert len(runs) == 4  # two models, two seeds each
+    expected = [paths.training_table(m, seed) for m, seed in runs]
+    expected += [paths.checkpoint_accuracy(m, seed) for m, seed in runs]
+    expected += [paths.checkpoint(m, seed, s) for m, seed in runs for s in plan.schedule(m)]
+    expected += [paths.images(m) for m in ("mlp", "resnet18_nobn")]
     expected += [job.path for job in plan.inversion_jobs]
     expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
-    expected += ["logs/train/mlp.log", "benchmarks/train/mlp.tsv"]
-    expected += ["logs/prepare_images/mlp.log", "benchmarks/invert/mlp/fc1/0_5/1_5.tsv"]
+    expected += ["logs/train/mlp/seed1.log", "benchmarks/train/mlp/seed1.tsv"]
+    expected += ["logs/prepare_images/mlp.log", "benchmarks/invert/mlp/seed1/fc1/0_5/1_5.tsv"]
     expected += [
         paths.table(name)
         for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
     ]
-    expected += [paths.norm_distances(m, layer) for m, layer in plan.distance_layers()]
-    expected += [paths.claims()]
+    expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distance_jobs()]
+    expected += [paths.claims(), paths.claims_by_seed()]
     expected += [
         paths.figure(n, ext)
-        for n in ("fig6_norm_distances", "fig7_invertibility_curves")
+        for n in ("fig6_norm_distances", "fig7_invertibility_curves", "fig8_claims")
         for ext in ("pdf", "png")
     ]
     missing = [p for p in expected if not (finished_run / p).is_file()]
     assert not missing, missing
     # exactly the scheduled steps are kept
-    kept = sorted(p.stem for p in (finished_run / "results/checkpoints/mlp").glob("*.safetensors"))
+    folder = finished_run / "results/checkpoints/mlp/seed1"
+    kept = sorted(p.stem for p in folder.glob("*.safetensors"))
     assert kept == ["0_5", "1_0", "1_5"]
 
 
 def test_training_table_is_typed_and_learns(finished_run):
-    table = pd.read_parquet(finished_run / paths.training_table("mlp"))
+    table = pd.read_parquet(finished_run / paths.training_table("mlp", 0))
     assert list(table.columns) == ["step", "epoch", "iteration", "lr", "loss", "accuracy"]
     assert table["step"].tolist() == list(range(1, 26))  # stops after 1_5 = step 25
     assert str(table["loss"].dtype) == "float64"
@@ -49,22 +53,34 @@ def test_training_table_is_typed_and_learns(finished_run):
 
 
 def test_inversion_metrics_are_sane(finished_run):
-    same = load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "0_5"))
-    other = load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "other_image"))
+    def load(model, seed, layer, t, tp):
+        return load_inversion(finished_run / paths.inversion(model, seed, layer, t, tp))
+
+    same = load("mlp", 0, "fc1", "0_5", "0_5")
+    other = load("mlp", 0, "fc1", "0_5", "other_image")
+    cross = load("mlp", 0, "fc1", "0_5", "cross_seed")
     assert same["reconstructions"].shape == same["originals"].shape == (10, 1, 28, 28)
     assert same["label"].tolist() == list(range(10))
     assert not same["diverged"].any()
     assert np.all(same["feature_error"] < 0.5)
-    # a perfect target reconstructs x_i better than a target from another image does
-    assert np.median(same["image_error"]) < np.median(other["image_error"])
+    # three held-out partners of another class per image, each inverted
+    assert other["reconstructions"].shape == (30, 1, 28, 28)
     assert (other["target_image_id"] != other["image_id"]).all()
+    # a perfect target reconstructs and identifies x_i better than another image's target
+    assert np.median(same["image_error"]) < np.median(other["image_error"])
+    assert (same["rank"] == 0).mean() > (other["rank"] == 0).mean()
+    assert same["n_candidates"] == 100 and same["seed"] == 0
     assert same["classifier_step"] == "1_5" and same["iterations"] == 40
-    assert same["p"] == 0 and other["p"] is None
-    assert load_inversion(finished_run / paths.inversion("mlp", "fc1", "0_5", "1_5"))["p"] == 20
+    assert same["p"] == 0 and other["p"] is None and cross["p"] is None
+    assert same["drift"] == 0.0 and np.isnan(other["drift"])
+    assert cross["drift"] > 0.5  # two independent initializations: far apart
+    later = load("mlp", 0, "fc1", "0_5", "1_5")
+    assert later["p"] == 20 and 0 < later["drift"] < cross["drift"]
     assert 0 < same["loop_seconds"] < 60
-    conv = load_inversion(finished_run / paths.inversion("resnet18_nobn", "conv5", "0_2", "0_4"))
+    conv = load("resnet18_nobn", 1, "conv5", "0_2", "0_4")
     assert conv["reconstructions"].shape == (11, 3, 32, 32)
     assert conv["image_id"][-1] == "photo:stereo_motorcycle" and conv["label"][-1] == -1
+    assert conv["lambda_tv"] == pytest.approx(0.001 * 10 ** (4 / 2), rel=1e-3)  # depth 5
 
 
 def test_a_second_run_has_nothing_to_do(finished_run):
@@ -97,33 +113,36 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
     assert {c: str(t) for c, t in table.dtypes.items()} == {
         c: str(pd.Series(dtype=t).dtype) for c, t in INVERTIBILITY_COLUMNS.items()
     }
-    # 2 mlp layers x (2 steps + other) x 10 images + 2 resnet layers x 3 x 11 images
-    assert len(table) == 2 * 3 * 10 + 2 * 3 * 11
-    same = table[table["tp"] == table["t"]]
-    assert (same["score"].dropna() == 1.0).all()  # the tp = t control scores 1 by definition
-    distances = pd.read_parquet(finished_run / paths.norm_distances("mlp", "fc1"))
+    # per seed: 2 mlp layers x (2 steps + cross-seed + 3 other-image partners) x 10 images,
+    # 2 resnet layers x 6 x 11 images
+    assert len(table) == 2 * (2 * 6 * 10 + 2 * 6 * 11)
+    assert set(table["seed"]) == {0, 1}
+    same = table[(table["tp"] == table["t"]) & ~table["photo"]]
+    assert (same["drift"] == 0).all()
+    distances = pd.read_parquet(finished_run / paths.norm_distances("mlp", 1, "fc1"))
     assert list(distances.columns) == list(DISTANCE_COLUMNS)
     assert set(distances["kind"]) == {"other_class", "same_image"}
+    # the nearest other-class image comes from the whole held-out pool (90 per mlp image)
+    other = distances[distances["kind"] == "other_class"]
+    assert other.groupby(["t", "image_id"]).size().eq(90).all()
     summary = pd.read_parquet(finished_run / paths.table("invertibility_summary"))
-    assert (summary["ssim_low"] <= summary["ssim"] + 1e-12).all()
-    assert (summary["ssim"] <= summary["ssim_high"] + 1e-12).all()
+    for measure in ("identified", "ssim"):
+        finite = summary.dropna(subset=[measure])
+        assert (finite[f"{measure}_low"] <= finite[measure] + 1e-12).all()
+        assert (finite[measure] <= finite[f"{measure}_high"] + 1e-12).all()
+    assert set(summary["n_seeds"]) == {2} and set(summary["images"]) == {"dataset", "photos"}
     horizons = pd.read_parquet(finished_run / paths.table("invertibility_horizons"))
     assert set(horizons["layer"]) == {"fc1", "fc2", "conv1", "conv5"}
 
 
 def test_claims_table_has_a_verdict_per_claim(finished_run):
     claims = pd.read_csv(finished_run / paths.claims())
-    assert list(claims.columns) == [
-        "claim",
-        "kind",
-        "measure",
-        "value",
-        "low",
-        "high",
-        "verdict",
-        "detail",
-    ]
-    assert len(claims) == 3
+    from invertibility.claims import CLAIM_COLUMNS
+
+    assert list(claims.columns) == CLAIM_COLUMNS
+    # compare, threshold; distance and norm_predicts once per distances entry (two)
+    assert len(claims) == 6
+    assert (claims.loc[claims["kind"] != "norm_predicts", "n_seeds"] == 2).all()
     assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
     finite = claims.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
@@ -137,7 +156,9 @@ def test_a_job_reads_the_prepared_images(finished_run):
         finished_run / paths.images("resnet18_nobn"), plan.images_fingerprint("resnet18_nobn")
     )
     assert prepared.images.shape == (11, 3, 32, 32)
-    result = load_inversion(finished_run / paths.inversion("resnet18_nobn", "conv1", "0_2", "0_2"))
+    result = load_inversion(
+        finished_run / paths.inversion("resnet18_nobn", 0, "conv1", "0_2", "0_2")
+    )
     assert result["image_id"].tolist() == prepared.ids
     np.testing.assert_allclose(
         result["originals"], prepared.to_pixels(prepared.images).numpy(), atol=1e-6

@@ -19,15 +19,23 @@ def fake_result(tp, diverged):
     }
 
 
-PANEL = {"model": "m", "layers": ["fc2", "fc1"], "function": "0_1", "activations": ["0_1", "0_2"]}
+PANEL = {
+    "model": "m",
+    "seed": 1,
+    "layers": ["fc2", "fc1"],
+    "function": "0_1",
+    "activations": ["0_1", "0_2"],
+}
 
 
 def by_key():
-    return {
-        ("m", layer, "0_1", tp): fake_result(tp, [False, tp == "0_2" and layer == "fc1"])
+    results = {
+        ("m", 1, layer, "0_1", tp): fake_result(tp, [False, tp == "0_2" and layer == "fc1"])
         for layer in ("fc1", "fc2")
         for tp in ("0_1", "0_2")
     }
+    # another seed's files: never shown in a panel that names seed 1
+    return results | {("m", 0, *key[2:]): fake_result(key[-1], [True, True]) for key in results}
 
 
 def test_rows_follow_the_panel_and_diverged_cells_are_marked():

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from invertibility.device import choose_device
-from invertibility.inversion import InversionSettings, initial_images, invert
+from invertibility.inversion import initial_images, invert
+from invertibility.inversion_settings import InversionSettings
 from invertibility.models import MLP, build_model
 from invertibility.taps import Tap
 
@@ -31,9 +32,7 @@ def mlp_problem(device):
     return forward, forward(images).detach(), init, images
 
 
-SETTINGS = InversionSettings(
-    iterations=150, lr=5.0, lr_decay_every=75, lambda_tv=0.001, lambda_alpha=1e-6
-)
+SETTINGS = InversionSettings(iterations=150, lr=5.0, lambda_tv=0.001, lambda_alpha=1e-6)
 
 
 def test_auto_device_follows_cuda_availability():

@@ -76,7 +76,7 @@ def test_training_set_skips_non_images_with_a_warning(folders, caplog):
 
 def test_held_out_images_are_labelled_by_the_training_classes(folders):
     spec = paper_config(folders)["datasets"]["imagenet"]
-    held = data.inversion_images(spec, {"per_class": 1})
+    held = data.inversion_images(spec, {"per_class": 1})  # loads the held-out set itself
     assert held.labels.tolist() == [0, 2]  # cat, vehicle (not 0, 1)
     assert held.ids == ["cat/chelsea.png", "vehicle/stereo_motorcycle.png"]
 
@@ -130,6 +130,8 @@ def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
     config["analyses"]["claims"] = shrink_steps(config["analyses"]["claims"])
     for name in ("alexnet", "resnet18_nobn"):  # every step of the first seven epochs
         config["models"][name]["checkpoints"] = [{"every": 1, "until": "7_0"}]
+    # the tiny held-out folder: two images, of two classes
+    config["analyses"].update(candidates=2, partners=1)
     for grid in config["analyses"]["grids"]:  # the full grid is planned by the benchmark
         grid["function"] = shrink_steps(grid["function"])
         grid["activations"] = {"every": 3, "count": 3}

@@ -1,18 +1,13 @@
 import pytest
 import torch
 
-from invertibility.inversion import (
-    InversionSettings,
-    initial_images,
-    invert,
-    invert_in_chunks,
-)
-from invertibility.models import MLP, build_model
+from invertibility.inversion import initial_images, invert, invert_in_chunks, invert_with_retry
+from invertibility.inversion_settings import InversionSettings, layer_settings
+from invertibility.invert_job import weight_drift
+from invertibility.models import MLP, build_model, parameters_up_to
 from invertibility.taps import Tap
 
-SETTINGS = InversionSettings(
-    iterations=150, lr=5.0, lr_decay_every=75, lambda_tv=0.001, lambda_alpha=1e-6
-)
+SETTINGS = InversionSettings(iterations=150, lr=5.0, lambda_tv=0.001, lambda_alpha=1e-6)
 
 
 @pytest.fixture
@@ -123,7 +118,69 @@ def test_conv_inversion_runs_under_truncation():
     images = torch.randn(2, 3, 32, 32)
     target = forward(images).detach()
     init = initial_images(["a", "b"], (3, 32, 32), 0.1, 0)
-    settings = InversionSettings(iterations=30, lr=1.0, lr_decay_every=15)
+    settings = InversionSettings(iterations=30, lr=1.0)
     before = relative_error(forward, init, target)
     result = invert(forward, target, init, settings, progress=False)
     assert (result.feature_error < before).all()
+
+
+def test_mahendran_vedaldi_schedule_cuts_the_step_to_a_tenth_then_a_hundredth():
+    settings = InversionSettings(iterations=300, lr=5.0, decay_at=(0.5, 0.8))
+    steps = {i: settings.lr_at(i) for i in (0, 149, 150, 239, 240, 299)}
+    assert steps == pytest.approx({0: 5.0, 149: 5.0, 150: 0.5, 239: 0.5, 240: 0.05, 299: 0.05})
+    assert settings.cuts() == {150, 240}
+
+
+def test_the_momentum_restarts_at_each_cut(setup, monkeypatch):
+    """Record the momentum buffer right after each step: after a cut it holds one gradient
+    times the new step's contribution only (SGD's first step sets buffer = gradient)."""
+    model, images, init = setup
+    forward = Tap(model, "fc1")
+    seen = []
+    original_step = torch.optim.SGD.step
+
+    def step(self, *args, **kwargs):
+        grad = self.param_groups[0]["params"][0].grad.clone()
+        result = original_step(self, *args, **kwargs)
+        buffer = self.state[self.param_groups[0]["params"][0]]["momentum_buffer"]
+        seen.append(torch.allclose(buffer, grad))
+        return result
+
+    monkeypatch.setattr(torch.optim.SGD, "step", step)
+    settings = InversionSettings(iterations=20, lr=1.0, decay_at=(0.5, 0.75))
+    invert(forward, forward(images), init, settings, progress=False)
+    # the buffer equals the fresh gradient exactly at the start and at the cuts (10, 15)
+    assert [i for i, fresh in enumerate(seen) if fresh] == [0, 10, 15]
+
+
+def test_the_depth_scales_the_tv_weight_as_mahendran_and_vedaldi():
+    config = {"lambda_tv": 0.001, "tv_depth_growth": 10**0.5, "iterations": 300}
+    conv1, conv5 = layer_settings(config, 1), layer_settings(config, 5)
+    assert conv5["lambda_tv"] / conv1["lambda_tv"] == pytest.approx(100.0)  # M&V: 0.5 -> 50
+    assert conv1["iterations"] == conv5["iterations"] == 300
+    assert "tv_depth_growth" not in conv5 and conv5["depth"] == 5
+    InversionSettings(**conv5)  # a resolved entry is a complete settings record
+
+
+def test_a_diverged_image_is_retried_alone_with_a_smaller_step(setup):
+    model, images, init = setup
+    forward = Tap(model, "fc1")
+    target = forward(images)
+    # a step this large blows every image up; the retry's step (1e-6 of it) does not
+    settings = InversionSettings(iterations=30, lr=1e6, retry_lr_factor=1e-6)
+    result, retried = invert_with_retry(forward, target, init, settings, progress=False)
+    assert retried.all()
+    assert not result.diverged.any() and torch.isfinite(result.reconstructions).all()
+    assert (result.feature_error < relative_error(forward, init, target)).all()
+
+
+def test_weight_drift_counts_the_layers_up_to_the_tap_only():
+    torch.manual_seed(0)
+    before = MLP(16, [8, 8], 3)
+    after = MLP(16, [8, 8], 3)
+    after.load_state_dict(before.state_dict())
+    with torch.no_grad():
+        after.fc2.weight.add_(1.0)  # moves fc2, not fc1
+    assert weight_drift(before, after, "fc1") == 0.0
+    assert weight_drift(before, after, "fc2") > 0.0
+    assert parameters_up_to(before, "fc2") == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]

@@ -11,19 +11,28 @@ from snakemake.utils import validate
 from invertibility.errors import ConfigError
 from invertibility.plan import InversionJob, Plan
 from invertibility.validation import check_step_labels_are_strings
-from invertibility.vocabulary import OTHER_IMAGE
+from invertibility.vocabulary import CROSS_SEED, OTHER_IMAGE
 
 
 def test_default_config_plans_every_figure_and_the_scheduled_checkpoints(default_config):
     plan = Plan(default_config)
     assert plan.per_epoch("mlp") == 71  # ceil(4500 / 64)
     schedule = plan.schedule("mlp")
-    assert {"0_10", "0_50", "1_10"} <= set(schedule) and schedule[-1] == "3_0"  # classifier last
+    assert {"0_10", "0_50", "1_10"} <= set(schedule) and schedule[-1] == "2_0"  # classifier last
     indices = [plan.step_index("mlp", s) for s in schedule]
     assert indices == sorted(indices)
     jobs = set(plan.inversion_jobs)
-    assert InversionJob("mlp", "fc1", "0_10", "1_10") in jobs
-    assert InversionJob("mlp", "fc1", "0_10", OTHER_IMAGE) in jobs
+    for seed in (0, 1, 2):  # every claim rests on three training seeds
+        assert InversionJob("mlp", seed, "fc1", "0_10", "1_10") in jobs
+        assert InversionJob("mlp", seed, "fc1", "0_10", OTHER_IMAGE) in jobs
+        assert InversionJob("mlp", seed, "fc1", "0_10", CROSS_SEED) in jobs
+    for claim in plan.claims():
+        for role in ("greater", "lesser", "above", "below"):
+            if role in claim:
+                assert len(claim[role]["seeds"]) >= 3, claim["claim"]
+    # figures invert seed 0 only; the grids every seed
+    assert InversionJob("resnet18_nobn", 0, "conv5", "4_100", "4_280") in jobs
+    assert InversionJob("resnet18_nobn", 1, "conv5", "4_100", "4_280") not in jobs
     assert set(plan.figure_names("image_grid")) >= {"fig1_mlp", "fig5_mlp_wide"}
     assert plan.figure_names("norm_distances") == ["fig6_norm_distances"]
     assert plan.figure_names("invertibility_curves") == ["fig7_invertibility_curves"]
@@ -49,29 +58,41 @@ def test_schedule_ranges_expand_and_merge_with_labels(test_config):
 
 
 def test_training_spec_depends_on_the_model_entry_alone(test_config):
-    before = Plan(test_config).training_spec("mlp")
+    before = Plan(test_config).training_spec("mlp", 0)
+    assert before["train"]["seed"] == 0
+    assert Plan(test_config).training_spec("mlp", 1)["train"]["seed"] == 1
     edited = copy.deepcopy(test_config)
     edited["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5"]
     edited["analyses"]["claims"] = edited["analyses"]["claims"][1:]
     edited["inversion"]["lambda_tv"] = 0.5
-    assert Plan(edited).training_spec("mlp") == before
+    assert Plan(edited).training_spec("mlp", 0) == before
     edited["models"]["mlp"]["checkpoints"].append("1_2")
-    assert Plan(edited).training_spec("mlp") != before
+    assert Plan(edited).training_spec("mlp", 0) != before
 
 
 def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
     plan = Plan(test_config)
-    spec = plan.inversion_spec(InversionJob("mlp", "fc2", "0_5", "1_5"))
+    spec = plan.inversion_spec(InversionJob("mlp", 1, "fc2", "0_5", "1_5"))
     assert spec["p"] == 20 and spec["module"] == "fc2" and spec["settings"]["iterations"] == 40
+    assert spec["seed"] == 1 and spec["settings"]["depth"] == 2
+    # M&V: the TV weight grows by sqrt(10) per weighted layer from its depth-1 value
+    assert spec["settings"]["lambda_tv"] == pytest.approx(0.001 * 10**0.5, rel=1e-3)
+    assert spec["checkpoints"]["target"] == "results/checkpoints/mlp/seed1/1_5.safetensors"
     assert spec["network"] == {
         "architecture": "mlp",
         "num_classes": 10,
         "input_shape": [1, 28, 28],
         "hidden": [128, 64, 32],
     }
-    assert plan.inversion_spec(InversionJob("mlp", "fc2", "0_5", OTHER_IMAGE))["p"] is None
-    files = plan.inversion_checkpoints(InversionJob("mlp", "fc2", "0_5", OTHER_IMAGE))
+    assert plan.inversion_spec(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))["p"] is None
+    files = plan.inversion_checkpoints(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
     assert set(files) == {"t", "classifier"}
+    # the cross-seed control: this seed's function, the next seed's activations at the same t
+    cross = InversionJob("mlp", 1, "fc2", "0_5", CROSS_SEED)
+    files = plan.inversion_checkpoints(cross)
+    assert files["t"] == "results/checkpoints/mlp/seed1/0_5.safetensors"
+    assert files["target"] == "results/checkpoints/mlp/seed0/0_5.safetensors"
+    assert plan.inversion_runs(cross) == [1, 0]
 
 
 def mutate(config, path, value):
@@ -132,6 +153,24 @@ PANEL = ["figures", "fig1_mlp", "panels", 0]
         ([*PANEL, "model"], "vgg", r"unknown model 'vgg'"),
         ([*PANEL, "images"], [0, 99], r"image index 99 out of range"),
         (["models", "mlp", "dataset"], "cifar", r"unknown dataset 'cifar'"),
+        (["models", "mlp", "seeds"], [0, 1, 0], r"models.mlp.seeds: seed\(s\) \[0\] repeat"),
+        (
+            ["models", "mlp", "seeds"],
+            [0],
+            r"models.mlp.seeds: the cross-seed control .* has one seed \(\[0\]\); add a seed "
+            r"or set analyses.cross_seed: false",
+        ),
+        (
+            ["analyses", "candidates"],
+            101,
+            r"analyses.candidates: 101 identification candidates, but the held-out pool of "
+            r"dataset 'mnist' \(model 'mlp'\) holds 100 images",
+        ),
+        (
+            ["analyses", "claims", 0, "lesser", "seeds"],
+            [2],
+            r"analyses.claims\[0\].lesser.seeds: model 'mlp' is not trained with seed\(s\) \[2\]",
+        ),
     ],
 )
 def test_bad_config_names_the_problem(test_config, path, value, message):
@@ -146,7 +185,16 @@ def with_mlp_range(config: dict, every: int, count: int) -> dict:
     config["analyses"]["grids"] = [
         {"model": "mlp", "layers": ["fc1"], "function": "0_5", "activations": spread}
     ]
+    config["analyses"]["claims"] = []
     return config
+
+
+def test_claim_sides_that_share_no_seed_are_an_error(test_config):
+    config = copy.deepcopy(test_config)
+    claim = config["analyses"]["claims"][0]
+    claim["greater"]["seeds"], claim["lesser"]["seeds"] = [0], [1]
+    with pytest.raises(ConfigError, match=r"claims\[0\]: its sides share no training seed"):
+        Plan(config)
 
 
 def test_activation_range_past_the_schedule_is_an_error(test_config):
@@ -226,8 +274,8 @@ def test_activation_ranges_expand_from_the_function_step(test_config):
     config["models"]["mlp"]["checkpoints"] = [{"every": 10, "from": "0_5", "until": "1_15"}]
     plan = Plan(config)
     tps = sorted({j.tp for j in plan.inversion_jobs if j.t == "0_5" and j.layer == "fc1"})
-    # 20 iterations per epoch: 0_5, 0_15, 1_5, 1_15 (+ the other-image control)
-    assert tps == ["0_15", "0_5", "1_15", "1_5", OTHER_IMAGE]
+    # 20 iterations per epoch: 0_5, 0_15, 1_5, 1_15 (+ the controls)
+    assert tps == ["0_15", "0_5", "1_15", "1_5", CROSS_SEED, OTHER_IMAGE]
 
 
 def dry_run_rules(workdir, config: dict, tmp_path, *extra) -> str:

@@ -75,24 +75,29 @@ def test_npz_bytes_are_reproducible(tmp_path):
 
 def train_mlp(tmp_path, name, seed):
     config = load_config(ROOT / "config" / "test.yaml")
-    config["models"]["mlp"]["train"]["seed"] = seed
-    spec = Plan(config).training_spec("mlp")
+    spec = Plan(config).training_spec("mlp", seed)
     spec["schedule"] = [
         (step, index, str(tmp_path / name / f"{step}.safetensors"))
         for step, index, _ in spec["schedule"]
     ]
-    run_training(spec, str(tmp_path / f"{name}.parquet"), progress=False)
+    accuracy = tmp_path / f"{name}_checkpoints.parquet"
+    run_training(spec, str(tmp_path / f"{name}.parquet"), str(accuracy), progress=False)
     first = Path(spec["schedule"][0][2])
-    return first.read_bytes(), pd.read_parquet(tmp_path / f"{name}.parquet")
+    table = pd.read_parquet(tmp_path / f"{name}.parquet")
+    return first.read_bytes(), table, pd.read_parquet(accuracy)
 
 
 def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
-    first, table1 = train_mlp(tmp_path, "a", seed=0)
-    second, table2 = train_mlp(tmp_path, "b", seed=0)
-    other, _ = train_mlp(tmp_path, "c", seed=1)
+    first, table1, accuracy1 = train_mlp(tmp_path, "a", seed=0)
+    second, table2, accuracy2 = train_mlp(tmp_path, "b", seed=0)
+    other, _, _ = train_mlp(tmp_path, "c", seed=1)
     assert first == second
     pd.testing.assert_frame_equal(table1, table2)
+    pd.testing.assert_frame_equal(accuracy1, accuracy2)
     assert first != other
+    # held-out accuracy of every scheduled checkpoint, rising with training
+    assert accuracy1["step"].tolist() == ["0_5", "1_0", "1_5"]
+    assert accuracy1["holdout_accuracy"].iloc[-1] > accuracy1["holdout_accuracy"].iloc[0]
 
 
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -162,7 +167,7 @@ def test_kill_during_inversions_then_resume_gives_identical_results(finished_run
     os.killpg(process.pid, signal.SIGKILL)  # Snakemake and every job it started
     process.wait()
     done_before = {p: (workdir / p).stat().st_mtime_ns for p in outputs(workdir)}
-    assert 4 <= sum(str(p).endswith(".npz") for p in done_before) < 18, "not killed mid-run"
+    assert 4 <= sum(str(p).endswith(".npz") for p in done_before) < 32, "not killed mid-run"
 
     run_snakemake(workdir, "--unlock")
     run_snakemake(workdir, "--rerun-incomplete")

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from invertibility.stats import bootstrap_ci
+from invertibility.identification import identification_ranks, identification_score
+from invertibility.stats import bootstrap_ci, hierarchical_bootstrap
 from invertibility.tables import horizon, horizons
 
 
@@ -32,38 +33,89 @@ def test_paired_bootstrap_of_a_constant_difference_has_zero_width():
     assert est == pytest.approx(0.2) and low == pytest.approx(0.2) and high == pytest.approx(0.2)
 
 
+def test_hierarchical_bootstrap_weights_seeds_equally_and_sees_their_spread():
+    rng = np.random.default_rng(0)
+    # three seeds whose true means differ (0, 1, 2); the grand mean is 1
+    groups = [rng.normal(mean, 0.1, size=n) for mean, n in ((0.0, 50), (1.0, 10), (2.0, 10))]
+    estimate, low, high = hierarchical_bootstrap(groups)
+    assert estimate == pytest.approx(np.mean([g.mean() for g in groups]))  # not the pooled mean
+    # resampling images alone would give a narrow interval around the pooled mean (~0.57)
+    _, pooled_low, pooled_high = bootstrap_ci(np.concatenate(groups))
+    assert high - low > 5 * (pooled_high - pooled_low)
+    assert low < 1.0 < high
+
+
+def test_hierarchical_bootstrap_covers_a_known_mean():
+    rng = np.random.default_rng(2)
+    covered = 0
+    for trial in range(100):
+        seed_means = rng.normal(0.5, 0.2, size=8)
+        groups = [rng.normal(m, 0.3, size=20) for m in seed_means]
+        _, low, high = hierarchical_bootstrap(groups, n_resamples=500, seed=trial)
+        covered += low <= 0.5 <= high
+    assert 0.75 <= covered / 100 <= 1.0  # percentile intervals over 8 seeds undercover a little
+
+
+def test_hierarchical_bootstrap_of_one_seed_is_the_image_bootstrap():
+    values = np.linspace(0, 1, 25)
+    assert hierarchical_bootstrap([values]) == pytest.approx(bootstrap_ci(values), abs=0.02)
+
+
 def test_horizon_of_a_constructed_curve():
     p = np.array([0, 10, 40, 81])
-    # fraction invertible per step: 1.0, 0.75, 0.75, 0.25 -> last majority step p = 40
-    invertible = np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 1, 1], [0, 0, 1, 0]], dtype=float)
-    assert horizon(p, invertible) == 40
+    # identification rates per step, then the floor (0.1): margin 0.9, half of it kept above 0.55
+    rates = np.array([1.0, 0.8, 0.6, 0.2, 0.1])
+    assert horizon(p, rates) == 40
     # a failure at p = 10 ends the horizon there even if later steps recover
-    invertible[1] = [0, 0, 0, 1]
-    assert horizon(p, invertible) == 0
-    assert horizon(p, np.ones((4, 3))) == 81
+    assert horizon(p, np.array([1.0, 0.3, 0.9, 0.9, 0.1])) == 0
+    assert horizon(p, np.array([1.0, 1.0, 1.0, 1.0, 0.1])) == 81
+    # the tp = t control barely beats the floor: no horizon can be read
+    assert np.isnan(horizon(p, np.array([0.25, 0.2, 0.2, 0.2, 0.1])))
 
 
-def test_horizons_table_with_interval():
+def test_horizons_table_with_interval_over_seeds_and_drift():
     rows = []
-    for image in range(20):
-        for p, tp in [(0, "0_10"), (40, "0_50"), (71, "1_10")]:
-            invertible = p == 0 or (p == 40 and image < 15)  # 75% at 0_50, none at 1_10
-            rows.append(
-                {
-                    "model": "mlp",
-                    "layer": "fc1",
-                    "t": "0_10",
-                    "tp": tp,
-                    "p": p,
-                    "image_id": f"i{image}",
-                    "invertible": invertible,
-                }
-            )
-    table = pd.DataFrame(rows).astype({"invertible": "boolean"})
+    for seed in (0, 1, 2):
+        for image in range(20):
+            for p, tp in [(0, "0_10"), (40, "0_50"), (71, "1_10"), (None, "cross_seed")]:
+                identified = p == 0 or (p == 40 and image < 15)  # 75% at 0_50, none later
+                rows.append(
+                    {
+                        "model": "mlp",
+                        "seed": seed,
+                        "layer": "fc1",
+                        "t": "0_10",
+                        "tp": tp,
+                        "p": p,
+                        "drift": {0: 0.0, 40: 0.2, 71: 0.4}.get(p, 1.4),
+                        "image_id": f"i{image}",
+                        "photo": False,
+                        "identified": identified,
+                    }
+                )
+    table = pd.DataFrame(rows).astype({"identified": "boolean", "p": "Int64"})
     result = horizons(table).iloc[0]
     assert result["horizon_p"] == 40 and result["horizon_tp"] == "0_50"
-    assert result["last_tp_tested"] == "1_10"
+    assert result["horizon_drift"] == pytest.approx(0.2)
+    assert result["last_tp_tested"] == "1_10" and not result["censored"]
     assert result["horizon_p_low"] <= 40 <= result["horizon_p_high"]
+    assert result["n_seeds"] == 3 and result["n_images"] == 20
+
+
+def test_identification_of_random_reconstructions_sits_at_chance():
+    rng = np.random.default_rng(0)
+    pool = rng.random((300, 1, 8, 8))
+    originals = pool[:200]
+    candidates = np.stack([np.delete(np.arange(300), i)[:99] for i in range(200)])
+    ranks = identification_ranks(rng.random((200, 1, 8, 8)), originals, pool, candidates)
+    assert abs((ranks == 0).mean() - 1 / 100) < 0.03  # top-1 chance: 1 / K
+    assert abs(identification_score(ranks, 100).mean() - 0.5) < 0.06  # mean score chance: 0.5
+    # a reconstruction of the right image, whatever its brightness and contrast, ranks first
+    exact = identification_ranks(0.3 * originals + 0.2, originals, pool, candidates)
+    assert (exact == 0).all()
+    diverged = originals.copy()
+    diverged[0] = np.nan
+    assert np.isnan(identification_ranks(diverged, originals, pool, candidates)[0])
 
 
 def test_norm_distances_on_known_representations():
@@ -71,132 +123,31 @@ def test_norm_distances_on_known_representations():
 
     from invertibility.distances import norm_distances
 
-    reps = {
-        "0_1": torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0], [9.0, 9.0]]),
-        "0_2": torch.tensor([[0.0, 2.0], [3.0, 4.0], [0.0, 1.0], [9.0, 9.0]]),
+    reps = {  # inverted images a (class 0), b (class 1), d (a photo)
+        ("0_1", "images"): torch.tensor([[0.0, 0.0], [3.0, 4.0], [9.0, 9.0]]),
+        ("0_2", "images"): torch.tensor([[0.0, 2.0], [3.0, 4.0], [9.0, 9.0]]),
+        # the held-out pool: a and b themselves, and p (class 1), q (class 0)
+        ("0_1", "pool"): torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0], [3.0, 3.0]]),
     }
-    labels = np.array([0, 1, 1, -1])  # the last is an unlabelled photo
-    table = norm_distances("m", "l", {"0_1": ["0_2"]}, reps.__getitem__, list("abcd"), labels)
+    images = (list("abd"), np.array([0, 1, -1]))
+    pool = (list("abpq"), np.array([0, 1, 1, 0]))
+    table = norm_distances("m", 0, "l", {"0_1": ["0_2"]}, lambda s, w: reps[s, w], images, pool)
     other = table[table["kind"] == "other_class"]
-    # pairs of labelled images of different classes only: (a,b), (a,c) and back
+    # each labelled image against every pool image of another class; never the photo
     assert sorted(zip(other["image_id"], other["other_image_id"], strict=True)) == [
         ("a", "b"),
-        ("a", "c"),
+        ("a", "p"),
         ("b", "a"),
-        ("c", "a"),
+        ("b", "q"),
     ]
     a_rows = other[other["image_id"] == "a"].set_index("other_image_id")
-    assert a_rows.loc["b", "distance"] == 5.0 and a_rows.loc["c", "distance"] == 1.0
-    assert bool(a_rows.loc["c", "nearest"]) and not bool(a_rows.loc["b", "nearest"])
+    assert a_rows.loc["b", "distance"] == pytest.approx(5.0)
+    assert bool(a_rows.loc["p", "nearest"]) and not bool(a_rows.loc["b", "nearest"])
+    b_rows = other[other["image_id"] == "b"].set_index("other_image_id")
+    assert bool(b_rows.loc["q", "nearest"])  # the nearest comes from the whole pool
     same = table[table["kind"] == "same_image"].set_index("image_id")
     assert same.loc["a", "distance"] == 2.0 and same.loc["b", "distance"] == 0.0
     assert same.loc["b", "relative_distance"] == 0.0
     assert np.isnan(same.loc["a", "relative_distance"])  # ||r(a)|| = 0: undefined, not inf
+    assert (table["seed"] == 0).all()
     assert str(table["distance"].dtype) == "float64" and str(table["kind"].dtype) == "category"
-
-
-def synthetic_table(scores_by_layer, n=30, seed=0):
-    """Rows for model m, t 0_1, tps 0_1 (p=0) and 0_5 (p=4), scores drawn around given means."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for layer, mean in scores_by_layer.items():
-        for image in range(n):
-            for tp, p in (("0_1", 0), ("0_5", 4)):
-                score = 1.0 if p == 0 else mean + rng.normal(0, 0.1)
-                rows.append(
-                    {
-                        "model": "m",
-                        "layer": layer,
-                        "t": "0_1",
-                        "tp": tp,
-                        "p": p,
-                        "image_id": f"i{image}",
-                        "score": score,
-                        "invertible": score > 0.5,
-                        "label_kept": True,
-                    }
-                )
-    return pd.DataFrame(rows).astype({"invertible": "boolean", "label_kept": "boolean"})
-
-
-def side(layer):
-    return {"model": "m", "layers": [layer], "t": "0_1"}
-
-
-@pytest.mark.parametrize(
-    "a, b, verdict",
-    [(0.9, 0.3, "supported"), (0.3, 0.9, "contradicted"), (0.6, 0.6, "inconclusive")],
-)
-def test_compare_verdicts(a, b, verdict):
-    from invertibility.claims import evaluate_claims
-
-    table = synthetic_table({"l1": a, "l2": b})
-    claim = {
-        "claim": "l1 longer than l2",
-        "kind": "compare",
-        "measure": "score",
-        "greater": side("l1"),
-        "lesser": side("l2"),
-    }
-    result = evaluate_claims([claim], table, pd.DataFrame()).iloc[0]
-    assert result["verdict"] == verdict
-    assert result["low"] <= result["value"] <= result["high"]
-    if verdict != "inconclusive":
-        assert result["value"] == pytest.approx(a - b, abs=0.06)
-
-
-@pytest.mark.parametrize(
-    "a, b, verdict",
-    [(0.9, 0.1, "supported"), (0.1, 0.1, "contradicted"), (0.5, 0.1, "inconclusive")],
-)
-def test_threshold_verdicts(a, b, verdict):
-    from invertibility.claims import evaluate_claims
-
-    table = synthetic_table({"low": a, "high": b})
-    claim = {
-        "claim": "low invertible, high not",
-        "kind": "threshold",
-        "measure": "invertible",
-        "above": side("low"),
-        "below": side("high"),
-    }
-    assert evaluate_claims([claim], table, pd.DataFrame()).iloc[0]["verdict"] == verdict
-
-
-def test_distance_claim_counts_only_invertible_pairs():
-    from invertibility.claims import evaluate_claims
-
-    table = synthetic_table({"l1": 0.9}, n=20)
-    rows = []
-    for image in range(20):
-        iid = f"i{image}"
-        rows.append(
-            {
-                "model": "m",
-                "layer": "l1",
-                "t": "0_1",
-                "tp": "0_1",
-                "image_id": iid,
-                "kind": "other_class",
-                "nearest": True,
-                "distance": 1.0,
-            }
-        )
-        moved = 2.0 if image < 16 else 0.5  # 80% move further than the nearest other class
-        rows.append(
-            {
-                "model": "m",
-                "layer": "l1",
-                "t": "0_1",
-                "tp": "0_5",
-                "image_id": iid,
-                "kind": "same_image",
-                "nearest": pd.NA,
-                "distance": moved,
-            }
-        )
-    distances = pd.DataFrame(rows).astype({"nearest": "boolean"})
-    claim = {"claim": "moves further", "kind": "distance", "level": 0.5}
-    result = evaluate_claims([claim], table, distances).iloc[0]
-    assert result["value"] == pytest.approx(0.8)
-    assert result["verdict"] == "supported"
