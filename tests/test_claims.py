@@ -9,7 +9,9 @@ from invertibility.inversion_io import save_inversion
 from invertibility.tables import invertibility_table, summarize
 
 
-def synthetic_table(rates_by_layer, n=30, seeds=(0, 1, 2), floor=0.0, accuracy=0.9, rng_seed=0):
+def synthetic_table(
+    rates_by_layer, n=30, seeds=(0, 1, 2), floor=0.0, accuracy=0.9, same=1.0, rng_seed=0
+):
     """Rows of model m, function 0_1: tp 0_1 (p = 0, identified), 0_5 (p = 4, identified with the
     layer's rate) and the cross-seed control (identified with rate ``floor``)."""
     rng = np.random.default_rng(rng_seed)
@@ -17,7 +19,7 @@ def synthetic_table(rates_by_layer, n=30, seeds=(0, 1, 2), floor=0.0, accuracy=0
     for seed in seeds:
         for layer, rate in rates_by_layer.items():
             for image in range(n):
-                steps = (("0_1", 0, 1.0), ("0_5", 4, rate), ("cross_seed", None, floor))
+                steps = (("0_1", 0, same), ("0_5", 4, rate), ("cross_seed", None, floor))
                 for tp, p, chance in steps:
                     identified = bool(rng.random() < chance)
                     rows.append(
@@ -98,6 +100,14 @@ def test_a_network_near_chance_makes_the_verdict_inconclusive():
     result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
     assert result["low"] > 0 and result["verdict"] == "inconclusive"
     assert "near chance" in result["caveat"]
+
+
+def test_a_side_whose_perfect_target_does_not_invert_is_inconclusive():
+    table = synthetic_table({"l1": 0.0, "l2": 0.0}, same=0.1)
+    claim = {"claim": "t", "kind": "threshold", "above": side("l1"), "below": side("l2")}
+    result = evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
+    assert result["verdict"] == "inconclusive"  # would be "contradicted" on the values alone
+    assert "even the tp = t control is identified in only" in result["caveat"]
 
 
 def test_too_many_diverged_inversions_make_the_verdict_inconclusive():

@@ -151,3 +151,26 @@ def test_norm_distances_on_known_representations():
     assert np.isnan(same.loc["a", "relative_distance"])  # ||r(a)|| = 0: undefined, not inf
     assert (table["seed"] == 0).all()
     assert str(table["distance"].dtype) == "float64" and str(table["kind"].dtype) == "category"
+
+
+def test_a_diverged_image_leaves_the_horizon_computable():
+    rows = []
+    for image in range(10):
+        for p, tp in [(0, "0_1"), (4, "0_5"), (None, "cross_seed")]:
+            rows.append(
+                {
+                    "model": "m",
+                    "seed": 0,
+                    "layer": "l",
+                    "t": "0_1",
+                    "tp": tp,
+                    "p": p,
+                    "drift": 0.1,
+                    "image_id": f"i{image}",
+                    "photo": False,
+                    "identified": pd.NA if (image == 0 and p == 4) else p is not None,
+                }
+            )
+    table = pd.DataFrame(rows).astype({"identified": "boolean", "p": "Int64"})
+    result = horizons(table).iloc[0]
+    assert result["horizon_p"] == 4 and result["n_images"] == 10

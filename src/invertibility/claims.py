@@ -26,8 +26,10 @@ sign of the pooled one. Kinds:
 
 A verdict is "inconclusive" whatever its interval when a side's network is near chance at its
 function step (held-out accuracy below chance + ``NEAR_CHANCE``: a network that has not learned
-is trivially invertible) or more than ``MAX_DIVERGED`` of a side's inversions diverged; the
-``caveat`` column says why.
+is trivially invertible), when more than ``MAX_DIVERGED`` of a side's inversions diverged, or
+when a side's ``tp = t`` control does not beat its cross-seed floor by ``MIN_MARGIN`` (the
+inversion fails even for a perfect target, so losing invertibility across iterations cannot be
+measured there); the ``caveat`` column says why.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from scipy.stats import spearmanr
 
 from .atomic import atomic_path
 from .stats import hierarchical_bootstrap
+from .tables import MIN_MARGIN
 from .vocabulary import CONTROLS, CROSS_SEED
 
 CLAIM_COLUMNS = [
@@ -99,6 +102,15 @@ def caveats(table: pd.DataFrame, sides: list[dict]) -> list[str]:
         diverged = rows["diverged"].mean()
         if diverged > MAX_DIVERGED:
             notes.append(f"{describe(side)}: {diverged:.0%} of inversions diverged")
+        # invertibility across iterations is measurable only where a perfect target inverts
+        same = side_rows(table, side, tps=[side["t"]])["identified"].astype("float64").mean()
+        floor = side_rows(table, side, tps=[CROSS_SEED])["identified"].astype("float64").mean()
+        if not same - np.nan_to_num(floor) >= MIN_MARGIN:
+            notes.append(
+                f"{side['model']}:{'+'.join(side['layers'])} at {side['t']}: even the tp = t "
+                f"control is identified in only {same:.0%} of images (cross-seed floor "
+                f"{np.nan_to_num(floor):.0%}): the inversion fails before any iteration"
+            )
     return notes
 
 

@@ -205,6 +205,10 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
     dataset = table[~table["photo"]]
     for (model, layer, t), group in dataset.groupby(["model", "layer", "t"], sort=False):
         steps = group[~group["tp"].isin(CONTROLS)]
+        # the steps every seed inverted (a figure may add steps for one seed only)
+        n_seeds = group["seed"].nunique()
+        shared = steps.groupby("tp")["seed"].nunique()
+        steps = steps[steps["tp"].isin(shared[shared == n_seeds].index)]
         if not (group["tp"] == CROSS_SEED).any() or steps.empty:
             continue
         order = steps.drop_duplicates("tp").sort_values("p")
@@ -212,8 +216,9 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
         columns = [*order["tp"], CROSS_SEED]
         seeds = []
         for _, rows in group.groupby("seed"):
+            rows = rows.assign(v=rows["identified"].astype("float64"))  # NA (diverged): NaN
             wide = rows.pivot_table(
-                index="tp", columns="image_id", values="identified", aggfunc="first"
+                index="tp", columns="image_id", values="v", aggfunc="first", dropna=False
             )
             seeds.append(wide.reindex(columns).to_numpy(dtype=float))  # [k + 1, n]
         estimate, low, high = hierarchical_bootstrap(seeds, reduce=functools.partial(horizon, p))
