@@ -302,6 +302,7 @@ def test_a_config_on_the_command_line_replaces_the_default(tmp_path):
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     del config["models"]["resnet18_nobn"]
     del config["figures"]["fig3_resnet18_nobn"]
+    config["analyses"]["grids"] = config["analyses"]["grids"][:1]
     config["analyses"]["distances"] = config["analyses"]["distances"][:1]
     config["analyses"]["claims"] = config["analyses"]["claims"][:1]
     path = tmp_path / "one_model.yaml"
@@ -320,9 +321,9 @@ def test_config_overrides_apply_on_top_of_a_config_file(tmp_path):
         "--config",
         "models={'mlp': {'checkpoints': ['0_5', '1_5', '1_10']}}",
         "analyses={'grids': [{'model': 'mlp', 'layers': ['fc1'], 'function': '0_5', "
-        "'activations': ['1_10']}]}",
+        "'activations': ['1_10']}], 'claims': []}",
     )
-    assert "results/inversions/mlp/fc1/0_5/1_10.npz" in run.stdout
+    assert "results/inversions/mlp/seed1/fc1/0_5/1_10.npz" in run.stdout
 
 
 def test_the_embedded_default_runs_without_a_config_file(tmp_path):

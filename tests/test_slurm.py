@@ -72,7 +72,7 @@ def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = snakemake_command(
         tmp_path / "run",
-        paths.training_table("mlp"),
+        paths.training_table("mlp", 0),
         "--profile",
         "profiles/slurm",
         "--slurm-no-account",
