@@ -52,3 +52,12 @@ def test_contrast_stretch_maps_percentiles_to_the_full_range():
     assert shown.shape == (10, 10, 3)
     assert shown.min() == pytest.approx(0.0) and shown.max() == pytest.approx(1.0)
     assert figures.for_display(image, contrast=False).max() == pytest.approx(0.6)
+
+
+def test_forest_plot_labels_keep_the_model_and_layer():
+    from invertibility.analysis_figures import short_label
+
+    long = "The same-image distance across invertible steps exceeds the nearest one [mlp fc2]"
+    assert short_label(long, width=50).endswith("[mlp fc2]")
+    assert len(short_label(long, width=50)) <= 50
+    assert short_label("Short claim") == "Short claim"

@@ -145,6 +145,16 @@ def draw_invertibility_curves(
     finish(fig, pdf, png)
 
 
+def short_label(claim: str, width: int = 70) -> str:
+    """The claim shortened to ``width``, keeping a trailing ``[model layer]`` whole (it is what
+    tells the rows of one per-(model, layer) claim apart)."""
+    head, bracket, tail = claim.rpartition(" [")
+    if not bracket or not tail.endswith("]"):
+        return textwrap.shorten(claim, width)
+    suffix = f"[{tail}"
+    return f"{textwrap.shorten(head, max(20, width - len(suffix) - 1))} {suffix}"
+
+
 def draw_claims_forest(
     claims: pd.DataFrame, by_seed: pd.DataFrame, pdf: str, png: str, title: str | None = None
 ):
@@ -177,7 +187,7 @@ def draw_claims_forest(
                 va="center",
             )
         ax.axvline(0 if kind in ("compare", "norm_predicts") else 0.5, color="0.6", ls=":")
-        ax.set_yticks(list(y), [textwrap.shorten(c, 70) for c in rows["claim"]], fontsize=6)
+        ax.set_yticks(list(y), [short_label(c) for c in rows["claim"]], fontsize=6)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_title(kind, fontsize=8, loc="left")
     axes[-1, 0].set_xlabel("effect (black: pooled over seeds, 95% CI; orange: each seed)")
