@@ -173,3 +173,10 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
     assert row["identified"] == 1.0  # the two other dataset images, not dragged down by i1
     photos = summary[(summary["tp"] == "0_5") & (summary["images"] == "photos")].iloc[0]
     assert photos["n_images"] == 1  # the photo, reported on its own
+
+
+def test_a_claim_on_fewer_than_three_seeds_is_inconclusive():
+    table = synthetic_table({"l1": 0.9, "l2": 0.3}, seeds=(0, 1))
+    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
+    assert result["low"] > 0 and result["verdict"] == "inconclusive"
+    assert "rests on 2 seeds" in result["caveat"]

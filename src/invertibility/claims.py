@@ -26,7 +26,8 @@ sign of the pooled one. Kinds:
 
 A verdict is "inconclusive" whatever its interval when a side's network is near chance at its
 function step (held-out accuracy below chance + ``NEAR_CHANCE``: a network that has not learned
-is trivially invertible), when more than ``MAX_DIVERGED`` of a side's inversions diverged, or
+is trivially invertible), when it rests on fewer than ``MIN_SEEDS`` seeds or ``MIN_IMAGES``
+images, when more than ``MAX_DIVERGED`` of a side's inversions diverged, or
 when a side's ``tp = t`` control does not beat its cross-seed floor by ``MIN_MARGIN`` (the
 inversion fails even for a perfect target, so losing invertibility across iterations cannot be
 measured there); the ``caveat`` column says why.
@@ -59,6 +60,7 @@ CLAIM_COLUMNS = [
 ]
 NEAR_CHANCE = 0.1  # held-out accuracy below chance + this: the network has not learned
 MAX_DIVERGED = 0.1
+MIN_SEEDS, MIN_IMAGES = 3, 10  # evidence below which a verdict stays "inconclusive"
 
 
 def side_rows(table: pd.DataFrame, side: dict, tps: list[str] | None = None) -> pd.DataFrame:
@@ -298,6 +300,11 @@ def evaluate_claims(
             else:
                 result = norm_predicts(rows, claim)
             notes = list(dict.fromkeys(caveats(table, sides)))
+            if result["n_seeds"] < MIN_SEEDS or result["n_images"] < MIN_IMAGES:
+                notes.append(
+                    f"rests on {result['n_seeds']} seeds and {result['n_images']} images "
+                    f"(a verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)"
+                )
             if notes and result["verdict"] != "inconclusive":
                 result["verdict"] = "inconclusive"
             per_seed_effects = result.pop("per_seed")
