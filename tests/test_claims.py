@@ -30,6 +30,7 @@ def synthetic_table(
                             "t": "0_1",
                             "tp": tp,
                             "p": p,
+                            "drift": {0: 0.0, 4: 0.1}.get(p, 1.4),
                             "image_id": f"i{image}",
                             "label": image % 10,
                             "photo": False,
@@ -180,3 +181,21 @@ def test_a_claim_on_fewer_than_three_seeds_is_inconclusive():
     result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
     assert result["low"] > 0 and result["verdict"] == "inconclusive"
     assert "rests on 2 seeds" in result["caveat"]
+
+
+def test_compare_reports_the_verdict_at_matched_drift():
+    """l1 drifts slowly (0.1 per step offset 4) and l2 fast; at matched drift l2's rate at the
+    step where it drifted as little as l1 counts (here its early step, rate 0.9)."""
+    table = synthetic_table({"l1": 0.9, "l2": 0.3})
+    early = table[(table["layer"] == "l2") & (table["tp"] == "0_5")].assign(tp="0_2", p=1)
+    early["identified"] = True
+    table = pd.concat([table, early], ignore_index=True)
+    drift = {("l1", "0_5"): 0.1, ("l2", "0_5"): 1.0, ("l2", "0_2"): 0.12}
+    pairs = zip(table["layer"], table["tp"], strict=True)
+    table["drift"] = [drift.get(pair, 0.0) for pair in pairs]
+    claim = {**compare_claim(), "greater": {**side("l1"), "tps": ["0_5"]}}
+    claim["lesser"] = {**side("l2"), "tps": ["0_5"]}
+    result = evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
+    assert result["verdict"] == "supported"  # at matched steps
+    assert "lesser side at 0_2" in result["detail"]
+    assert "(inconclusive;" in result["detail"] or "(contradicted;" in result["detail"]

@@ -9,7 +9,9 @@ sign of the pooled one. Kinds:
 
 * ``compare``: side ``greater`` has a larger ``measure`` than side ``lesser``: the mean paired
   difference over the images both sides inverted, seeds paired by their number. Supported if the
-  CI lies above 0, contradicted if below, else inconclusive.
+  CI lies above 0, contradicted if below, else inconclusive. The detail also gives the sides'
+  weight drift and the comparison at matched drift (``lesser`` at its tested steps whose drift
+  is nearest to each of ``greater``'s).
 * ``threshold``: side ``above`` has ``measure`` above ``level`` and beats its cross-seed floor
   (the paired difference to the ``cross_seed`` control has a CI above 0); side ``below`` has it
   below ``level``. Supported if all three hold, contradicted if a CI lies wholly on the wrong
@@ -154,19 +156,40 @@ def summary(groups: dict[int, np.ndarray]) -> dict:
     }
 
 
+def matched_drift_rows(table: pd.DataFrame, greater: pd.DataFrame, side: dict) -> pd.DataFrame:
+    """The ``side``'s rows at matched drift: per seed and layer, for each drift the greater side
+    reached, the side's tested step (any ``tp > t``) whose drift is nearest to it."""
+    candidates = side_rows(table, {**side, "tps": None})
+    chosen = []
+    for (seed, layer), rows in candidates.groupby(["seed", "layer"]):
+        drift_of = rows.groupby("tp")["drift"].mean().dropna()
+        targets = greater.loc[greater["seed"] == seed].groupby("tp")["drift"].mean().dropna()
+        if not drift_of.empty:
+            chosen += [(seed, layer, (drift_of - d).abs().idxmin()) for d in targets]
+    if not chosen:
+        return candidates.iloc[:0]
+    keys = pd.MultiIndex.from_tuples(chosen, names=["seed", "layer", "tp"])
+    return candidates[candidates.set_index(["seed", "layer", "tp"]).index.isin(keys)]
+
+
 def compare(table: pd.DataFrame, claim: dict) -> dict:
     measure = claim.get("measure", "identified")
     rows = {role: side_rows(table, claim[role]) for role in ("greater", "lesser")}
-    result = summary(paired(per_seed(rows["greater"], measure), per_seed(rows["lesser"], measure)))
-    # the sides' weight drift: a difference at matched steps may be one of unmatched drift
-    drift = {role: frame["drift"].mean() for role, frame in rows.items() if "drift" in frame}
-    drifts = " vs ".join(f"{value:.3g}" for value in drift.values())
+    greater = per_seed(rows["greater"], measure)
+    result = summary(paired(greater, per_seed(rows["lesser"], measure)))
+    # the same comparison with the lesser side at the steps where its weights drifted as far
+    # as the greater side's did: a difference at matched steps may be one of unmatched drift
+    matched_rows = matched_drift_rows(table, rows["greater"], claim["lesser"])
+    matched = summary(paired(greater, per_seed(matched_rows, measure)))
+    drifts = " vs ".join(f"{frame['drift'].mean():.3g}" for frame in rows.values())
     return {
         **result,
         "measure": f"mean paired difference in {measure}",
         "verdict": verdict_above(result["low"], result["high"], 0.0),
-        "detail": f"{describe(claim['greater'])} minus {describe(claim['lesser'])}"
-        + (f"; mean weight drift D_l {drifts}" if drift else ""),
+        "detail": f"{describe(claim['greater'])} minus {describe(claim['lesser'])}; mean weight "
+        f"drift D_l {drifts}; at matched drift: {matched['value']:.3f} [{matched['low']:.3f}, "
+        f"{matched['high']:.3f}] ({verdict_above(matched['low'], matched['high'], 0.0)}; "
+        f"lesser side at {', '.join(sorted(set(matched_rows['tp'])))})",
     }
 
 
