@@ -5,7 +5,10 @@ step labels (``checkpoints`` may hold labels and ranges), every ``activations`` 
 It raises :class:`ConfigError` naming the key for what a schema cannot see: unknown datasets,
 layers, photos; an image size too small for the network; a step that is past the end of an
 epoch, past the training length, or not on the model's checkpoint schedule; an activation step
-before its function step; a claim side that nothing inverts.
+before its function step; a claim side that nothing inverts (for every one of its seeds);
+repeated or unknown training seeds; claim sides that share no seed; a cross-seed control for a
+model with one seed; more identification candidates or other-image partners than the held-out
+pool holds.
 """
 
 from __future__ import annotations
