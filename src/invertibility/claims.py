@@ -37,13 +37,15 @@ measured there); the ``caveat`` column says why.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
 from .atomic import atomic_path
 from .stats import hierarchical_bootstrap
-from .tables import MIN_MARGIN
+from .tables import MIN_MARGIN, per_image
 from .vocabulary import CONTROLS, CROSS_SEED
 
 CLAIM_COLUMNS = [
@@ -83,11 +85,7 @@ def side_rows(table: pd.DataFrame, side: dict, tps: list[str] | None = None) -> 
 
 def per_seed(rows: pd.DataFrame, measure: str) -> dict[int, pd.Series]:
     """Per seed: the measure per image, averaged over the rows of that image."""
-    values = rows.assign(v=rows[measure].astype("float64"))
-    return {
-        int(seed): group.groupby("image_id")["v"].mean().dropna()
-        for seed, group in values.groupby("seed")
-    }
+    return {int(seed): per_image(group, measure).dropna() for seed, group in rows.groupby("seed")}
 
 
 def caveats(table: pd.DataFrame, sides: list[dict]) -> list[str]:
@@ -236,12 +234,8 @@ def distance_pairs(table: pd.DataFrame, distances: pd.DataFrame) -> pd.DataFrame
 def distance(pairs: pd.DataFrame, claim: dict) -> dict:
     level = claim.get("level", 0.5)
     invertible = pairs[pairs["identified"].fillna(False)]
-    larger = invertible.assign(v=(invertible["distance"] > invertible["nearest_other"]) * 1.0)
-    groups = {
-        int(seed): rows.groupby("image_id")["v"].mean().to_numpy()
-        for seed, rows in larger.groupby("seed")
-    }
-    result = summary(groups)
+    larger = invertible.assign(larger=invertible["distance"] > invertible["nearest_other"])
+    result = summary({seed: v.to_numpy() for seed, v in per_seed(larger, "larger").items()})
     return {
         **result,
         "measure": "fraction of identified (image, tp) whose same-image distance exceeds the "
@@ -302,11 +296,14 @@ def evaluate_claims(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table and the per-seed effects behind it (the forest plot's rows)."""
     records, seeds = [], []
+    # the (image, tp) pairs of the distance-based claims: joined once, whichever asks first
+    pairs = functools.cache(
+        lambda: distance_pairs(table, distances) if len(distances) else pd.DataFrame()
+    )
     for claim in claims:
         kind = claim["kind"]
         if kind in ("distance", "norm_predicts"):
-            pairs = distance_pairs(table, distances) if len(distances) else pd.DataFrame()
-            groups = list(pairs.groupby(["model", "layer"])) if len(pairs) else []
+            groups = list(pairs().groupby(["model", "layer"])) if len(pairs()) else []
             items = [
                 (f"{claim['claim']} [{model} {layer}]", [], rows) for (model, layer), rows in groups
             ]
