@@ -31,6 +31,7 @@ include: "rules/train.smk"
 include: "rules/invert.smk"
 include: "rules/distances.smk"
 include: "rules/tables.smk"
+include: "rules/diagnostics.smk"
 include: "rules/figures.smk"
 
 

@@ -51,6 +51,9 @@ def get_final_targets():
         for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
     ]
     targets += get_all_distances()
+    targets += get_all_diagnostics()
+    if PLAN.diagnostics_runs():
+        targets += [paths.table("predictors"), paths.table("predictor_units")]
     if PLAN.claims():
         targets.append(paths.claims())
     return targets
@@ -69,6 +72,27 @@ def get_all_distances(wildcards=None):
         paths.norm_distances(model, seed, layer)
         for model, seed, layer in PLAN.distance_jobs()
     ]
+
+
+def diagnostics_tables(kind):
+    """The diagnostics jobs' ``weights`` or ``similarity`` tables, one per training run."""
+    return [paths.diagnostics(m, s, kind) for m, s in PLAN.diagnostics_runs()]
+
+
+def get_all_diagnostics(wildcards=None):
+    return diagnostics_tables("weights") + diagnostics_tables("similarity")
+
+
+def get_all_similarity(wildcards=None):
+    return diagnostics_tables("similarity")
+
+
+def get_all_weight_diagnostics(wildcards=None):
+    return diagnostics_tables("weights")
+
+
+def get_all_block_diagnostics(wildcards=None):
+    return [paths.block_diagnostics(model, seed) for model, seed in PLAN.runs()]
 
 
 def inversion_job(wildcards):

@@ -121,3 +121,97 @@ rule claims_forest_figure:
         code=script_code("claims_forest_figure.py"),
     script:
         "../workflow/scripts/claims_forest_figure.py"
+
+
+rule width_horizons_figure:
+    """Horizon and identification against the MLP width (log axis), per layer."""
+    input:
+        horizons=paths.table("invertibility_horizons"),
+        summary=paths.table("invertibility_summary"),
+    output:
+        pdf=paths.figure("{name}", "pdf"),
+        png=report(
+            paths.figure("{name}", "png"),
+            caption="../workflow/report/width.rst",
+            category="Ablations",
+        ),
+    log:
+        paths.log("figure", name="{name}"),
+    benchmark:
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("width_horizons")),
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        spec=get_figure_spec,
+        widths=lambda wc: PLAN.widths(wc.name),
+        code=script_code("width_horizons_figure.py"),
+    script:
+        "../workflow/scripts/width_horizons_figure.py"
+
+
+rule training_diagnostics_figure:
+    """Block gradient-norm ratios, feature norms, residual steps and frame potential."""
+    input:
+        blocks=get_all_block_diagnostics,
+        weights=get_all_weight_diagnostics,
+    output:
+        pdf=paths.figure("{name}", "pdf"),
+        png=report(
+            paths.figure("{name}", "png"),
+            caption="../workflow/report/diagnostics.rst",
+            category="Ablations",
+        ),
+    log:
+        paths.log("figure", name="{name}"),
+    benchmark:
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("training_diagnostics")),
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        spec=get_figure_spec,
+        code=script_code("training_diagnostics_figure.py"),
+    script:
+        "../workflow/scripts/training_diagnostics_figure.py"
+
+
+rule predictors_figure:
+    """One panel per invertibility predictor, with its rank correlation."""
+    input:
+        predictors=paths.table("predictors"),
+        units=paths.table("predictor_units"),
+    output:
+        pdf=paths.figure("{name}", "pdf"),
+        png=report(
+            paths.figure("{name}", "png"),
+            caption="../workflow/report/predictors.rst",
+            category="Ablations",
+        ),
+    log:
+        paths.log("figure", name="{name}"),
+    benchmark:
+        paths.benchmark("figure", name="{name}")
+    wildcard_constraints:
+        name=names_pattern(PLAN.figure_names("predictors")),
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        spec=get_figure_spec,
+        code=script_code("predictors_figure.py"),
+    script:
+        "../workflow/scripts/predictors_figure.py"

@@ -28,6 +28,7 @@ rule claims:
     input:
         table=paths.table("invertibility"),
         distances=get_all_distances,
+        similarity=get_all_similarity,
     output:
         claims=report(
             paths.claims(),

@@ -7,6 +7,7 @@ rule train:
         checkpoints=directory(paths.checkpoint_dir("{model}", "{seed}")),
         table=paths.training_table("{model}", "{seed}"),
         accuracy=paths.checkpoint_accuracy("{model}", "{seed}"),
+        blocks=paths.block_diagnostics("{model}", "{seed}"),
     log:
         paths.log("train", model="{model}", seed="seed{seed}"),
     benchmark:

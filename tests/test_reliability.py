@@ -81,19 +81,23 @@ def train_mlp(tmp_path, name, seed):
         for step, index, _ in spec["schedule"]
     ]
     accuracy = tmp_path / f"{name}_checkpoints.parquet"
-    run_training(spec, str(tmp_path / f"{name}.parquet"), str(accuracy), progress=False)
+    blocks = tmp_path / f"{name}_blocks.parquet"
+    run_training(
+        spec, str(tmp_path / f"{name}.parquet"), str(accuracy), str(blocks), progress=False
+    )
     first = Path(spec["schedule"][0][2])
     table = pd.read_parquet(tmp_path / f"{name}.parquet")
-    return first.read_bytes(), table, pd.read_parquet(accuracy)
+    return first.read_bytes(), table, pd.read_parquet(accuracy), pd.read_parquet(blocks)
 
 
 def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
-    first, table1, accuracy1 = train_mlp(tmp_path, "a", seed=0)
-    second, table2, accuracy2 = train_mlp(tmp_path, "b", seed=0)
-    other, _, _ = train_mlp(tmp_path, "c", seed=1)
+    first, table1, accuracy1, blocks1 = train_mlp(tmp_path, "a", seed=0)
+    second, table2, accuracy2, blocks2 = train_mlp(tmp_path, "b", seed=0)
+    other, _, _, _ = train_mlp(tmp_path, "c", seed=1)
     assert first == second
     pd.testing.assert_frame_equal(table1, table2)
     pd.testing.assert_frame_equal(accuracy1, accuracy2)
+    pd.testing.assert_frame_equal(blocks1, blocks2)
     assert first != other
     # held-out accuracy of every scheduled checkpoint, rising with training
     assert accuracy1["step"].tolist() == ["0_5", "1_0", "1_5"]

@@ -100,11 +100,14 @@ def draw_invertibility_curves(
     png: str,
     measure: str = "identified",
     title: str | None = None,
+    models: list[str] | None = None,
 ):
-    """Per (model, t), dataset images: the measure (mean over seeds, hierarchical 95% band)
-    against the optimizer steps p (top row) and against the weight drift D_l (bottom row), one
-    line per layer; the dashed line is the layer's cross-seed floor."""
+    """Per (model, t) of ``models`` (default all), dataset images: the measure (mean over seeds,
+    hierarchical 95% band) against the optimizer steps p (top row) and against the weight drift
+    D_l (bottom row), one line per layer; the dashed line is the layer's cross-seed floor."""
     summary = summary[summary["images"] == "dataset"]
+    if models:
+        summary = summary[summary["model"].isin(models)]
     curves = summary[~summary["tp"].isin(CONTROLS)]
     groups = curves[["model", "t"]].drop_duplicates().to_numpy().tolist()
     cols = len(groups)

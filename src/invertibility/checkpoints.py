@@ -54,10 +54,12 @@ def load_checkpoint(model: nn.Module, path: str | Path, assign: bool = False) ->
     return model.eval()
 
 
-def load_network(network: dict, path: str | Path) -> nn.Module:
+def load_network(network: dict, path: str | Path, mode: str = "eval") -> nn.Module:
     """The network ``network`` (keyword arguments of ``build_model``) with the weights of the
-    checkpoint at ``path``, in eval mode, its parameters frozen, without a random init first."""
+    checkpoint at ``path``, its parameters frozen, without a random init first. In eval mode
+    (default) batch norm normalizes with the checkpoint's own running statistics, so each
+    image's output is independent of the others in its batch."""
     from .models import network_on_meta
 
     model = load_checkpoint(network_on_meta(**network), path, assign=True)
-    return model.requires_grad_(False)
+    return model.train(mode == "train").requires_grad_(False)

@@ -25,6 +25,18 @@ sign of the pooled one. Kinds:
   The paper says the norm does *not* predict invertibility: supported if the CI lies inside
   (-``level``, ``level``) (default 0.3), contradicted if it lies wholly beyond it, else
   inconclusive.
+* ``predictor`` (Section 4, across networks): Spearman's rank correlation between ``predictor``
+  (a column of :mod:`invertibility.predictors`, e.g. ``norm_distance``) and the invertibility
+  measure over every inverted (model, seed, layer, t, tp > t), with a run-bootstrap CI; the same
+  verdict rule as ``norm_predicts`` ("does not predict": the CI inside (-``level``, ``level``)).
+* ``trend`` (e.g. width): ``sides`` with numbers ``x`` (a width, a residual scale); the rank
+  correlation between ``x`` and the sides' ``measure`` (each side's mean over its images and
+  tps, seeds averaged), with a hierarchical CI (seeds, then each side's images). Supported if the
+  CI lies above 0 (``direction: increasing``, default) or below it (``decreasing``),
+  contradicted if wholly on the other side.
+
+``compare`` with ``two_sided: true`` (a change in either direction is the finding, e.g. batch
+norm): supported if the CI excludes 0, else inconclusive.
 
 A verdict is "inconclusive" whatever its interval when a side's network is near chance at its
 function step (held-out accuracy below chance + ``NEAR_CHANCE``: a network that has not learned
@@ -44,6 +56,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from .atomic import atomic_path
+from .predictors import correlation, predictor_units, spearman
 from .stats import hierarchical_bootstrap
 from .tables import MIN_MARGIN, per_image
 from .vocabulary import CONTROLS, CROSS_SEED
@@ -127,6 +140,16 @@ def verdict_above(low: float, high: float, level: float) -> str:
     return "supported" if low > level else "contradicted" if high < level else "inconclusive"
 
 
+def verdict_within(low: float, high: float, level: float) -> str:
+    """ "Does not predict": supported if the CI lies inside (-level, level), contradicted if it
+    lies wholly beyond it."""
+    if np.isnan(low):
+        return "inconclusive"
+    if -level < low and high < level:
+        return "supported"
+    return "contradicted" if low > level or high < -level else "inconclusive"
+
+
 def paired(a: dict[int, pd.Series], b: dict[int, pd.Series]) -> dict[int, np.ndarray]:
     """Per shared seed, the paired differences over the images both have."""
     out = {}
@@ -180,10 +203,13 @@ def compare(table: pd.DataFrame, claim: dict) -> dict:
     matched_rows = matched_drift_rows(table, rows["greater"], claim["lesser"])
     matched = summary(paired(greater, per_seed(matched_rows, measure)))
     drifts = " vs ".join(f"{frame['drift'].mean():.3g}" for frame in rows.values())
+    verdict = verdict_above(result["low"], result["high"], 0.0)
+    if claim.get("two_sided") and verdict == "contradicted":
+        verdict = "supported"  # a change in either direction is the finding
     return {
         **result,
         "measure": f"mean paired difference in {measure}",
-        "verdict": verdict_above(result["low"], result["high"], 0.0),
+        "verdict": verdict,
         "detail": f"{describe(claim['greater'])} minus {describe(claim['lesser'])}; mean weight "
         f"drift D_l {drifts}; at matched drift: {matched['value']:.3f} [{matched['low']:.3f}, "
         f"{matched['high']:.3f}] ({verdict_above(matched['low'], matched['high'], 0.0)}; "
@@ -269,14 +295,7 @@ def norm_predicts(pairs: pd.DataFrame, claim: dict) -> dict:
             frames.append(rows.set_index("image_id").loc[chosen].reset_index())
         draws.append(rho(frames))
     low, high = np.nanquantile(draws, [0.025, 0.975]) if draws else (np.nan, np.nan)
-    if np.isnan(low):
-        verdict = "inconclusive"
-    elif -level < low and high < level:
-        verdict = "supported"
-    elif low > level or high < -level:
-        verdict = "contradicted"
-    else:
-        verdict = "inconclusive"
+    verdict = verdict_within(low, high, level)
     return {
         "value": estimate,
         "low": float(low),
@@ -291,10 +310,90 @@ def norm_predicts(pairs: pd.DataFrame, claim: dict) -> dict:
     }
 
 
+def predictor(units: pd.DataFrame, claim: dict) -> dict:
+    level = claim.get("level", 0.3)
+    result = correlation(units, claim["predictor"])
+    used = units[np.isfinite(units[claim["predictor"]].to_numpy(float))]
+    return {
+        "value": result["rho"],
+        "low": result["low"],
+        "high": result["high"],
+        "n_seeds": int(used.groupby("model")["seed"].nunique().min()) if len(used) else 0,
+        "n_images": int(used["n_images"].min()) if len(used) else 0,
+        "same_sign_every_seed": None,
+        "per_seed": {},
+        "measure": f"Spearman rank correlation of {claim['predictor']} and the mean "
+        f"{claim.get('measure', 'identified')} over (model, seed, layer, t, tp > t)",
+        "verdict": verdict_within(result["low"], result["high"], level),
+        "detail": f"|rho| < {level} counts as no prediction; {result['n_units']} units from "
+        f"{result['n_runs']} training runs of {result['n_models']} models (CI: runs resampled)",
+    }
+
+
+def trend(table: pd.DataFrame, claim: dict, n_resamples: int = 1000) -> dict:
+    """Spearman(x, side means), hierarchical bootstrap: seeds (shared by the sides, paired by
+    number), then each side's images within each drawn seed."""
+    measure = claim.get("measure", "identified")
+    x = np.asarray(claim["x"], dtype=float)
+    sides = [per_seed(side_rows(table, side), measure) for side in claim["sides"]]
+    seeds = sorted(set.intersection(*(set(side) for side in sides)))
+    values = [[side[seed].to_numpy() for seed in seeds] for side in sides]  # [side][seed][n]
+
+    def rho(means: np.ndarray) -> float:
+        return spearman(x, means)
+
+    def side_means(drawn_seeds, draw_images) -> np.ndarray:
+        return np.array([np.mean([draw_images(v[s]) for s in drawn_seeds]) for v in values])
+
+    if not seeds or any(len(v[s]) == 0 for v in values for s in range(len(seeds))):
+        estimate, low, high, per = np.nan, np.nan, np.nan, {}
+    else:
+        everything = range(len(seeds))
+        estimate = rho(side_means(everything, np.mean))
+        rng = np.random.default_rng(0)
+        draws = [
+            rho(
+                side_means(
+                    rng.integers(0, len(seeds), len(seeds)),
+                    lambda v: v[rng.integers(0, len(v), len(v))].mean(),
+                )
+            )
+            for _ in range(n_resamples)
+        ]
+        low, high = (
+            np.nanquantile(draws, [0.025, 0.975]) if not np.isnan(draws).all() else (np.nan,) * 2
+        )
+        per = {seed: rho(side_means([i], np.mean)) for i, seed in enumerate(seeds)}
+    sign = -1.0 if claim.get("direction", "increasing") == "decreasing" else 1.0
+    verdict = verdict_above(*sorted((sign * low, sign * high)), 0.0)
+    means = ", ".join(
+        f"{xi:g}: {np.mean([v.mean() for v in side]) if side else np.nan:.3f}"
+        for xi, side in zip(x, values, strict=True)
+    )
+    effects = [e for e in per.values() if np.isfinite(e)]
+    return {
+        "value": estimate,
+        "low": float(low),
+        "high": float(high),
+        "n_seeds": len(seeds),
+        "n_images": int(min((sum(len(v) for v in side) for side in values), default=0)),
+        "same_sign_every_seed": bool(effects) and len({np.sign(e) for e in effects}) == 1,
+        "per_seed": per,
+        "measure": f"Spearman rank correlation of x and the mean {measure}",
+        "verdict": verdict,
+        "detail": f"{claim.get('direction', 'increasing')} expected; mean {measure} by x: "
+        f"{means}; sides: {'; '.join(describe(side) for side in claim['sides'])}",
+    }
+
+
 def evaluate_claims(
-    claims: list[dict], table: pd.DataFrame, distances: pd.DataFrame
+    claims: list[dict],
+    table: pd.DataFrame,
+    distances: pd.DataFrame,
+    similarity: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The claims table and the per-seed effects behind it (the forest plot's rows)."""
+    """The claims table and the per-seed effects behind it (the forest plot's rows);
+    ``similarity``: the diagnostics jobs' tables (for ``predictor`` claims)."""
     records, seeds = [], []
     # the (image, tp) pairs of the distance-based claims: joined once, whichever asks first
     pairs = functools.cache(
@@ -307,6 +406,11 @@ def evaluate_claims(
             items = [
                 (f"{claim['claim']} [{model} {layer}]", [], rows) for (model, layer), rows in groups
             ]
+        elif kind == "predictor":
+            units = predictor_units(table, similarity, claim.get("measure", "identified"))
+            items = [(claim["claim"], [], units)]
+        elif kind == "trend":
+            items = [(claim["claim"], claim["sides"], None)]
         else:
             roles = ("greater", "lesser") if kind == "compare" else ("above", "below")
             items = [(claim["claim"], [claim[r] for r in roles], None)]
@@ -317,6 +421,10 @@ def evaluate_claims(
                 result = threshold(table, claim)
             elif kind == "distance":
                 result = distance(rows, claim)
+            elif kind == "predictor":
+                result = predictor(rows, claim)
+            elif kind == "trend":
+                result = trend(table, claim)
             else:
                 result = norm_predicts(rows, claim)
             notes = list(dict.fromkeys(caveats(table, sides)))
@@ -339,14 +447,24 @@ def evaluate_claims(
     )
 
 
+def read_tables(paths: list[str]) -> pd.DataFrame:
+    frames = [pd.read_parquet(path) for path in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def write_claims(
-    claims: list[dict], table: str, distances: list[str], output: str, by_seed: str
+    claims: list[dict],
+    table: str,
+    distances: list[str],
+    similarity: list[str],
+    output: str,
+    by_seed: str,
 ) -> None:
-    """Evaluate ``claims`` on the invertibility and norm-distance tables: the claims CSV and the
-    per-seed effects (parquet)."""
-    frames = [pd.read_parquet(path) for path in distances]
-    distance_table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    result, seeds = evaluate_claims(claims, pd.read_parquet(table), distance_table)
+    """Evaluate ``claims`` on the invertibility, norm-distance and similarity tables: the claims
+    CSV and the per-seed effects (parquet)."""
+    result, seeds = evaluate_claims(
+        claims, pd.read_parquet(table), read_tables(distances), read_tables(similarity)
+    )
     with atomic_path(output) as tmp:
         result.to_csv(tmp, index=False, float_format="%.4g")
     with atomic_path(by_seed) as tmp:

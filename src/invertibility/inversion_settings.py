@@ -36,6 +36,7 @@ class InversionSettings:
     autocast: bool = False
     retry_lr_factor: float = 0.1  # a diverged image is retried alone with this step factor
     depth: int = 1  # weighted layers up to the tapped one (resolved by layer_settings)
+    network_mode: str = "eval"  # eval: BN uses the checkpoint's running statistics
 
     def __post_init__(self):
         object.__setattr__(self, "decay_at", tuple(self.decay_at))

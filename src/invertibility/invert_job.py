@@ -20,22 +20,19 @@ from .inversion import initial_images, invert_with_retry
 from .inversion_io import save_inversion
 from .inversion_settings import InversionSettings
 from .models import parameters_up_to
+from .redundancy import relative_change
 from .taps import Tap
 from .vocabulary import OTHER_IMAGE
 
 log = logging.getLogger(__name__)
 
 
-@torch.no_grad()
 def weight_drift(function: torch.nn.Module, target: torch.nn.Module, module: str) -> float:
     """``D_l = ||theta_{<=l}^target - theta_{<=l}^function|| / ||theta_{<=l}^function||`` over the
     parameters that ``r_l`` depends on."""
     names = parameters_up_to(function, module)
-    before = dict(function.named_parameters())
-    after = dict(target.named_parameters())
-    moved = sum(float((after[n] - before[n]).double().pow(2).sum()) for n in names)
-    size = sum(float(before[n].double().pow(2).sum()) for n in names)
-    return (moved / size) ** 0.5 if size > 0 else float("nan")
+    before, after = dict(function.named_parameters()), dict(target.named_parameters())
+    return relative_change([before[n] for n in names], [after[n] for n in names])
 
 
 @torch.no_grad()
@@ -70,7 +67,8 @@ def run_inversion(
     x = images.images.to(device)
 
     # networks: the function r_l^t, truncated at the layer
-    function = load_network(spec["network"], checkpoints["t"]).to(device)
+    function = load_network(spec["network"], checkpoints["t"], settings.network_mode)
+    function = function.to(device)
     forward = Tap(function, module)
 
     # targets: Phi0 = r_l^tp(x_i); the controls: r_l^t(x_j) for each other-image partner x_j,
@@ -84,7 +82,9 @@ def run_inversion(
         else:
             rows = torch.arange(len(x))
             partner_ids = [images.ids[i] for i in rows.tolist()]
-            target_network = load_network(spec["network"], checkpoints["target"]).to(device)
+            target_network = load_network(
+                spec["network"], checkpoints["target"], settings.network_mode
+            ).to(device)
             drift = weight_drift(function, target_network, module)
             target = Tap(target_network, module)(x)
     ids = [images.ids[i] for i in rows.tolist()]

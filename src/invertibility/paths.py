@@ -18,6 +18,17 @@ def checkpoint_accuracy(model: str, seed) -> str:
     return f"{RESULTS}/tables/training/{model}/seed{seed}_checkpoints.parquet"
 
 
+def block_diagnostics(model: str, seed) -> str:
+    """Per-block gradient-norm ratios, feature norms and residual steps during training."""
+    return f"{RESULTS}/tables/training/{model}/seed{seed}_blocks.parquet"
+
+
+def diagnostics(model: str, seed, kind: str) -> str:
+    """A training run's diagnostics table: ``weights`` (per checkpoint) or ``similarity`` (per
+    inverted layer, t, tp)."""
+    return f"{RESULTS}/tables/diagnostics/{model}/seed{seed}_{kind}.parquet"
+
+
 def inversion(model: str, seed, layer: str, t: str, tp: str) -> str:
     """``tp`` is an activation step label, or a control (``other_image``, ``cross_seed``)."""
     return f"{RESULTS}/inversions/{model}/seed{seed}/{layer}/{t}/{tp}.npz"

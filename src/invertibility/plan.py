@@ -227,6 +227,37 @@ class Plan:
             "device": self.config["device"],
         }
 
+    # --- diagnostics: redundancy, drift, representation change -----------------------------
+
+    @functools.cached_property
+    def _diagnostic_pairs(self) -> dict[tuple[str, int], set[tuple[str, str, str]]]:
+        """(model, seed) -> the (layer, t, tp > t) that figures and grids invert."""
+        pairs: dict[tuple[str, int], set[tuple[str, str, str]]] = {}
+        for job in self.inversion_jobs:
+            if job.tp in CONTROLS or job.tp == job.t:
+                continue
+            pairs.setdefault((job.model, job.seed), set()).add((job.layer, job.t, job.tp))
+        return pairs
+
+    def diagnostics_runs(self) -> list[tuple[str, int]]:
+        """The training runs with a diagnostics job: those with an inverted (layer, t, tp > t)."""
+        return sorted(self._diagnostic_pairs)
+
+    def diagnostics_spec(self, model: str, seed: int) -> dict:
+        pairs = sorted(self._diagnostic_pairs[model, seed])
+        modules = self.models[model]["layers"]
+        return {
+            "model": model,
+            "seed": seed,
+            "network": self.network(model),
+            "layers": {layer: modules[layer] for layer in sorted({p[0] for p in pairs})},
+            "pairs": [list(pair) for pair in pairs],
+            "schedule": [(s, self.step_index(model, s)) for s in self.schedule(model)],
+            "checkpoints": {s: paths.checkpoint(model, seed, s) for s in self.schedule(model)},
+            "images_fingerprint": self.images_fingerprint(model),
+            "device": self.config["device"],
+        }
+
     # --- figures and claims -----------------------------------------------------------------
 
     def figure_names(self, kind: str | None = None) -> list[str]:
@@ -243,6 +274,10 @@ class Plan:
                     for tp in panel["activations"]
                 ]
         return jobs
+
+    def widths(self, figure: str) -> dict[str, int]:
+        """A width_horizons figure's MLPs and the width of each one's first hidden layer."""
+        return {m: self.models[m]["hidden"][0] for m in self.config["figures"][figure]["models"]}
 
     def claims(self) -> list[dict]:
         return self.analyses["claims"]

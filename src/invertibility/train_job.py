@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from .atomic import atomic_path
+from .block_probe import BLOCK_COLUMNS
 from .checkpoints import save_checkpoint
 from .data import holdout_set, training_set
 from .device import choose_device, seed_everything, set_threads
@@ -31,19 +32,30 @@ def holdout_accuracy(net: torch.nn.Module, held, device, batch: int = 256) -> fl
 
 
 def run_training(
-    spec: dict, table: str, accuracy_table: str, threads: int = 1, progress: bool = True
+    spec: dict,
+    table: str,
+    accuracy_table: str,
+    blocks_table: str,
+    threads: int = 1,
+    progress: bool = True,
 ) -> None:
     """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
-    per-step training table and the held-out accuracy of every checkpoint."""
+    per-step training table, the held-out accuracy of every checkpoint and the per-block
+    diagnostics (:mod:`invertibility.block_probe`)."""
     set_threads(threads)
     device = choose_device(spec["device"])
     by_index: dict[int, list[tuple[str, str]]] = {}
     for label, index, path in spec["schedule"]:
         by_index.setdefault(index, []).append((label, path))
-    seed_everything(spec["train"]["seed"])
+    seed = spec["train"]["seed"]
+    seed_everything(seed)
     net = build_model(**spec["network"])
     held = holdout_set(spec["dataset"])
     accuracy = []
+    probes = []
+
+    def on_probe(index: int, rows: list[dict]) -> None:
+        probes.extend({"model": spec["model"], "seed": seed, "step": index, **r} for r in rows)
 
     def save(net_, index: int) -> None:
         correct = holdout_accuracy(net_, held, device)
@@ -71,9 +83,13 @@ def run_training(
         device,
         last_step=spec["last_step"],
         progress=progress,
+        on_probe=on_probe,
     )
     with atomic_path(table) as tmp:
         history.to_parquet(tmp, index=False)
     columns = ["model", "seed", "step", "index", "holdout_accuracy"]
     with atomic_path(accuracy_table) as tmp:
         pd.DataFrame(accuracy, columns=columns).to_parquet(tmp, index=False)
+    with atomic_path(blocks_table) as tmp:
+        blocks = pd.DataFrame(probes, columns=list(BLOCK_COLUMNS)).astype(BLOCK_COLUMNS)
+        blocks.to_parquet(tmp, index=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from .block_probe import BlockProbe
 from .device import seed_everything
 
 
@@ -25,6 +27,7 @@ class TrainSettings:
     lr_step_epochs: int = 30
     lr_gamma: float = 0.1
     workers: int = 0
+    diagnostics_every: int = 10  # probe the blocks every this many steps (and at saved steps)
 
 
 TRAINING_COLUMNS = {
@@ -47,9 +50,13 @@ def train(
     device: torch.device,
     last_step: int | None = None,
     progress: bool = True,
+    on_probe: Callable[[int, list[dict]], None] | None = None,
 ) -> pd.DataFrame:
     """Train until ``last_step`` (default: the last of ``save_at``), calling ``save(model, step)``
-    at each global step in ``save_at``. Returns the per-step loss/accuracy table."""
+    at each global step in ``save_at``, and ``on_probe(step, rows)`` with the block diagnostics
+    (:mod:`invertibility.block_probe`) of the pass that starts from the weights after ``step``
+    steps, for every ``settings.diagnostics_every``-th step and every saved one. Returns the
+    per-step loss/accuracy table."""
     save_at = set(save_at)
     last_step = max(save_at) if last_step is None else last_step
     seed_everything(settings.seed)
@@ -81,9 +88,15 @@ def train(
         for iteration, (images, labels) in enumerate(loader, start=1):
             images, labels = images.to(device), labels.to(device)
             optimizer.zero_grad(set_to_none=True)
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            loss.backward()
+            probed = on_probe is not None and (
+                step % settings.diagnostics_every == 0 or step in save_at
+            )
+            with BlockProbe(model) if probed else contextlib.nullcontext() as probe:
+                logits = model(images)
+                loss = F.cross_entropy(logits, labels)
+                loss.backward()
+            if probed:
+                on_probe(step, probe.rows())
             optimizer.step()
             step += 1
             rows.append(

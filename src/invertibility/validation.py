@@ -19,9 +19,10 @@ import functools
 
 from . import data
 from .errors import ConfigError, DataError
-from .models import describe_layers, smallest_input_size
+from .models import OPTIONS, describe_layers, has_batch_norm, network_on_meta, smallest_input_size
 from .steps import iterations_per_epoch, parse_step, step_from_index
 
+ROLES = ("greater", "lesser", "above", "below")
 STEP_KEYS = ("function", "activations", "classifier_step", "t", "tps", "until", "from")
 
 
@@ -73,6 +74,7 @@ class _Checker:
                 f"{', '.join(self.config['datasets'])}"
             )
         ds = self.dataset(name)
+        self.check_architecture(name)
         network = network_spec(spec, ds)
         valid = describe_layers(**network)
         for display, module in spec["layers"].items():
@@ -101,6 +103,42 @@ class _Checker:
                 f"{where}.seeds: seed(s) {repeated} repeat; each training seed must differ"
             )
         spec["schedule"] = self.schedule(name)
+
+    def check_architecture(self, name: str) -> None:
+        """Options the architecture takes, in range; a width of at least 1; a network with
+        batch norm inverts in eval mode (its running statistics: images never mix)."""
+        spec = self.models[name]
+        where = f"models.{name}"
+        architecture = spec["architecture"]
+        for key in OPTION_KEYS:
+            if key in spec and key not in OPTIONS[architecture]:
+                takes = ", ".join(OPTIONS[architecture]) or "none"
+                raise ConfigError(
+                    f"{where}.{key}: the option {key!r} does not apply to architecture "
+                    f"{architecture!r} (its options: {takes})"
+                )
+        scale = spec.get("residual_scale", 1.0)
+        if not 0 < scale <= 1:
+            raise ConfigError(
+                f"{where}.residual_scale: h = {scale} is outside (0, 1]; a block computes "
+                f"relu(x + h F(x)), and h = 1 is the standard ResNet"
+            )
+        if architecture == "mlp" and not spec.get("hidden"):
+            raise ConfigError(f"{where}.hidden: an 'mlp' model needs a list of hidden widths")
+        if any(width < 1 for width in spec.get("hidden") or []):
+            raise ConfigError(f"{where}.hidden: every width must be at least 1: {spec['hidden']}")
+        mode = {**self.config.get("inversion", {}), **spec.get("inversion", {})}.get(
+            "network_mode", "eval"
+        )
+        if mode != "eval" and has_batch_norm(
+            network_on_meta(**network_spec(spec, self.dataset(name)))
+        ):
+            raise ConfigError(
+                f"{where}.inversion.network_mode: {mode!r}, but {name!r} has batch norm: in "
+                f"train mode BN normalizes with the batch's statistics, so the images of a batch "
+                f"would change each other's inversion; use 'eval' (the running statistics of the "
+                f"inverted step)"
+            )
 
     def schedule(self, model: str) -> list[str]:
         """The model's saved steps: its ``checkpoints`` (labels and ranges) and its classifier
@@ -226,6 +264,17 @@ class _Checker:
                 raise ConfigError(f"{where}: a figure of kind image_grid needs 'panels'")
             if kind != "image_grid" and "panels" in figure:
                 raise ConfigError(f"{where}: a figure of kind {kind} takes no 'panels'")
+            for model in figure.get("models", []):
+                self.known_model(model, f"{where}.models")
+            if kind == "width_horizons":
+                models = figure.get("models", [])
+                not_mlp = [m for m in models if self.models[m]["architecture"] != "mlp"]
+                if len(models) < 2 or not_mlp:
+                    raise ConfigError(
+                        f"{where}.models: a width_horizons figure compares two or more MLPs "
+                        f"(given: {', '.join(models) or 'none'}; not MLPs: "
+                        f"{', '.join(not_mlp) or 'none'})"
+                    )
             for i, panel in enumerate(figure.get("panels", [])):
                 self.check_grid(f"{where}.panels[{i}]", panel)
                 panel.setdefault("seed", self.models[panel["model"]]["seeds"][0])
@@ -294,11 +343,11 @@ class _Checker:
                     f"it has no steps"
                 )
         for i, claim in enumerate(analyses["claims"]):
-            for role in ("greater", "lesser", "above", "below"):
-                if role not in claim:
-                    continue
+            self.check_claim_kind(i, claim)
+            roles = [(role, claim[role]) for role in ROLES if role in claim]
+            roles += [(f"sides[{k}]", side) for k, side in enumerate(claim.get("sides", []))]
+            for role, side in roles:
                 where = f"analyses.claims[{i}].{role}"
-                side = claim[role]
                 self.check_grid(where, side, t_key="t", tps_key="tps")
                 side.setdefault("seeds", self.models[side["model"]]["seeds"])
                 for layer in side["layers"]:
@@ -322,12 +371,31 @@ class _Checker:
                         f"for seed(s) {absent} (figures invert one seed only); add them to an "
                         f"analyses.grids entry"
                     )
-            sides = [claim[r] for r in ("greater", "lesser", "above", "below") if r in claim]
-            if len(sides) == 2 and not set(sides[0]["seeds"]) & set(sides[1]["seeds"]):
+            sides = [side for _, side in roles]
+            if len(sides) >= 2 and not set.intersection(*(set(s["seeds"]) for s in sides)):
                 raise ConfigError(
-                    f"analyses.claims[{i}]: its sides share no training seed ({sides[0]['seeds']} "
-                    f"vs {sides[1]['seeds']}); seeds pair the sides, so they must overlap"
+                    f"analyses.claims[{i}]: its sides share no training seed "
+                    f"({' vs '.join(str(s['seeds']) for s in sides)}); seeds pair the sides, so "
+                    f"they must share one"
                 )
+
+    def check_claim_kind(self, i: int, claim: dict) -> None:
+        """The keys each kind needs (the schema cannot tie keys to a kind)."""
+        where = f"analyses.claims[{i}]"
+        needs = {
+            "compare": ("greater", "lesser"),
+            "threshold": ("above", "below"),
+            "predictor": ("predictor",),
+            "trend": ("sides", "x"),
+        }.get(claim["kind"], ())
+        missing = [key for key in needs if key not in claim]
+        if missing:
+            raise ConfigError(f"{where}: a {claim['kind']} claim needs {', '.join(missing)}")
+        if claim["kind"] == "trend" and len(claim["x"]) != len(claim["sides"]):
+            raise ConfigError(
+                f"{where}.x: {len(claim['x'])} numbers for {len(claim['sides'])} sides; give "
+                f"one x per side"
+            )
 
     def gridded_seeds(self, model: str, t: str) -> set[int]:
         return {
@@ -352,13 +420,21 @@ class _Checker:
 
 
 def network_spec(model: dict, dataset: dict) -> dict:
-    """The keyword arguments of :func:`invertibility.models.build_model` for a model entry."""
-    return {
+    """The keyword arguments of :func:`invertibility.models.build_model` for a model entry (its
+    architecture options only where the entry sets them, so a plain model's spec is unchanged)."""
+    spec = {
         "architecture": model["architecture"],
         "num_classes": data.num_classes(dataset),
         "input_shape": list(data.input_shape(dataset)),
         "hidden": model.get("hidden"),
     }
+    options = {key: model[key] for key in OPTION_KEYS if key in model}
+    if options:
+        spec["options"] = options
+    return spec
+
+
+OPTION_KEYS = sorted({key for keys in OPTIONS.values() for key in keys})
 
 
 def check_config(config: dict) -> dict:
@@ -381,7 +457,13 @@ def check_config(config: dict) -> dict:
 
 
 # What the schema's defaults say, for configs checked without the schema (unit tests).
-ANALYSES_DEFAULTS = {"controls": True, "cross_seed": True, "partners": 3, "candidates": 100}
+ANALYSES_DEFAULTS = {
+    "controls": True,
+    "cross_seed": True,
+    "partners": 3,
+    "candidates": 100,
+    "predictors_measure": "identified",
+}
 
 
 def grids(config: dict):

@@ -12,6 +12,7 @@ def main(smk):
             json.loads(smk.params.claims),
             smk.input.table,
             list(smk.input.distances),
+            list(smk.input.similarity),
             smk.output.claims,
             smk.output.by_seed,
         )

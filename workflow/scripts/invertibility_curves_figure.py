@@ -17,6 +17,7 @@ def main(smk):
             smk.output.png,
             measure=spec.get("measure", "identified"),
             title=spec.get("title"),
+            models=spec.get("models"),
         )
 
 

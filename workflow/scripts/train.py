@@ -9,7 +9,11 @@ from invertibility.train_job import run_training
 def main(smk):
     with logged(smk.log[0]):
         run_training(
-            json.loads(smk.params.spec), smk.output.table, smk.output.accuracy, smk.threads
+            json.loads(smk.params.spec),
+            smk.output.table,
+            smk.output.accuracy,
+            smk.output.blocks,
+            smk.threads,
         )
 
 

@@ -1,0 +1,45 @@
+"""How much a layer's representation of the held-out pool moves from step ``t`` to ``tp``.
+
+For representations ``X = r_l^t(pool)`` and ``Y = r_l^tp(pool)`` (``[n, features]``):
+
+* ``cka``: linear centered kernel alignment (Kornblith et al. 2019), 1 for representations
+  equal up to rotation and isotropic scaling;
+* ``cosine``: mean over images of the cosine between ``r_l^t(x)`` and ``r_l^tp(x)``;
+* ``norm_distance``: mean of ``||r_l^t(x) - r_l^tp(x)||`` (the paper's Section 4 quantity);
+* ``relative_distance``: mean of that distance over ``||r_l^t(x)||``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _centered_gram(x: torch.Tensor) -> torch.Tensor:
+    x = x - x.mean(dim=0, keepdim=True)
+    return x @ x.T
+
+
+@torch.no_grad()
+def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Linear CKA of two ``[n, ...]`` representations of the same ``n`` images."""
+    k, m = _centered_gram(x.flatten(1).double()), _centered_gram(y.flatten(1).double())
+    denominator = float(k.norm() * m.norm())
+    return float((k * m).sum()) / denominator if denominator > 0 else float("nan")
+
+
+@torch.no_grad()
+def representation_change(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """``cka``, ``cosine``, ``norm_distance`` and ``relative_distance`` from ``x`` to ``y``."""
+    a, b = x.flatten(1).double(), y.flatten(1).double()
+    distance = (a - b).norm(dim=1)
+    norm_a, norm_b = a.norm(dim=1), b.norm(dim=1)
+    both = (norm_a > 0) & (norm_b > 0)
+    cosine = (a * b).sum(1)[both] / (norm_a * norm_b)[both]
+    return {
+        "cka": linear_cka(a, b),
+        "cosine": float(cosine.mean()) if both.any() else float("nan"),
+        "norm_distance": float(distance.mean()),
+        "relative_distance": float((distance[norm_a > 0] / norm_a[norm_a > 0]).mean())
+        if (norm_a > 0).any()
+        else float("nan"),
+    }

@@ -1,0 +1,21 @@
+"""Rule diagnostics: one training run's weight and representation diagnostics."""
+
+import json
+
+from invertibility.diagnostics_job import run_diagnostics
+from invertibility.logs import logged
+
+
+def main(smk):
+    with logged(smk.log[0]):
+        run_diagnostics(
+            json.loads(smk.params.spec),
+            smk.input.images,
+            smk.input.blocks,
+            {"weights": smk.output.weights, "similarity": smk.output.similarity},
+            smk.threads,
+        )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
