@@ -28,7 +28,9 @@ def default_config() -> dict:
 
 
 def snakemake_command(workdir, *args, config=ROOT / "config" / "test.yaml") -> list[str]:
-    """The command line of a Snakemake run of this workflow in ``workdir``."""
+    """The command line of a Snakemake run of this workflow in ``workdir``; ``config``: a config
+    file, or a list of them (merged in order)."""
+    configs = config if isinstance(config, list | tuple) else [config]
     return [
         sys.executable,
         "-m",
@@ -36,7 +38,7 @@ def snakemake_command(workdir, *args, config=ROOT / "config" / "test.yaml") -> l
         "--cores",
         "2",
         "--configfile",
-        str(config),
+        *map(str, configs),
         "--directory",
         str(workdir),
         *args,

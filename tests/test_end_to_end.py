@@ -31,6 +31,13 @@ def test_every_expected_file_exists(finished_run):
     ]
     expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distance_jobs()]
     expected += [paths.claims(), paths.claims_by_seed()]
+    expected += [paths.block_diagnostics(m, seed) for m, seed in runs]
+    expected += [
+        paths.diagnostics(m, seed, kind)
+        for m, seed in plan.diagnostics_runs()
+        for kind in ("weights", "similarity")
+    ]
+    expected += [paths.table("predictors"), paths.table("predictor_units")]
     expected += [
         paths.figure(n, ext)
         for n in ("fig6_norm_distances", "fig7_invertibility_curves", "fig8_claims")
@@ -140,12 +147,53 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
     from invertibility.claims import CLAIM_COLUMNS
 
     assert list(claims.columns) == CLAIM_COLUMNS
-    # compare, threshold; distance and norm_predicts once per distances entry (two)
-    assert len(claims) == 6
+    # compare, threshold; distance and norm_predicts once per distances entry (two); predictor
+    assert len(claims) == 7
     assert (claims.loc[claims["kind"] != "norm_predicts", "n_seeds"] == 2).all()
     assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
     finite = claims.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
+
+
+def test_diagnostics_tables_have_the_documented_columns(finished_run):
+    from invertibility.block_probe import BLOCK_COLUMNS
+    from invertibility.diagnostics_job import SIMILARITY_COLUMNS, WEIGHT_COLUMNS
+    from invertibility.predictors import PREDICTOR_COLUMNS, PREDICTORS
+
+    def dtypes(frame):
+        return {c: str(t) for c, t in frame.dtypes.items()}
+
+    def documented(columns):
+        return {c: str(pd.Series(dtype=t).dtype) for c, t in columns.items()}
+
+    blocks = pd.read_parquet(finished_run / paths.block_diagnostics("resnet18_nobn", 0))
+    assert dtypes(blocks) == documented(BLOCK_COLUMNS)
+    assert blocks["block"].unique().tolist()[:3] == ["conv1", "layer1.0", "layer1.1"]
+    assert blocks["step"].unique().tolist() == [0, 2]  # step 0 and the saved 0_2 (not the last)
+    assert (blocks["grad_ratio"] > 0).all()
+    weights = pd.read_parquet(finished_run / paths.diagnostics("mlp", 1, "weights"))
+    assert dtypes(weights) == documented(WEIGHT_COLUMNS)
+    assert weights["step"].tolist() == ["0_5", "0_5", "1_0", "1_0", "1_5", "1_5"]
+    assert (weights["frame_potential"] >= 1).all()
+    assert weights["drift_own"].isna().sum() == 2  # no previous checkpoint for the first
+    similarity = pd.read_parquet(finished_run / paths.diagnostics("mlp", 1, "similarity"))
+    assert dtypes(similarity) == documented(SIMILARITY_COLUMNS)
+    assert set(zip(similarity["layer"], similarity["tp"], strict=True)) == {
+        ("fc1", "1_5"),
+        ("fc2", "1_5"),
+    }
+    table = pd.read_parquet(finished_run / paths.table("invertibility"))
+    drift = table[(table["model"] == "mlp") & (table["seed"] == 1) & (table["tp"] == "1_5")]
+    for layer, rows in drift.groupby("layer"):  # D_l as the inversions computed it
+        assert similarity.set_index("layer").loc[layer, "drift"] == pytest.approx(
+            rows["drift"].iloc[0]
+        )
+    assert ((similarity["cka"] > 0) & (similarity["cka"] <= 1 + 1e-9)).all()
+    predictors = pd.read_parquet(finished_run / paths.table("predictors"))
+    assert dtypes(predictors) == documented(PREDICTOR_COLUMNS)
+    assert predictors["predictor"].tolist() == list(PREDICTORS)
+    units = pd.read_parquet(finished_run / paths.table("predictor_units"))
+    assert len(units) == 2 * 2 * 2  # (mlp: fc1, fc2; resnet: conv1, conv5) x 2 seeds, tp > t
 
 
 def test_a_job_reads_the_prepared_images(finished_run):

@@ -98,6 +98,16 @@ def draw_training_diagnostics(
                 )
                 if log:
                     ax.set_yscale("log")
+            else:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "undefined: every block\nchanges the shape",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    fontsize=8,
+                )
             ax.set_title(f"{model}: {label}", fontsize=8)
         if row[0].get_legend():
             row[0].legend(fontsize=5, ncol=2, title="block", title_fontsize=5)

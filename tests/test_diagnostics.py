@@ -1,0 +1,153 @@
+"""Diagnostics: block probes during training, frame potential, representation change, the
+gradient-norm ratio below a layer, and the blocks a layer lies past."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from invertibility.block_probe import BlockProbe, diagnostic_blocks
+from invertibility.diagnostics_job import grad_ratio_below
+from invertibility.models import MLP, blocks_up_to, resnet18_nobn
+from invertibility.redundancy import frame_potential, relative_change
+from invertibility.similarity import linear_cka, representation_change
+from invertibility.training import TrainSettings, train
+
+
+def test_frame_potential_of_an_orthonormal_frame_equals_its_minimum():
+    q, _ = torch.linalg.qr(torch.randn(16, 16, dtype=torch.float64))
+    assert frame_potential(q[:10]) == pytest.approx(1.0)  # 10 orthonormal rows in R^16
+    assert frame_potential(3.0 * q) == pytest.approx(1.0)  # rows are unit-normalized first
+    # a unit-norm tight frame with more rows than dimensions: the Mercedes-Benz frame
+    angles = torch.tensor([0.0, 2 * math.pi / 3, 4 * math.pi / 3], dtype=torch.float64)
+    mercedes = torch.stack([angles.cos(), angles.sin()], dim=1)
+    assert frame_potential(mercedes) == pytest.approx(1.0)
+    # redundancy raises it: N copies of one row give N^2 against a minimum of max(N, N^2 / d)
+    copies = torch.ones(6, 4)
+    assert frame_potential(copies) == pytest.approx(36 / 9)
+    # a conv weight: its filters flattened
+    conv = torch.randn(8, 3, 3, 3)
+    assert frame_potential(conv) >= 1.0
+
+
+def test_relative_change_is_over_all_listed_parameters():
+    before = [torch.ones(3), torch.zeros(2)]
+    after = [torch.ones(3) * 2, torch.ones(2)]
+    assert relative_change(before, after) == pytest.approx(math.sqrt(5 / 3))
+
+
+def test_cka_is_invariant_to_rotation_and_scale_and_low_for_unrelated():
+    torch.manual_seed(0)
+    x = torch.randn(200, 30, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(30, 30, dtype=torch.float64))
+    assert linear_cka(x, 3.0 * x @ q) == pytest.approx(1.0)
+    assert linear_cka(x, torch.randn(200, 30, dtype=torch.float64)) < 0.3
+    change = representation_change(x, 2 * x)
+    assert change["cosine"] == pytest.approx(1.0)
+    assert change["relative_distance"] == pytest.approx(1.0)
+    assert change["norm_distance"] == pytest.approx(float(x.norm(dim=1).mean()))
+
+
+def test_probe_matches_autograd_and_the_blocks_are_the_forward_order():
+    torch.manual_seed(0)
+    model = MLP(12, [8, 8], 3)
+    assert diagnostic_blocks(model) == ["fc1", "fc2", "fc3"]
+    x = torch.randn(5, 12)
+    labels = torch.tensor([0, 1, 2, 0, 1])
+    with BlockProbe(model) as probe:
+        loss = nn.functional.cross_entropy(model(x), labels)
+        loss.backward()
+    rows = {row["block"]: row for row in probe.rows()}
+    # by hand: the same pass with the intermediate tensors kept
+    xin = x.clone().requires_grad_(True)
+    h1 = model.fc1(xin)
+    a1 = torch.relu(h1)
+    h2 = model.fc2(a1)
+    h2.retain_grad(), h1.retain_grad(), a1.retain_grad()
+    out = model.fc3(torch.relu(h2))
+    nn.functional.cross_entropy(out, labels).backward()
+    assert rows["fc1"]["grad_in"] == pytest.approx(float(xin.grad.norm()), rel=1e-5)
+    assert rows["fc1"]["grad_out"] == pytest.approx(float(h1.grad.norm()), rel=1e-5)
+    assert rows["fc2"]["grad_in"] == pytest.approx(float(a1.grad.norm()), rel=1e-5)
+    assert rows["fc2"]["grad_ratio"] == pytest.approx(
+        float(a1.grad.norm() / h2.grad.norm()), rel=1e-5
+    )
+    assert rows["fc2"]["residual_step"] == pytest.approx(
+        float(((h2 - a1).norm(dim=1) / a1.norm(dim=1)).mean().detach()), rel=1e-5
+    )
+    assert math.isnan(rows["fc1"]["residual_step"])  # 12 -> 8: the shape changes
+    assert rows["fc3"]["feature_norm"] == pytest.approx(float(out.norm(dim=1).mean()), rel=1e-5)
+
+
+def test_probe_sees_through_in_place_relus_of_a_resnet():
+    torch.manual_seed(0)
+    model = resnet18_nobn(10).train()
+    assert diagnostic_blocks(model)[:3] == ["conv1", "layer1.0", "layer1.1"]
+    with BlockProbe(model) as probe:
+        nn.functional.cross_entropy(model(torch.rand(4, 3, 32, 32)), torch.arange(4)).backward()
+    rows = probe.rows()
+    assert len(rows) == 9 and all(np.isfinite(r["grad_ratio"]) for r in rows)
+    # one block's output is the next one's input: the same gradient seen from both sides
+    assert rows[1]["grad_out"] == pytest.approx(rows[2]["grad_in"])
+    assert np.isfinite(rows[2]["residual_step"]) and math.isnan(rows[3]["residual_step"])
+
+
+def test_probing_never_changes_the_training(tmp_path):
+    """Diagnostics on or off, the same seed gives bit-identical weights (an MLP: CPU maths)."""
+    data = torch.utils.data.TensorDataset(torch.randn(64, 1, 4, 4), torch.randint(0, 3, (64,)))
+    settings = TrainSettings(lr=0.1, momentum=0.9, batch_size=16, seed=0, diagnostics_every=2)
+    saved = {}
+
+    def run(on_probe):
+        weights = {}
+
+        def save(model, step):
+            weights[step] = {k: v.clone() for k, v in model.state_dict().items()}
+
+        torch.manual_seed(0)
+        model = MLP(16, [8], 3)
+        train(
+            model,
+            data,
+            settings,
+            [0, 6],
+            4,
+            save,
+            torch.device("cpu"),
+            progress=False,
+            on_probe=on_probe,
+        )
+        return weights
+
+    probes = []
+    saved["on"] = run(lambda step, rows: probes.append(step))
+    saved["off"] = run(None)
+    for name, tensor in saved["on"][6].items():
+        assert torch.equal(tensor, saved["off"][6][name]), name
+    assert probes == [0, 2, 4]  # every 2nd step and the saved ones (0); 6 is the last
+
+
+def test_blocks_up_to_a_layer():
+    model = resnet18_nobn(10)
+    blocks = diagnostic_blocks(model)
+    assert blocks_up_to(model, "layer1.1.conv2", blocks) == ["conv1", "layer1.0"]
+    assert blocks_up_to(model, "layer1.1", blocks) == ["conv1", "layer1.0", "layer1.1"]
+    assert blocks_up_to(model, "conv1", blocks) == ["conv1"]
+    mlp = MLP(12, [8, 8], 3)
+    assert blocks_up_to(mlp, "fc2", diagnostic_blocks(mlp)) == ["fc1", "fc2"]
+
+
+def test_grad_ratio_below_multiplies_blocks_then_averages_steps():
+    blocks = pd.DataFrame(
+        {
+            "step": [0, 0, 10, 10, 20, 20],
+            "block": ["a", "b"] * 3,
+            "grad_ratio": [2.0, 3.0, 1.0, 4.0, 9.0, 9.0],
+        }
+    )
+    assert grad_ratio_below(blocks, ["a", "b"], 0, 10) == pytest.approx((6 + 4) / 2)
+    assert grad_ratio_below(blocks, ["a"], 0, 20) == pytest.approx(4.0)
+    assert math.isnan(grad_ratio_below(blocks, [], 0, 20))
