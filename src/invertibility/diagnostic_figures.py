@@ -20,47 +20,61 @@ def draw_width_horizons(
     png: str,
     title: str | None = None,
 ):
-    """Per layer, against the width (log axis): the horizon in optimizer steps with its 95% CI
-    (an open marker: censored at the last step tested), and the mean identification over the
-    tested tp > t with its CI range."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.5, 6.4), sharex=True)
-    palette = dict(
-        zip(sorted(set(horizons["layer"])), sns.color_palette("colorblind"), strict=False)
-    )
-    rows = horizons[horizons["model"].isin(widths)].assign(width=lambda f: f["model"].map(widths))
-    for layer, line in rows.sort_values("width").groupby("layer"):
-        color = palette.get(layer)
-        top.plot(line["width"], line["horizon_p"], color=color, label=layer)
-        top.vlines(line["width"], line["horizon_p_low"], line["horizon_p_high"], color=color)
-        for censored, marker in ((False, "o"), (True, "^")):
-            chosen = line[line["censored"] == censored]
-            top.scatter(
-                chosen["width"],
-                chosen["horizon_p"],
-                color=color,
-                marker=marker,
-                facecolors="none" if censored else color,
-            )
-    top.set_ylabel("horizon (optimizer steps)\n(triangle: censored at the last tp)")
-    top.legend(fontsize=7, title="layer", title_fontsize=7)
+    """Per layer inverted in every model, against the width (log axis): the horizon in
+    optimizer steps with its 95% CI (a triangle: censored, at least the last step tested), and
+    the mean identification and SSIM (secondary) over the activation steps ``tp > t`` that every
+    model tested, with the range of their CIs."""
     curves = summary[
         summary["model"].isin(widths)
         & (summary["images"] == "dataset")
         & ~summary["tp"].isin(CONTROLS)
         & (summary["p"] > 0)
     ].assign(width=lambda f: f["model"].map(widths))
-    means = curves.groupby(["layer", "width"], as_index=False)[
-        ["identified", "identified_low", "identified_high"]
-    ].mean()
-    for layer, line in means.groupby("layer"):
-        color = palette.get(layer)
-        bottom.plot(line["width"], line["identified"], marker="o", color=color, label=layer)
-        bottom.fill_between(
-            line["width"], line["identified_low"], line["identified_high"], color=color, alpha=0.2
-        )
-    bottom.set_xscale("log")
-    bottom.set_xlabel("width of the first hidden layer (units)")
-    bottom.set_ylabel("mean identification over tp > t")
+    in_every = curves.groupby("layer")["model"].nunique() == len(widths)
+    layers = sorted(in_every[in_every].index)
+    fig, axes = plt.subplots(3, 1, figsize=(5.5, 8.6), sharex=True)
+    palette = dict(zip(layers, sns.color_palette("colorblind"), strict=False))
+    rows = horizons[horizons["model"].isin(widths) & horizons["layer"].isin(layers)]
+    rows = rows.assign(width=rows["model"].map(widths)).sort_values("width")
+    for layer, line in rows.groupby("layer"):
+        color = palette[layer]
+        axes[0].plot(line["width"], line["horizon_p"], color=color, label=layer)
+        axes[0].vlines(line["width"], line["horizon_p_low"], line["horizon_p_high"], color=color)
+        for censored, marker in ((False, "o"), (True, "^")):
+            chosen = line[line["censored"] == censored]
+            axes[0].scatter(
+                chosen["width"],
+                chosen["horizon_p"],
+                color=color,
+                marker=marker,
+                facecolors="none" if censored else color,
+            )
+    axes[0].set_ylabel("horizon (optimizer steps)\ntriangle: censored (at least)")
+    for ax, measure, label in (
+        (axes[1], "identified", "mean identification"),
+        (axes[2], "ssim", "mean SSIM (secondary)"),
+    ):
+        for layer in layers:
+            line = curves[curves["layer"] == layer]
+            shared = line.groupby("tp")["model"].nunique() == len(widths)
+            line = line[line["tp"].isin(shared[shared].index)]
+            means = line.groupby("width")[[measure, f"{measure}_low", f"{measure}_high"]].mean()
+            color = palette[layer]
+            ax.plot(means.index, means[measure], marker="o", color=color, label=layer)
+            ax.fill_between(
+                means.index,
+                means[f"{measure}_low"],
+                means[f"{measure}_high"],
+                color=color,
+                alpha=0.2,
+            )
+        ax.set_ylabel(f"{label}\nover the tp > t every model tested")
+    axes[1].legend(fontsize=7, title="layer", title_fontsize=7)
+    axes[2].set_xscale("log")
+    ticks = sorted(set(widths.values()))
+    axes[2].set_xticks(ticks, [str(int(w)) for w in ticks])
+    axes[2].minorticks_off()
+    axes[2].set_xlabel("width of the first hidden layer (units)")
     fig.suptitle(title or "Invertibility against width", fontsize=10)
     finish(fig, pdf, png)
 

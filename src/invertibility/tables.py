@@ -177,6 +177,24 @@ def add_invertible(summary: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+HORIZON_COLUMNS = [
+    "model",
+    "layer",
+    "t",
+    "horizon_p",
+    "horizon_p_low",
+    "horizon_p_high",
+    "horizon_drift",
+    "horizon_drift_low",
+    "horizon_drift_high",
+    "horizon_tp",
+    "last_tp_tested",
+    "censored",
+    "n_seeds",
+    "n_images",
+]
+
+
 def horizon(p: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     """The last ``p`` before the first activation step that is not invertible.
 
@@ -244,7 +262,7 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
                 "n_images": group["image_id"].nunique(),
             }
         )
-    return pd.DataFrame(records)
+    return pd.DataFrame(records, columns=HORIZON_COLUMNS)  # columns even when there is none
 
 
 def write_invertibility_tables(
