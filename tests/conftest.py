@@ -63,3 +63,10 @@ def finished_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     run_snakemake(workdir)
     return workdir
+
+
+def planned_rules(dry_run_output: str) -> set[str]:
+    """The rule names in the job-stats table of ``snakemake -n --quiet rules``."""
+    import re
+
+    return set(re.findall(r"^(\w+)\s+\d+$", dry_run_output, flags=re.MULTILINE)) - {"total"}

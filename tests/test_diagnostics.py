@@ -79,7 +79,9 @@ def test_probe_matches_autograd_and_the_blocks_are_the_forward_order():
         float(((h2 - a1).norm(dim=1) / a1.norm(dim=1)).mean().detach()), rel=1e-5
     )
     assert math.isnan(rows["fc1"]["residual_step"])  # 12 -> 8: the shape changes
-    assert rows["fc3"]["feature_norm"] == pytest.approx(float(out.norm(dim=1).mean()), rel=1e-5)
+    assert rows["fc3"]["feature_norm"] == pytest.approx(
+        float(out.detach().norm(dim=1).mean()), rel=1e-5
+    )
 
 
 def test_probe_sees_through_in_place_relus_of_a_resnet():
