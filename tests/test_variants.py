@@ -8,6 +8,7 @@ import torch
 from conftest import SCHEMA
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+from test_plan import mutate
 from torch import nn
 
 from invertibility.checkpoints import load_network, save_checkpoint
@@ -134,15 +135,6 @@ def test_bn_inversion_of_one_image_does_not_depend_on_the_others_in_its_batch(tm
         first.reconstructions[0], second.reconstructions[0], atol=1e-5, rtol=1e-5
     )
     assert not torch.allclose(first.reconstructions[1], second.reconstructions[1])
-
-
-def mutate(config: dict, path: list, value) -> dict:
-    config = copy.deepcopy(config)
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return config
 
 
 @pytest.mark.parametrize(
