@@ -3,8 +3,8 @@ import torch
 
 from invertibility.inversion import initial_images, invert, invert_in_chunks, invert_with_retry
 from invertibility.inversion_settings import InversionSettings, layer_settings
-from invertibility.invert_job import weight_drift
 from invertibility.models import MLP, build_model, parameters_up_to
+from invertibility.redundancy import weight_drift
 from invertibility.taps import Tap
 
 SETTINGS = InversionSettings(iterations=150, lr=5.0, lambda_tv=0.001, lambda_alpha=1e-6)

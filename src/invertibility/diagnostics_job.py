@@ -23,8 +23,8 @@ from .atomic import atomic_path
 from .block_probe import diagnostic_blocks
 from .checkpoints import load_network
 from .device import choose_device, set_threads
-from .models import blocks_up_to, parameters_up_to
-from .redundancy import frame_potential, relative_change
+from .models import blocks_up_to
+from .redundancy import frame_potential, relative_change, weight_drift
 from .similarity import representation_change
 from .taps import Tap, get_module
 
@@ -90,7 +90,6 @@ def run_diagnostics(
     weights, previous = [], None
     for step, index in spec["schedule"]:  # one network in memory at a time (and the last's)
         net = load_network(spec["network"], spec["checkpoints"][step])
-        parameters = dict(net.named_parameters())
         for layer, module in layers.items():
             weight = getattr(get_module(net, module), "weight", None)
             row = {
@@ -104,16 +103,13 @@ def run_diagnostics(
                 else np.nan,
             }
             if previous is not None:
-                own = [f"{module}.{name}" for name, _ in get_module(net, module).named_parameters()]
-                for key, names in (
-                    ("drift_own", own),
-                    ("drift_up_to", parameters_up_to(net, module)),
-                ):
-                    row[key] = relative_change(
-                        [previous[n] for n in names], [parameters[n] for n in names]
-                    )
+                row["drift_own"] = relative_change(
+                    list(get_module(previous, module).parameters()),
+                    list(get_module(net, module).parameters()),
+                )
+                row["drift_up_to"] = weight_drift(previous, net, module)
             weights.append(row)
-        previous = parameters
+        previous = net
 
     index_of = dict(spec["schedule"])
     block_names = diagnostic_blocks(net)
@@ -126,9 +122,6 @@ def run_diagnostics(
             for step in (t, tp):
                 if step not in represented:
                     represented[step] = pool_representation(network(step), module, pool, device)
-            names = parameters_up_to(network(t), module)
-            before = dict(network(t).named_parameters())
-            after = dict(network(tp).named_parameters())
             similarity.append(
                 {
                     "model": spec["model"],
@@ -138,7 +131,7 @@ def run_diagnostics(
                     "tp": tp,
                     "p": index_of[tp] - index_of[t],
                     **representation_change(represented[t], represented[tp]),
-                    "drift": relative_change([before[n] for n in names], [after[n] for n in names]),
+                    "drift": weight_drift(network(t), network(tp), module),
                     "grad_ratio_below": grad_ratio_below(blocks, below, index_of[t], index_of[tp]),
                 }
             )

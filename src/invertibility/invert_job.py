@@ -19,20 +19,11 @@ from .identification import identification_ranks
 from .inversion import initial_images, invert_with_retry
 from .inversion_io import save_inversion
 from .inversion_settings import InversionSettings
-from .models import parameters_up_to
-from .redundancy import relative_change
+from .redundancy import weight_drift
 from .taps import Tap
 from .vocabulary import OTHER_IMAGE
 
 log = logging.getLogger(__name__)
-
-
-def weight_drift(function: torch.nn.Module, target: torch.nn.Module, module: str) -> float:
-    """``D_l = ||theta_{<=l}^target - theta_{<=l}^function|| / ||theta_{<=l}^function||`` over the
-    parameters that ``r_l`` depends on."""
-    names = parameters_up_to(function, module)
-    before, after = dict(function.named_parameters()), dict(target.named_parameters())
-    return relative_change([before[n] for n in names], [after[n] for n in names])
 
 
 @torch.no_grad()

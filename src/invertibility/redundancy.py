@@ -10,6 +10,9 @@ frame without redundancy, growing as rows align.
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+from .models import parameters_up_to
 
 
 @torch.no_grad()
@@ -32,3 +35,11 @@ def relative_change(before: list[torch.Tensor], after: list[torch.Tensor]) -> fl
     moved = sum(float((a - b).double().pow(2).sum()) for a, b in zip(after, before, strict=True))
     size = sum(float(b.double().pow(2).sum()) for b in before)
     return (moved / size) ** 0.5 if size > 0 else float("nan")
+
+
+def weight_drift(before: nn.Module, after: nn.Module, module: str) -> float:
+    """``D_l = ||theta_{<=l}^after - theta_{<=l}^before|| / ||theta_{<=l}^before||`` over the
+    parameters that ``r_l`` (the output of ``module``) depends on."""
+    names = parameters_up_to(before, module)
+    old, new = dict(before.named_parameters()), dict(after.named_parameters())
+    return relative_change([old[n] for n in names], [new[n] for n in names])
