@@ -49,6 +49,37 @@ def test_no_relation_gives_an_interval_around_zero_and_no_best():
     assert row["low"] < 0 < row["high"] and abs(row["rho"]) < 0.3
 
 
+def test_within_correlation_sees_through_a_difference_between_models():
+    """Simpson's paradox: inside each model, moving farther means less invertible; across
+    models, the model that moves more is the more invertible one. The pooled rho is positive,
+    the within (model, layer) rho is -1, with an interval below 0."""
+    rows = []
+    for model, offset in (("near", 0.0), ("far", 10.0)):
+        for seed in range(4):
+            for k in range(5):
+                row = {name: float(k) for name in PREDICTORS}
+                row.update(
+                    model=model,
+                    seed=seed,
+                    layer="l",
+                    t="0_1",
+                    tp=f"0_{k + 2}",
+                    p=k + 1,
+                    norm_distance=offset + k + 0.1 * seed,
+                    invertibility=offset / 20 + 0.4 - 0.05 * k - 0.001 * seed,
+                    n_images=10,
+                )
+                rows.append(row)
+    # a stratum where identification never changes carries no rank information
+    flat = [dict(r, layer="flat", invertibility=1.0) for r in rows if r["model"] == "far"]
+    table = rank_correlations(pd.DataFrame(rows + flat)).set_index("predictor")
+    row = table.loc["norm_distance"]
+    assert row["rho"] > 0.5
+    assert row["rho_within"] == pytest.approx(-1.0)
+    assert row["high_within"] == pytest.approx(-1.0)
+    assert row["n_strata"] == 2
+
+
 def test_units_average_dataset_images_and_skip_controls_photos_and_p0():
     table = synthetic_table({"l1": 0.5}, seeds=(0,), n=10)
     table = pd.concat([table, table.iloc[:3].assign(photo=True, identified=True)])

@@ -326,7 +326,9 @@ def predictor(units: pd.DataFrame, claim: dict) -> dict:
         f"{claim.get('measure', 'identified')} over (model, seed, layer, t, tp > t)",
         "verdict": verdict_within(result["low"], result["high"], level),
         "detail": f"|rho| < {level} counts as no prediction; {result['n_units']} units from "
-        f"{result['n_runs']} training runs of {result['n_models']} models (CI: runs resampled)",
+        f"{result['n_runs']} training runs of {result['n_models']} models (CI: runs resampled); "
+        f"within (model, layer): rho {result['rho_within']:.2f} [{result['low_within']:.2f}, "
+        f"{result['high_within']:.2f}] over {result['n_strata']} strata",
     }
 
 

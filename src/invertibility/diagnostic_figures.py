@@ -167,7 +167,8 @@ def draw_predictors(
         best = " (best)" if row["best"] else ""
         ax.set_title(
             f"{name}{best}: rho {row['rho']:.2f} [{row['low']:.2f}, {row['high']:.2f}], "
-            f"{row['n_units']} units",
+            f"{row['n_units']} units\nwithin (model, layer): {row['rho_within']:.2f} "
+            f"[{row['low_within']:.2f}, {row['high_within']:.2f}], {row['n_strata']} strata",
             fontsize=8,
         )
         ax.set_ylabel(f"mean {measure}")

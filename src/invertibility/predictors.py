@@ -10,14 +10,18 @@ layer moved (``drift``), and the gradient-norm ratio below the layer during trai
 
 For each predictor: Spearman's rank correlation with the invertibility measure over the units,
 with a 95% interval from a cluster bootstrap over training runs (model, seed): the units of one
-run share a network, so runs, not units, are resampled.
+run share a network, so runs, not units, are resampled. Pooled over models and layers, a
+correlation can be a difference between models (one network both moves far and fails); so each
+predictor also gets a *within* correlation: Spearman's rho inside each (model, layer) stratum,
+averaged with weights the strata's unit counts (strata where either quantity is constant, e.g.
+identification 1.0 at every step, carry no rank information and drop out).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import rankdata
 
 from .atomic import atomic_path
 from .stats import LEVEL
@@ -25,6 +29,7 @@ from .vocabulary import CONTROLS
 
 PREDICTORS = ("norm_distance", "relative_distance", "cosine", "cka", "drift", "grad_ratio_below")
 UNIT_KEYS = ["model", "seed", "layer", "t", "tp"]
+STRATUM = ["model", "layer"]
 N_RESAMPLES = 1000
 PREDICTOR_COLUMNS = {
     "predictor": "string",
@@ -36,6 +41,10 @@ PREDICTOR_COLUMNS = {
     "n_runs": "int64",  # (model, seed) training runs behind the units
     "n_models": "int64",
     "best": "bool",  # the largest |rho| whose CI excludes 0
+    "rho_within": "float64",  # Spearman inside each (model, layer), weighted by its units
+    "low_within": "float64",  # same bootstrap (training runs resampled)
+    "high_within": "float64",
+    "n_strata": "int64",  # (model, layer) strata with a defined rho
 }
 
 
@@ -55,51 +64,81 @@ def predictor_units(
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho (Pearson of average ranks) of the finite pairs; NaN when undefined."""
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
-    return float(spearmanr(x, y).statistic)
+    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
+
+
+def within_strata(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> tuple[float, int]:
+    """Spearman's rho inside each stratum, averaged with the strata's sizes as weights; and the
+    number of strata with a defined rho."""
+    rhos, weights = [], []
+    for code in np.unique(strata):
+        inside = strata == code
+        rho = spearman(x[inside], y[inside])
+        if np.isfinite(rho):
+            rhos.append(rho)
+            weights.append(inside.sum())
+    return (float(np.average(rhos, weights=weights)) if rhos else float("nan")), len(rhos)
 
 
 def run_bootstrap(
-    units: pd.DataFrame,
-    statistic,
-    n_resamples: int = N_RESAMPLES,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """95% percentile interval of ``statistic(frame)`` over resamples of training runs."""
-    runs = [frame for _, frame in units.groupby(["model", "seed"], observed=True)]
-    if not runs:
-        return (np.nan, np.nan)
+    units: pd.DataFrame, statistic, n_resamples: int = N_RESAMPLES, seed: int = 0
+) -> np.ndarray:
+    """95% percentile intervals, shape (2, k), of the k values ``statistic(rows)`` returns for
+    the units' row positions ``rows``, over resamples of training runs (a run drawn twice
+    contributes its rows twice)."""
+    runs = units.groupby(["model", "seed"], observed=True).indices
+    members = [np.asarray(rows) for rows in runs.values()]
+    k = len(statistic(np.arange(len(units))))
+    if not members:
+        return np.full((2, k), np.nan)
     rng = np.random.default_rng(seed)
-    draws = [
-        statistic(pd.concat([runs[i] for i in rng.integers(0, len(runs), len(runs))]))
-        for _ in range(n_resamples)
-    ]
-    if np.isnan(draws).all():
-        return (np.nan, np.nan)
+    draws = np.array(
+        [
+            statistic(
+                np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+            )
+            for _ in range(n_resamples)
+        ],
+        dtype=float,
+    )
     alpha = (1 - LEVEL) / 2
-    low, high = np.nanquantile(draws, [alpha, 1 - alpha])
-    return float(low), float(high)
+    bounds = np.full((2, k), np.nan)
+    for j in range(k):
+        if not np.isnan(draws[:, j]).all():
+            bounds[:, j] = np.nanquantile(draws[:, j], [alpha, 1 - alpha])
+    return bounds
 
 
 def correlation(units: pd.DataFrame, predictor: str) -> dict:
-    """Spearman's rho of ``predictor`` and the invertibility, with its run-bootstrap CI."""
+    """Spearman's rho of ``predictor`` and the invertibility, pooled and within (model,
+    layer), each with its run-bootstrap CI."""
+    x = units[predictor].to_numpy(float)
+    y = units["invertibility"].to_numpy(float)
+    strata = units.groupby(STRATUM, observed=True).ngroup().to_numpy()
 
-    def rho(frame: pd.DataFrame) -> float:
-        return spearman(frame[predictor].to_numpy(float), frame["invertibility"].to_numpy(float))
+    def rhos(rows: np.ndarray) -> tuple[float, float]:
+        return spearman(x[rows], y[rows]), within_strata(x[rows], y[rows], strata[rows])[0]
 
-    low, high = run_bootstrap(units, rho)
-    usable = units[np.isfinite(units[predictor].to_numpy(float))]
+    (low, low_within), (high, high_within) = run_bootstrap(units, rhos)
+    rho, rho_within = rhos(np.arange(len(units)))
+    usable = units[np.isfinite(x)]
     return {
         "predictor": predictor,
-        "rho": rho(units),
+        "rho": rho,
         "low": low,
         "high": high,
         "n_units": len(usable),
         "n_runs": usable.groupby(["model", "seed"]).ngroups,
         "n_models": usable["model"].nunique(),
+        "rho_within": rho_within,
+        "low_within": low_within,
+        "high_within": high_within,
+        "n_strata": within_strata(x, y, strata)[1],
     }
 
 
