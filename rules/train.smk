@@ -12,6 +12,9 @@ rule train:
         paths.log("train", model="{model}", seed="seed{seed}"),
     benchmark:
         paths.benchmark("train", model="{model}", seed="seed{seed}")
+    # every inversion waits on a training: start them all first, so that no long training
+    # runs alone at the end of a run while the other core idles
+    priority: 10
     conda:
         "../envs/torch.yaml"
     threads: res("train_threads")
