@@ -108,7 +108,17 @@ def test_a_side_whose_perfect_target_does_not_invert_is_inconclusive():
     claim = {"claim": "t", "kind": "threshold", "above": side("l1"), "below": side("l2")}
     result = evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
     assert result["verdict"] == "inconclusive"  # would be "contradicted" on the values alone
-    assert "even the tp = t control is identified in only" in result["caveat"]
+    assert "the inversion fails before any iteration" in result["caveat"]
+
+
+def test_a_side_whose_cross_seed_floor_is_as_high_as_its_control_is_inconclusive():
+    """A layer that passes its input on (ResNet's block at h = 0.1): another seed's activations
+    are identified too, so no loss across iterations can show, whatever the values say."""
+    table = synthetic_table({"l1": 1.0, "l2": 0.2}, floor=0.9)
+    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
+    assert result["low"] > 0 and result["verdict"] == "inconclusive"
+    assert "another seed's activations identify the image as well" in result["caveat"]
+    assert "fails before any iteration" not in result["caveat"]
 
 
 def test_too_many_diverged_inversions_make_the_verdict_inconclusive():
