@@ -22,33 +22,17 @@ import sys
 import time
 
 import torch
+from probe_cost import MODELS, timed_training  # this folder's probe benchmark (sys.path[0])
 from torch.utils.data import TensorDataset
-
-from invertibility.models import build_model
-from invertibility.training import TrainSettings, train
-
-SHAPES = {"mlp": (1, 28, 28), "alexnet": (3, 64, 64), "resnet18_nobn": (3, 64, 64)}
 
 
 def worker(model: str, steps: int, batch: int, threads: int) -> None:
+    """Train ``steps`` steps on ``threads`` threads, block probes off."""
     torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    shape = SHAPES[model]
-    extra = {"hidden": [2000, 1000, 100]} if model == "mlp" else {}
-    network = build_model(architecture=model, input_shape=shape, num_classes=10, **extra)
+    network = MODELS[model]
     n = steps * batch
-    data = TensorDataset(torch.rand(n, *shape), torch.randint(0, 10, (n,)))
-    settings = TrainSettings(lr=0.01, momentum=0.9, batch_size=batch, seed=0)
-    train(
-        network,
-        data,
-        settings,
-        [steps],
-        10**6,
-        lambda m, s: None,
-        torch.device("cpu"),
-        progress=False,
-    )
+    data = TensorDataset(torch.rand(n, *network["input_shape"]), torch.randint(0, 10, (n,)))
+    timed_training(network, data, steps, batch, every=10, probe=False)
 
 
 def timed(args, threads: int, copies: int) -> float:
@@ -63,7 +47,7 @@ def timed(args, threads: int, copies: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=SHAPES, default="alexnet")
+    parser.add_argument("--model", choices=MODELS, default="alexnet")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
