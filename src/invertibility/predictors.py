@@ -125,7 +125,7 @@ def correlation(units: pd.DataFrame, predictor: str) -> dict:
         return spearman(x[rows], y[rows]), within_strata(x[rows], y[rows], strata[rows])[0]
 
     (low, low_within), (high, high_within) = run_bootstrap(units, rhos)
-    rho, rho_within = rhos(np.arange(len(units)))
+    rho, (rho_within, n_strata) = spearman(x, y), within_strata(x, y, strata)
     usable = units[np.isfinite(x)]
     return {
         "predictor": predictor,
@@ -138,7 +138,7 @@ def correlation(units: pd.DataFrame, predictor: str) -> dict:
         "rho_within": rho_within,
         "low_within": low_within,
         "high_within": high_within,
-        "n_strata": within_strata(x, y, strata)[1],
+        "n_strata": n_strata,
     }
 
 
