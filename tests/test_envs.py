@@ -106,11 +106,11 @@ def test_every_rule_script_is_found():
 
 @pytest.mark.parametrize("script", sorted(rule_scripts()))
 def test_each_env_lists_what_its_rules_import(script):
-    from invertibility.provenance import module_closure
+    from invertibility.provenance import module_closure, module_file
 
     package = ROOT / "src" / "invertibility"
     path = ROOT / "workflow" / "scripts" / script
-    files = [path] + [package / f"{m}.py" for m in module_closure(path, package)]
+    files = [path] + [module_file(package, m) for m in module_closure(path, package)]
     needed = {IMPORT_TO_PACKAGE[name] for f in files for name in third_party_imports(f)}
     env = rule_scripts()[script]
     missing = needed - set(conda_requirements(env))

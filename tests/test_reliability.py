@@ -121,6 +121,25 @@ def test_code_version_follows_the_code_each_rule_runs(tmp_path):
     assert code_version(SCRIPTS / "train.py", package) == before["train.py"]
 
 
+def test_code_version_follows_sub_packages_and_relative_imports(tmp_path):
+    """An edit to a module of a sub-package (claims/compare.py, reached through claims'
+    __init__ and a relative import) reruns exactly the rules that run it."""
+    package = tmp_path / "invertibility"
+    shutil.copytree(Path(__import__("invertibility").__file__).parent, package)
+    closure = module_closure(SCRIPTS / "claims.py", package)
+    assert {"claims", "claims.compare", "claims.evidence", "retention", "stats"} <= set(closure)
+    before = {name: code_version(SCRIPTS / name, package) for name in ("claims.py", "train.py")}
+    edited = package / "claims" / "compare.py"
+    edited.write_text(edited.read_text() + "\n# edit\n")
+    assert code_version(SCRIPTS / "claims.py", package) != before["claims.py"]
+    assert code_version(SCRIPTS / "train.py", package) == before["train.py"]
+    # two levels up: ``from ..stats import`` inside claims/ is the top-level stats
+    from invertibility.provenance import imported_modules
+
+    assert "stats" in imported_modules("from ..stats import t_interval", here="claims")
+    assert "claims.kind" in imported_modules("from .kind import Kind", here="claims")
+
+
 def test_module_sets_are_the_import_graph():
     invert = module_closure(SCRIPTS / "invert.py")
     assert {"invert_job", "inversion", "objectives", "taps", "image_sets", "inversion_io"} <= set(
