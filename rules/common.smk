@@ -63,6 +63,14 @@ def get_all_inversions(wildcards=None):
     return [job.path for job in PLAN.inversion_jobs]
 
 
+def get_all_pools(wildcards=None):
+    """The prepared image set (its held-out pool) of every model with an inversion."""
+    return [
+        paths.images(model)
+        for model in dict.fromkeys(j.model for j in PLAN.inversion_jobs)
+    ]
+
+
 def get_all_accuracies(wildcards=None):
     return [paths.checkpoint_accuracy(model, seed) for model, seed in PLAN.runs()]
 

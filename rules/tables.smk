@@ -3,6 +3,7 @@ rule invertibility_tables:
     input:
         inversions=get_all_inversions,
         accuracy=get_all_accuracies,
+        pools=get_all_pools,
     output:
         table=paths.table("invertibility"),
         summary=paths.table("invertibility_summary"),

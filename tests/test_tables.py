@@ -3,82 +3,28 @@ import pandas as pd
 import pytest
 
 from invertibility.identification import identification_ranks, identification_score
-from invertibility.stats import bootstrap_ci, hierarchical_bootstrap
+from invertibility.recognition import Pool, row_measures, standardized
 from invertibility.tables import horizon, horizons
-
-
-def test_bootstrap_interval_covers_the_true_mean_about_95_percent_of_the_time():
-    rng = np.random.default_rng(1)
-    covered = 0
-    for trial in range(200):
-        sample = rng.normal(loc=3.0, scale=1.0, size=40)
-        _, low, high = bootstrap_ci(sample, n_resamples=500, seed=trial)
-        covered += low <= 3.0 <= high
-    assert 0.88 <= covered / 200 <= 0.99
-
-
-def test_bootstrap_estimate_ignores_nan_and_narrows_with_more_images():
-    est, low, high = bootstrap_ci(np.array([1.0, 2.0, np.nan, 3.0]))
-    assert est == pytest.approx(2.0) and low < 2.0 < high
-    small = np.diff(bootstrap_ci(np.tile([0.0, 1.0], 10))[1:])[0]
-    large = np.diff(bootstrap_ci(np.tile([0.0, 1.0], 500))[1:])[0]
-    assert large < small / 4
-
-
-def test_paired_bootstrap_of_a_constant_difference_has_zero_width():
-    a = np.linspace(0, 1, 30)
-    est, low, high = bootstrap_ci(
-        np.stack([a + 0.2, a]), statistic=lambda v: (v[..., 0, :] - v[..., 1, :]).mean(axis=-1)
-    )
-    assert est == pytest.approx(0.2) and low == pytest.approx(0.2) and high == pytest.approx(0.2)
-
-
-def test_hierarchical_bootstrap_weights_seeds_equally_and_sees_their_spread():
-    rng = np.random.default_rng(0)
-    # three seeds whose true means differ (0, 1, 2); the grand mean is 1
-    groups = [rng.normal(mean, 0.1, size=n) for mean, n in ((0.0, 50), (1.0, 10), (2.0, 10))]
-    estimate, low, high = hierarchical_bootstrap(groups)
-    assert estimate == pytest.approx(np.mean([g.mean() for g in groups]))  # not the pooled mean
-    # resampling images alone would give a narrow interval around the pooled mean (~0.57)
-    _, pooled_low, pooled_high = bootstrap_ci(np.concatenate(groups))
-    assert high - low > 5 * (pooled_high - pooled_low)
-    assert low < 1.0 < high
-
-
-def test_hierarchical_bootstrap_covers_a_known_mean():
-    rng = np.random.default_rng(2)
-    covered = 0
-    for trial in range(100):
-        seed_means = rng.normal(0.5, 0.2, size=8)
-        groups = [rng.normal(m, 0.3, size=20) for m in seed_means]
-        _, low, high = hierarchical_bootstrap(groups, n_resamples=500, seed=trial)
-        covered += low <= 0.5 <= high
-    assert 0.75 <= covered / 100 <= 1.0  # percentile intervals over 8 seeds undercover a little
-
-
-def test_hierarchical_bootstrap_of_one_seed_is_the_image_bootstrap():
-    values = np.linspace(0, 1, 25)
-    assert hierarchical_bootstrap([values]) == pytest.approx(bootstrap_ci(values), abs=0.02)
 
 
 def test_horizon_of_a_constructed_curve():
     p = np.array([0, 10, 40, 81])
-    # identification rates per step, then the floor (0.1): margin 0.9, half of it kept above 0.55
-    rates = np.array([1.0, 0.8, 0.6, 0.2, 0.1])
-    assert horizon(p, rates) == 40
+    assert horizon(p, np.array([1.0, 0.8, 0.6, 0.2])) == 40  # R below 0.5 first at p = 81
     # a failure at p = 10 ends the horizon there even if later steps recover
-    assert horizon(p, np.array([1.0, 0.3, 0.9, 0.9, 0.1])) == 0
-    assert horizon(p, np.array([1.0, 1.0, 1.0, 1.0, 0.1])) == 81
-    # the tp = t control barely beats the floor: no horizon can be read
-    assert np.isnan(horizon(p, np.array([0.25, 0.2, 0.2, 0.2, 0.1])))
+    assert horizon(p, np.array([1.0, 0.3, 0.9, 0.9])) == 0
+    assert horizon(p, np.array([1.0, 1.0, 1.0, 1.0])) == 81
+    # a seed whose control has no margin has no R and no horizon
+    assert np.isnan(horizon(p, np.array([np.nan] * 4)))
 
 
-def test_horizons_table_with_interval_over_seeds_and_drift():
+def horizon_rows(retained_at, seeds=(0, 1, 2), n=20, missing=()):
+    """Similarity rows: control 0.8, null 0.1, each activation step retaining its fraction."""
     rows = []
-    for seed in (0, 1, 2):
-        for image in range(20):
-            for p, tp in [(0, "0_10"), (40, "0_50"), (71, "1_10"), (None, "cross_seed")]:
-                identified = p == 0 or (p == 40 and image < 15)  # 75% at 0_50, none later
+    steps = [(0, "0_10", 1.0), *retained_at, (None, "other_image", 0.0)]
+    for seed in seeds:
+        for image in range(n):
+            for p, tp, kept in steps:
+                similarity = 0.1 + kept * 0.7 + 0.01 * ((image * 7 + seed) % 5 - 2)
                 rows.append(
                     {
                         "model": "mlp",
@@ -90,16 +36,62 @@ def test_horizons_table_with_interval_over_seeds_and_drift():
                         "drift": {0: 0.0, 40: 0.2, 71: 0.4}.get(p, 1.4),
                         "image_id": f"i{image}",
                         "photo": False,
-                        "identified": identified,
+                        "similarity": np.nan if (image, p) in missing else similarity,
+                        "accuracy_t": 0.5,
+                        "accuracy_tp": 0.6,
                     }
                 )
-    table = pd.DataFrame(rows).astype({"identified": "boolean", "p": "Int64"})
+    return pd.DataFrame(rows).astype({"p": "Int64"})
+
+
+def test_horizons_table_with_interval_over_seeds_and_drift():
+    table = horizon_rows([(40, "0_50", 0.75), (71, "1_10", 0.2)])
     result = horizons(table).iloc[0]
     assert result["horizon_p"] == 40 and result["horizon_tp"] == "0_50"
     assert result["horizon_drift"] == pytest.approx(0.2)
     assert result["last_tp_tested"] == "1_10" and not result["censored"]
     assert result["horizon_p_low"] <= 40 <= result["horizon_p_high"]
     assert result["n_seeds"] == 3 and result["n_images"] == 20
+
+
+def pool_of(images: np.ndarray, labels, ids, candidates) -> Pool:
+    return Pool(standardized(images), np.asarray(labels), np.asarray(ids), candidates)
+
+
+def test_ties_and_a_constant_reconstruction_count_against_the_original():
+    rng = np.random.default_rng(0)
+    held = rng.random((12, 1, 4, 4))
+    ids = [f"h{j}" for j in range(12)]
+    pool = pool_of(held, np.arange(12) % 3, ids, {"h0": np.arange(1, 12)})
+    exact = row_measures(held[:1], held[:1], ["h0"], ["h0"], [0], pool)
+    assert exact["rank"][0] == 0 and exact["similarity"][0] == pytest.approx(1.0)
+    flat = row_measures(np.ones((1, 1, 4, 4)), held[:1], ["h0"], ["h0"], [0], pool)
+    assert flat["similarity"][0] == 0 and flat["rank"][0] == 11  # tied with every candidate
+    assert flat["rank_all"][0] == 11 and flat["rank_class"][0] == 3  # h3, h6, h9
+
+
+def test_an_other_image_partner_is_never_a_candidate():
+    """The other-image control inverts x_j's activations: its reconstruction looks like x_j,
+    which must not be the one candidate that beats x_i."""
+    rng = np.random.default_rng(1)
+    held = rng.random((6, 1, 4, 4))
+    ids = [f"h{j}" for j in range(6)]
+    pool = pool_of(held, [0, 1, 0, 1, 0, 1], ids, {"h0": np.arange(1, 6)})
+    measured = row_measures(held[1:2], held[:1], ["h0"], ["h1"], [0], pool)
+    assert measured["n_candidates"][0] == 5  # h2..h5 and x_i itself
+    assert measured["n_all"][0] == 5 and measured["n_class"][0] == 3  # h2, h4 and x_i
+
+
+def test_identification_among_every_held_out_image_sits_at_chance():
+    rng = np.random.default_rng(2)
+    held = rng.random((101, 1, 6, 6))
+    ids = [f"h{j}" for j in range(101)]
+    candidates = {f"h{i}": np.delete(np.arange(101), i)[:20] for i in range(101)}
+    pool = pool_of(held, np.arange(101) % 10, ids, candidates)
+    measured = row_measures(rng.random((101, 1, 6, 6)), held, ids, ids, np.arange(101) % 10, pool)
+    assert abs((measured["rank_all"] == 0).mean() - 1 / 101) < 0.03
+    assert abs((measured["rank_class"] == 0).mean() - 1 / 10) < 0.08
+    assert abs((measured["rank"] == 0).mean() - 1 / 21) < 0.05
 
 
 def test_identification_of_random_reconstructions_sits_at_chance():
@@ -154,23 +146,6 @@ def test_norm_distances_on_known_representations():
 
 
 def test_a_diverged_image_leaves_the_horizon_computable():
-    rows = []
-    for image in range(10):
-        for p, tp in [(0, "0_1"), (4, "0_5"), (None, "cross_seed")]:
-            rows.append(
-                {
-                    "model": "m",
-                    "seed": 0,
-                    "layer": "l",
-                    "t": "0_1",
-                    "tp": tp,
-                    "p": p,
-                    "drift": 0.1,
-                    "image_id": f"i{image}",
-                    "photo": False,
-                    "identified": pd.NA if (image == 0 and p == 4) else p is not None,
-                }
-            )
-    table = pd.DataFrame(rows).astype({"identified": "boolean", "p": "Int64"})
+    table = horizon_rows([(4, "0_5", 0.9)], seeds=(0,), n=10, missing={(0, 4)})
     result = horizons(table).iloc[0]
     assert result["horizon_p"] == 4 and result["n_images"] == 10

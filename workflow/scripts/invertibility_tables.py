@@ -1,5 +1,7 @@
 """Rule invertibility_tables: per-image table, summary with CIs, horizons."""
 
+from pathlib import Path
+
 from invertibility.logs import logged
 from invertibility.tables import write_invertibility_tables
 
@@ -7,7 +9,10 @@ from invertibility.tables import write_invertibility_tables
 def main(smk):
     with logged(smk.log[0]):
         write_invertibility_tables(
-            list(smk.input.inversions), list(smk.input.accuracy), dict(smk.output.items())
+            list(smk.input.inversions),
+            list(smk.input.accuracy),
+            {Path(path).name.split(".")[0]: path for path in smk.input.pools},
+            dict(smk.output.items()),
         )
 
 

@@ -1,0 +1,99 @@
+"""Is a reconstruction still its image? Per-row measures against the held-out images, computed
+on the analysis side from what the inversion files and the prepared image sets hold (torch-free).
+
+Similarity is the Pearson correlation of pixels (unclipped): it ignores brightness and contrast,
+which an inversion recovers poorly, and punishes no overshoot. For a reconstruction ``x*`` of
+image ``x_i`` (row of an inversion file):
+
+* ``similarity``: ``corr(x*, x_i)``; 0 for a constant reconstruction, NaN when diverged;
+* ``rank``: held-out candidates at least as similar to ``x*`` as ``x_i`` is, among the image's
+  ``K - 1`` drawn candidates (ties count against ``x_i``, so a constant reconstruction is never
+  identified); ``rank_all``: the same among every held-out image (chance ``1 / n_all``);
+  ``rank_class``: among the held-out images of ``x_i``'s own class (which "7"; chance
+  ``1 / n_class``; NaN for a photo). A row's target image (an other-image partner ``x_j``) is
+  never a candidate: its reconstruction is meant to look like ``x_j``, and counting it would
+  push the other-image control below chance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from safetensors import safe_open
+
+
+def standardized(x: np.ndarray) -> np.ndarray:
+    """Rows (``[n, ...]`` flattened) centred and scaled to unit norm; a constant row stays 0."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    centred = x - x.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(centred, axis=1, keepdims=True)
+    return np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
+
+
+@dataclass
+class Pool:
+    """A model's held-out images in pixel space, standardized rows, and each inverted image's
+    drawn identification candidates (pool indices)."""
+
+    rows: np.ndarray  # [P, D]
+    labels: np.ndarray  # [P]
+    ids: np.ndarray  # [P]
+    candidates: dict[str, np.ndarray]  # inverted image id -> [K - 1] pool indices
+
+
+def load_pool(path: str) -> Pool:
+    """The pool of a prepared image set (``results/images/{model}.safetensors``)."""
+    with safe_open(str(path), framework="numpy") as archive:
+        meta = json.loads(archive.metadata()["invertibility"])
+        pool = archive.get_tensor("pool").astype(np.float64)
+        labels = archive.get_tensor("pool_labels")
+        candidates = archive.get_tensor("candidates")
+    channels = pool.shape[1]
+    mean = np.broadcast_to(np.asarray(meta["mean"]), (channels,)).reshape(1, -1, 1, 1)
+    std = np.broadcast_to(np.asarray(meta["std"]), (channels,)).reshape(1, -1, 1, 1)
+    return Pool(
+        rows=standardized(pool * std + mean),
+        labels=np.asarray(labels),
+        ids=np.asarray(meta["pool_ids"]),
+        candidates=dict(zip(meta["ids"], candidates, strict=True)),
+    )
+
+
+def row_measures(
+    reconstructions: np.ndarray,
+    originals: np.ndarray,
+    image_ids,
+    target_ids,
+    labels,
+    pool: Pool,
+) -> dict[str, np.ndarray]:
+    """``similarity``, ``rank``/``n_candidates``, ``rank_all``/``n_all`` and
+    ``rank_class``/``n_class`` per row (see the module docstring)."""
+    n = len(reconstructions)
+    finite = np.isfinite(np.asarray(reconstructions).reshape(n, -1)).all(axis=1)
+    recon = standardized(np.nan_to_num(reconstructions))
+    own = np.einsum("nd,nd->n", recon, standardized(originals))
+    to_pool = recon @ pool.rows.T  # [n, P]
+    out = {key: np.full(n, np.nan) for key in ("rank", "rank_all", "rank_class")}
+    out |= {key: np.zeros(n, dtype=np.int64) for key in ("n_candidates", "n_all", "n_class")}
+    rows = zip(image_ids, target_ids, labels, strict=True)
+    for row, (image_id, target_id, label) in enumerate(rows):
+        allowed = (pool.ids != image_id) & (pool.ids != target_id)
+        drawn = np.zeros(len(pool.ids), dtype=bool)
+        drawn[pool.candidates[image_id]] = True
+        beats = to_pool[row] >= own[row]
+        for key, chosen in (
+            ("", allowed & drawn),
+            ("_all", allowed),
+            ("_class", allowed & (pool.labels == label)),
+        ):
+            count = "n_candidates" if key == "" else f"n{key}"
+            out[count][row] = chosen.sum() + 1  # the candidates and x_i itself
+            out[f"rank{key}"][row] = np.sum(beats & chosen)
+    out["similarity"] = np.where(finite, own, np.nan)
+    for key in ("rank", "rank_all", "rank_class"):
+        out[key][~finite] = np.nan
+    out["rank_class"][np.asarray(labels) < 0] = np.nan
+    return out
