@@ -54,7 +54,7 @@ def test_claims_of_every_new_kind_have_rows_and_stay_inconclusive_on_one_seed(ab
     assert (claims["verdict"] == "inconclusive").all()  # one seed: no verdict
     trend = claims.loc["trend"]
     assert trend["n_seeds"] == 1 and "32: " in trend["detail"] and "128: " in trend["detail"]
-    assert "rests on 1 seeds" in trend["caveat"]
+    assert "rests on 1 seeds" in trend["reason"]
 
 
 def test_a_second_ablation_run_has_nothing_to_do(ablation_run):

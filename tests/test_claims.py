@@ -1,4 +1,5 @@
-"""Claims over seeds: verdicts, caveats, and the one rule for diverged images and photos."""
+"""Claims over seeds: effects per seed, intervals and p-values, the gates by direction, Holm's
+family, and the one rule for diverged images and photos."""
 
 import numpy as np
 import pandas as pd
@@ -6,25 +7,45 @@ import pytest
 
 from invertibility.claims import evaluate_claims
 from invertibility.inversion_io import save_inversion
+from invertibility.retention import retention_table
 from invertibility.tables import invertibility_table, summarize
+
+CONTROL, NULL = 0.8, 0.1  # mean similarity of the tp = t and other-image controls
 
 
 def synthetic_table(
-    rates_by_layer, n=30, seeds=(0, 1, 2), floor=0.0, accuracy=0.9, same=1.0, rng_seed=0
+    retained_by_layer,
+    n=30,
+    seeds=(0, 1, 2),
+    floor=0.0,
+    accuracy=0.9,
+    control=CONTROL,
+    image_sd=0.05,
+    seed_sd=0.02,
+    rng_seed=0,
+    model="m",
 ):
-    """Rows of model m, function 0_1: tp 0_1 (p = 0, identified), 0_5 (p = 4, identified with the
-    layer's rate) and the cross-seed control (identified with rate ``floor``)."""
+    """Rows of ``model``, function 0_1: tp 0_1 (p = 0, similarity ``control``), 0_5 (p = 4,
+    retaining the layer's fraction of the margin), the other-image control (``NULL``) and the
+    cross-seed control (retaining ``floor``); each seed's retained fraction varies by
+    ``seed_sd``, each image by ``image_sd``."""
     rng = np.random.default_rng(rng_seed)
     rows = []
     for seed in seeds:
-        for layer, rate in rates_by_layer.items():
+        for layer, retained in retained_by_layer.items():
+            kept = retained + seed_sd * rng.standard_normal()
+            levels = {
+                "0_1": (0, control),
+                "0_5": (4, NULL + kept * (control - NULL)),
+                "other_image": (None, NULL),
+                "cross_seed": (None, NULL + floor * (control - NULL)),
+            }
             for image in range(n):
-                steps = (("0_1", 0, same), ("0_5", 4, rate), ("cross_seed", None, floor))
-                for tp, p, chance in steps:
-                    identified = bool(rng.random() < chance)
+                for tp, (p, level) in levels.items():
+                    similarity = level + image_sd * rng.standard_normal()
                     rows.append(
                         {
-                            "model": "m",
+                            "model": model,
                             "seed": seed,
                             "layer": layer,
                             "t": "0_1",
@@ -34,11 +55,13 @@ def synthetic_table(
                             "image_id": f"i{image}",
                             "label": image % 10,
                             "photo": False,
-                            "identified": identified,
-                            "id_score": float(identified),
-                            "label_kept": identified,
+                            "similarity": similarity,
+                            "identified": similarity > 0.45,
+                            "id_score": similarity,
+                            "label_kept": similarity > 0.45,
                             "diverged": False,
                             "accuracy_t": accuracy,
+                            "accuracy_tp": accuracy,
                         }
                     )
     return pd.DataFrame(rows).astype(
@@ -46,12 +69,31 @@ def synthetic_table(
     )
 
 
-def side(layer):
-    return {"model": "m", "layers": [layer], "t": "0_1"}
+def side(layer, model="m"):
+    return {"model": model, "layers": [layer], "t": "0_1"}
 
 
-def compare_claim():
-    return {"claim": "l1 longer", "kind": "compare", "greater": side("l1"), "lesser": side("l2")}
+def compare_claim(**extra):
+    return {
+        "claim": "l1 longer",
+        "kind": "compare",
+        "greater": side("l1"),
+        "lesser": side("l2"),
+        **extra,
+    }
+
+
+def first(claims, table, **kwargs):
+    return evaluate_claims(claims, table, pd.DataFrame(), **kwargs)[0].iloc[0]
+
+
+def test_retained_similarity_is_one_at_the_control_and_zero_at_the_null():
+    table = synthetic_table({"l1": 1.0, "l2": 0.0}, image_sd=0.0, seed_sd=0.0)
+    retention = retention_table(table).set_index(["layer", "tp", "seed"]).sort_index()["retained"]
+    assert retention.loc[("l1", "0_5")].to_numpy() == pytest.approx(1.0)
+    assert retention.loc[("l2", "0_5")].to_numpy() == pytest.approx(0.0, abs=1e-12)
+    assert retention.loc[("l1", "0_1")].to_numpy() == pytest.approx(1.0)
+    assert retention.loc[("l1", "other_image")].to_numpy() == pytest.approx(0.0, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -59,21 +101,39 @@ def compare_claim():
     [(0.9, 0.3, "supported"), (0.3, 0.9, "contradicted"), (0.6, 0.6, "inconclusive")],
 )
 def test_compare_verdicts_over_seeds(a, b, verdict):
-    table = synthetic_table({"l1": a, "l2": b})
-    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
-    assert result["verdict"] == verdict
+    result = first([compare_claim()], synthetic_table({"l1": a, "l2": b}))
+    assert result["verdict"] == verdict, result.to_dict()
     assert result["low"] <= result["value"] <= result["high"]
-    assert result["n_seeds"] == 3 and result["n_images"] == 90
+    assert result["n_seeds"] == 3
+    assert result["n_images"] == 30  # distinct images, not image x seed pairs
+    assert "paired by seed" in result["measure"]
     if verdict != "inconclusive":
-        assert result["value"] == pytest.approx(a - b, abs=0.12)
+        assert result["value"] == pytest.approx(a - b, abs=0.05)
         assert result["same_sign_every_seed"]
+    else:
+        assert "about" in result["reason"] or "reaches" in result["reason"]
 
 
 def test_per_seed_effects_are_reported_for_the_forest_plot():
-    table = synthetic_table({"l1": 0.9, "l2": 0.3})
-    _, by_seed = evaluate_claims([compare_claim()], table, pd.DataFrame())
+    _, by_seed = evaluate_claims(
+        [compare_claim()], synthetic_table({"l1": 0.9, "l2": 0.3}), pd.DataFrame()
+    )
     assert by_seed["seed"].tolist() == [0, 1, 2]
-    assert (by_seed["effect"] > 0.3).all()
+    assert (by_seed["effect"] > 0.5).all()
+
+
+def test_sides_of_two_networks_are_compared_unpaired():
+    """Seed numbers mean nothing across architectures: Welch over the two sets of seeds."""
+    table = pd.concat(
+        [
+            synthetic_table({"l": 0.9}, model="resnet", rng_seed=1),
+            synthetic_table({"l": 0.4}, model="alexnet", seeds=(3, 4, 5), rng_seed=2),
+        ]
+    )
+    claim = compare_claim(greater=side("l", "resnet"), lesser=side("l", "alexnet"))
+    result = first([claim], table)
+    assert "Welch" in result["measure"] and result["verdict"] == "supported"
+    assert result["value"] == pytest.approx(0.5, abs=0.05)
 
 
 @pytest.mark.parametrize(
@@ -82,64 +142,104 @@ def test_per_seed_effects_are_reported_for_the_forest_plot():
         (0.9, 0.1, 0.0, "supported"),
         (0.1, 0.1, 0.0, "contradicted"),
         (0.5, 0.1, 0.0, "inconclusive"),
-        (0.9, 0.1, 0.95, "inconclusive"),  # above the level, but no better than the floor
+        (0.9, 0.1, 0.95, "inconclusive"),  # the below side's floor leaves no room for a loss
     ],
 )
 def test_threshold_verdicts_need_the_level_and_the_floor(a, b, floor, verdict):
     table = synthetic_table({"low": a, "high": b}, floor=floor)
-    claim = {
-        "claim": "low invertible, high not",
-        "kind": "threshold",
-        "above": side("low"),
-        "below": side("high"),
-    }
-    assert evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]["verdict"] == verdict
+    claim = {"claim": "low holds, high not", "kind": "threshold"}
+    claim |= {"above": side("low"), "below": side("high")}
+    assert first([claim], table)["verdict"] == verdict
 
 
-def test_a_network_near_chance_makes_the_verdict_inconclusive():
-    table = synthetic_table({"l1": 0.9, "l2": 0.3}, accuracy=0.12)
-    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
-    assert result["low"] > 0 and result["verdict"] == "inconclusive"
-    assert "near chance" in result["caveat"]
+def test_the_floor_gates_only_the_side_that_claims_a_loss():
+    """Another seed's activations invert too: that voids a loss (the lesser side), not a
+    holding (the greater side), whose floor is reported beside it instead."""
+    table = synthetic_table({"l1": 1.0, "l2": 0.2})
+    high_floor = (table["layer"] == "l1") & (table["tp"] == "cross_seed")
+    table.loc[high_floor, "similarity"] = CONTROL
+    assert first([compare_claim()], table)["verdict"] == "supported"
+    swapped = compare_claim(greater=side("l2"), lesser=side("l1"))
+    result = first([swapped], table)
+    assert result["verdict"] == "inconclusive"
+    assert "cross-seed floor" in result["reason"]
 
 
 def test_a_side_whose_perfect_target_does_not_invert_is_inconclusive():
-    table = synthetic_table({"l1": 0.0, "l2": 0.0}, same=0.1)
+    table = synthetic_table({"l1": 0.0, "l2": 0.0}, control=NULL)
     claim = {"claim": "t", "kind": "threshold", "above": side("l1"), "below": side("l2")}
-    result = evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
-    assert result["verdict"] == "inconclusive"  # would be "contradicted" on the values alone
-    assert "the inversion fails before any iteration" in result["caveat"]
+    result = first([claim], table)
+    assert result["verdict"] == "inconclusive"
+    assert "the inversion fails before any iteration" in result["reason"]
 
 
-def test_a_side_whose_cross_seed_floor_is_as_high_as_its_control_is_inconclusive():
-    """A layer that passes its input on (ResNet's block at h = 0.1): another seed's activations
-    are identified too, so no loss across iterations can show, whatever the values say."""
-    table = synthetic_table({"l1": 1.0, "l2": 0.2}, floor=0.9)
-    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
-    assert result["low"] > 0 and result["verdict"] == "inconclusive"
-    assert "another seed's activations identify the image as well" in result["caveat"]
-    assert "fails before any iteration" not in result["caveat"]
+def test_a_network_near_chance_keeps_its_verdict_and_reports_its_accuracy():
+    """The paper's function steps are early on purpose: no near-chance override."""
+    result = first([compare_claim()], synthetic_table({"l1": 0.9, "l2": 0.3}, accuracy=0.12))
+    assert result["verdict"] == "supported"
+    assert "greater 0.12" in result["accuracy_t"]
 
 
 def test_too_many_diverged_inversions_make_the_verdict_inconclusive():
     table = synthetic_table({"l1": 0.9, "l2": 0.3})
     diverged = (table["layer"] == "l2") & (table["tp"] == "0_5") & (table["image_id"] < "i2")
-    table.loc[diverged, ["diverged", "identified"]] = [True, pd.NA]
-    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
-    assert result["verdict"] == "inconclusive" and "diverged" in result["caveat"]
-    assert result["n_images"] < 90  # the diverged images are out of the measure
+    table.loc[diverged, ["diverged", "similarity"]] = [True, np.nan]
+    result = first([compare_claim()], table)
+    assert result["verdict"] == "inconclusive" and "diverged" in result["reason"]
 
 
 def test_photos_never_enter_a_claim():
     table = synthetic_table({"l1": 0.9, "l2": 0.3})
-    before = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]["value"]
-    photo = table[table["image_id"] == "i0"].assign(
-        image_id="photo:coffee", label=-1, photo=True, identified=False
-    )
-    photo.loc[photo["layer"] == "l2", "identified"] = True  # would pull the difference down
-    with_photo = pd.concat([table, photo], ignore_index=True)
-    after = evaluate_claims([compare_claim()], with_photo, pd.DataFrame())[0].iloc[0]["value"]
+    before = first([compare_claim()], table)["value"]
+    photo = table[table["image_id"] == "i0"].assign(image_id="photo:coffee", label=-1, photo=True)
+    photo.loc[photo["layer"] == "l2", "similarity"] = 1.0  # would pull the difference down
+    after = first([compare_claim()], pd.concat([table, photo], ignore_index=True))["value"]
     assert after == before
+
+
+def test_primary_claims_are_holm_adjusted_and_exploratory_ones_are_not():
+    table = synthetic_table({"l1": 0.62, "l2": 0.6, "l3": 0.9}, seed_sd=0.01, image_sd=0.01)
+    claims = [
+        compare_claim(claim="weak"),
+        compare_claim(claim="strong", lesser=side("l3"), greater=side("l1")),
+        compare_claim(claim="weak, exploratory", primary=False),
+    ]
+    result = evaluate_claims(claims, table, pd.DataFrame())[0].set_index("claim")
+    assert list(result["family"]) == ["primary", "primary", "exploratory"]
+    weak = result.loc["weak"]
+    assert weak["p_adjusted"] >= weak["p_value"]
+    assert np.isnan(result.loc["weak, exploratory", "p_adjusted"])
+    assert result.loc["strong", "verdict"] == "contradicted"
+
+
+def write_pool(path, n_images=4, n_others=20, labels=(0, 1, 2, -1)):
+    """A prepared image set's pool: the inverted images (ids i0, ...; the same pixels as
+    :func:`write_inversion`'s originals) and ``n_others`` random held-out images, 9 candidates
+    drawn per image."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    originals = np.random.default_rng(0).random((n_images, 1, 8, 8)).astype(np.float32)
+    others = np.random.default_rng(1).random((n_others, 1, 8, 8)).astype(np.float32)
+    pool = np.concatenate([originals, others])
+    pool_labels = np.concatenate([np.maximum(np.array(labels), 0), np.arange(n_others) % 3])
+    candidates = np.stack([np.arange(n_images, n_images + 9) for _ in range(n_images)])
+    ids = [f"i{i}" for i in range(n_images)]
+    meta = {
+        "ids": ids,
+        "pool_ids": ids + [f"h{j}" for j in range(n_others)],
+        "mean": [0.0],
+        "std": [1.0],
+        "fingerprint": "test",
+    }
+    tensors = {
+        "pool": pool,
+        "pool_labels": pool_labels.astype(np.int64),
+        "candidates": candidates.astype(np.int64),
+    }
+    save_file(tensors, str(path), metadata={"invertibility": json.dumps(meta)})
+    return str(path)
 
 
 def write_inversion(path, tp, p, diverged, labels=(0, 1, 2, -1)):
@@ -173,7 +273,7 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
     accuracy = pd.DataFrame(
         {"model": "m", "seed": 0, "step": ["0_1", "0_5"], "holdout_accuracy": [0.5, 0.8]}
     )
-    table = invertibility_table(files, accuracy)
+    table = invertibility_table(files, accuracy, {"m": write_pool(tmp_path / "pool.safetensors")})
     gone = table[(table["tp"] == "0_5") & (table["image_id"] == "i1")].iloc[0]
     for measure in ("identified", "id_score", "ssim", "ssim_gain", "label_kept", "image_error"):
         assert pd.isna(gone[measure]), measure
@@ -187,25 +287,23 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
 
 
 def test_a_claim_on_fewer_than_three_seeds_is_inconclusive():
-    table = synthetic_table({"l1": 0.9, "l2": 0.3}, seeds=(0, 1))
-    result = evaluate_claims([compare_claim()], table, pd.DataFrame())[0].iloc[0]
+    result = first([compare_claim()], synthetic_table({"l1": 0.9, "l2": 0.3}, seeds=(0, 1)))
     assert result["low"] > 0 and result["verdict"] == "inconclusive"
-    assert "rests on 2 seeds" in result["caveat"]
+    assert "rests on 2 seeds" in result["reason"]
 
 
-def test_compare_reports_the_verdict_at_matched_drift():
-    """l1 drifts slowly (0.1 per step offset 4) and l2 fast; at matched drift l2's rate at the
-    step where it drifted as little as l1 counts (here its early step, rate 0.9)."""
+def test_compare_reports_the_comparison_at_matched_drift():
+    """l1 drifts slowly and l2 fast; at matched drift l2's step where it drifted as little as
+    l1 counts (its early step, which keeps everything)."""
     table = synthetic_table({"l1": 0.9, "l2": 0.3})
     early = table[(table["layer"] == "l2") & (table["tp"] == "0_5")].assign(tp="0_2", p=1)
-    early["identified"] = True
+    early["similarity"] = CONTROL
     table = pd.concat([table, early], ignore_index=True)
     drift = {("l1", "0_5"): 0.1, ("l2", "0_5"): 1.0, ("l2", "0_2"): 0.12}
     pairs = zip(table["layer"], table["tp"], strict=True)
     table["drift"] = [drift.get(pair, 0.0) for pair in pairs]
-    claim = {**compare_claim(), "greater": {**side("l1"), "tps": ["0_5"]}}
+    claim = compare_claim(greater={**side("l1"), "tps": ["0_5"]})
     claim["lesser"] = {**side("l2"), "tps": ["0_5"]}
-    result = evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
+    result = first([claim], table)
     assert result["verdict"] == "supported"  # at matched steps
-    assert "lesser side at 0_2" in result["detail"]
-    assert "(inconclusive;" in result["detail"] or "(contradicted;" in result["detail"]
+    assert "at matched drift (lesser at 0_2): -0.1" in result["detail"]

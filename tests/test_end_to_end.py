@@ -133,8 +133,8 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
     other = distances[distances["kind"] == "other_class"]
     assert other.groupby(["t", "image_id"]).size().eq(90).all()
     summary = pd.read_parquet(finished_run / paths.table("invertibility_summary"))
-    for measure in ("identified", "ssim"):
-        finite = summary.dropna(subset=[measure])
+    for measure in ("retained", "identified", "identified_all", "similarity", "ssim"):
+        finite = summary.dropna(subset=[measure, f"{measure}_low"])
         assert (finite[f"{measure}_low"] <= finite[measure] + 1e-12).all()
         assert (finite[measure] <= finite[f"{measure}_high"] + 1e-12).all()
     assert set(summary["n_seeds"]) == {2} and set(summary["images"]) == {"dataset", "photos"}
@@ -147,10 +147,15 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
     from invertibility.claims import CLAIM_COLUMNS
 
     assert list(claims.columns) == CLAIM_COLUMNS
-    # compare, threshold; distance and norm_predicts once per distances entry (two); predictor
-    assert len(claims) == 7
-    assert (claims.loc[claims["kind"] != "norm_predicts", "n_seeds"] == 2).all()
-    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    # compare, threshold; distance and norm_predicts pooled (primary) and once per distances
+    # entry (two, exploratory); predictor
+    assert len(claims) == 9
+    assert list(claims["family"]).count("primary") == 5
+    primary = claims[claims["family"] == "primary"]
+    assert (primary["p_adjusted"] >= primary["p_value"] - 1e-12).all()
+    assert (claims.loc[claims["kind"].isin(["compare", "threshold"]), "n_seeds"] == 2).all()
+    assert set(claims["verdict"]) == {"inconclusive"}  # two seeds: no verdict
+    assert claims["reason"].str.contains("rests on 2 seeds").all()
     finite = claims.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
 

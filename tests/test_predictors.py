@@ -7,7 +7,13 @@ import pytest
 from test_claims import compare_claim, synthetic_table
 
 from invertibility.claims import evaluate_claims
-from invertibility.predictors import PREDICTORS, predictor_units, rank_correlations
+from invertibility.predictors import (
+    PREDICTORS,
+    partial_spearman,
+    predictor_units,
+    rank_correlations,
+    spearman,
+)
 
 
 def units_where(invertibility_of, n_runs=6, per_run=5, seed=0):
@@ -97,7 +103,7 @@ def test_units_average_dataset_images_and_skip_controls_photos_and_p0():
             for tp, p in (("0_1", 0), ("0_5", 4))
         ]
     )
-    units = predictor_units(table, similarity)
+    units = predictor_units(table, similarity, "identified")
     assert units["tp"].tolist() == ["0_5"]  # p = 0 and the controls are not units
     expected = table[(table["tp"] == "0_5") & ~table["photo"]]["identified"].astype(float).mean()
     assert units["invertibility"].iloc[0] == pytest.approx(expected)
@@ -122,7 +128,9 @@ def predictor_claim(level=0.3):
 )
 def test_predictor_claim_verdicts(monkeypatch, relation, verdict):
     units = units_where(relation, n_runs=30, per_run=10)
-    monkeypatch.setattr("invertibility.claims.predictor_units", lambda table, sim, m: units)
+    monkeypatch.setattr(
+        "invertibility.claims.predictor.predictor_units", lambda table, sim, m: units
+    )
     table = synthetic_table({"l1": 0.5})
     result = evaluate_claims([predictor_claim()], table, pd.DataFrame(), units)[0].iloc[0]
     assert result["verdict"] == verdict, result.to_dict()
@@ -166,13 +174,26 @@ def test_trend_verdicts(rates, direction, verdict):
         assert abs(row["value"]) == pytest.approx(1.0)
 
 
-def test_a_trend_side_near_chance_is_inconclusive():
+def test_a_trend_side_whose_control_fails_is_inconclusive():
     frames = [
-        synthetic_table({"l": r}, n=40, accuracy=a).assign(model=f"w{x}")
-        for x, r, a in ((1, 0.2, 0.12), (2, 0.5, 0.9), (4, 0.9, 0.9))
+        synthetic_table({"l": r}, n=40, control=c).assign(model=f"w{x}")
+        for x, r, c in ((1, 0.2, 0.1), (2, 0.5, 0.8), (4, 0.9, 0.8))
     ]
     result = evaluate_claims([trend_claim()], pd.concat(frames), pd.DataFrame())[0].iloc[0]
-    assert result["verdict"] == "inconclusive" and "near chance" in result["caveat"]
+    assert result["verdict"] == "inconclusive" and "control is not above" in result["reason"]
+
+
+def test_partial_correlation_removes_a_correlation_that_p_alone_induces():
+    """Distance grows with p and the measure decays with p, independently otherwise: pooled
+    over steps they correlate strongly, with p partialled out they do not."""
+    rng = np.random.default_rng(0)
+    p = np.repeat(np.arange(1, 9), 25).astype(float)
+    distance = p + rng.normal(0, 0.5, len(p))
+    measure = -p + rng.normal(0, 0.5, len(p))
+    assert spearman(distance, measure) < -0.8
+    assert abs(partial_spearman(distance, measure, p)) < 0.1
+    driven = -distance + rng.normal(0, 0.1, len(p))  # the measure follows the distance itself
+    assert partial_spearman(distance, driven, p) < -0.5
 
 
 @pytest.mark.parametrize("a, b", [(0.9, 0.3), (0.3, 0.9)])

@@ -4,12 +4,14 @@ with CI bands against the step and the weight drift, each claim's effect per see
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -98,13 +100,13 @@ def draw_invertibility_curves(
     summary: pd.DataFrame,
     pdf: str,
     png: str,
-    measure: str = "identified",
+    measure: str = "retained",
     title: str | None = None,
     models: list[str] | None = None,
 ):
     """Per (model, t) of ``models`` (default all), dataset images: the measure (mean over seeds,
-    hierarchical 95% band) against the optimizer steps p (top row) and against the weight drift
-    D_l (bottom row), one line per layer; the dashed line is the layer's cross-seed floor."""
+    Student's t 95% band over seeds) against the optimizer steps p (top row) and against the
+    weight drift D_l (bottom row), one line per layer; dashed: the layer's cross-seed floor."""
     summary = summary[summary["images"] == "dataset"]
     if models:
         summary = summary[summary["model"].isin(models)]
@@ -142,7 +144,7 @@ def draw_invertibility_curves(
             else:
                 axis.set_xlabel("weight drift D_l from t to tp")
     fig.suptitle(
-        title or "Invertibility across iterations (mean over seeds, hierarchical bootstrap 95% CI)",
+        title or "Invertibility across iterations (mean over seeds, 95% CI over seeds)",
         fontsize=10,
     )
     finish(fig, pdf, png)
@@ -158,41 +160,77 @@ def short_label(claim: str, width: int = 70) -> str:
     return f"{textwrap.shorten(head, max(20, width - len(suffix) - 1))} {suffix}"
 
 
+def why_short(verdict: str, reason: str) -> str:
+    """The verdict, and for an inconclusive row a few words on why (the claims table has the
+    full reason)."""
+    if verdict != "inconclusive":
+        return verdict
+    for marker, short in (
+        ("control is not above", "control fails"),
+        ("cross-seed floor", "floor too high"),
+        ("diverged", "diverged"),
+        ("rests on", "too few seeds/images"),
+        ("no effect", "no effect"),
+    ):
+        if marker in reason:
+            return f"inconclusive: {short}"
+    seeds = re.search(r"about (\d+) seeds", reason)
+    return (
+        f"inconclusive: CI reaches the line (~{seeds.group(1)} seeds)"
+        if seeds
+        else ("inconclusive: CI reaches the line")
+    )
+
+
 def draw_claims_forest(
     claims: pd.DataFrame, by_seed: pd.DataFrame, pdf: str, png: str, title: str | None = None
 ):
-    """One row per claim: the pooled effect with its 95% interval (black) and each seed's
-    effect (dots); the verdict on the right. Panels per kind (their scales differ)."""
+    """One row per claim: the effect with its 95% interval (black: primary, Holm family; grey:
+    exploratory) and each seed's effect (dots), the claim's own null or level as a tick, and the
+    verdict with, for an inconclusive row, why. Panels per kind (their scales differ); labels
+    are wrapped so that none is cut."""
     kinds = list(dict.fromkeys(claims["kind"]))
-    heights = [max(1.0, 0.45 * (claims["kind"] == k).sum()) for k in kinds]
+    wrapped = {c: textwrap.fill(short_label(c, 110), 55) for c in claims["claim"]}
+    lines = {c: w.count("\n") + 1 for c, w in wrapped.items()}
+    heights = [
+        max(1.0, 0.32 * sum(lines[c] for c in claims.loc[claims["kind"] == k, "claim"]) + 0.4)
+        for k in kinds
+    ]
     fig, axes = plt.subplots(
-        len(kinds), 1, figsize=(9, sum(heights) + 1.2), squeeze=False, height_ratios=heights
+        len(kinds),
+        1,
+        figsize=(12, sum(heights) + 1.2),
+        squeeze=False,
+        height_ratios=heights,
+        layout="constrained",
     )
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
         rows = claims[claims["kind"] == kind].reset_index(drop=True)
         y = range(len(rows))[::-1]
         for yi, (_, row) in zip(y, rows.iterrows(), strict=True):
-            ax.errorbar(
-                row["value"],
-                yi,
-                xerr=[[row["value"] - row["low"]], [row["high"] - row["value"]]],
-                fmt="s",
-                color="black",
-                capsize=3,
-            )
+            color = "black" if row.get("family", "primary") == "primary" else "0.5"
+            if np.isfinite(row["low"]):
+                xerr = [[row["value"] - row["low"]], [row["high"] - row["value"]]]
+            else:
+                xerr = None
+            ax.errorbar(row["value"], yi, xerr=xerr, fmt="s", color=color, capsize=3)
             seeds = by_seed[by_seed["claim"] == row["claim"]]
             ax.scatter(seeds["effect"], [yi] * len(seeds), color="tab:orange", s=14, zorder=3)
+            ax.vlines(row["null"], yi - 0.4, yi + 0.4, color="0.4", ls=":")
             ax.annotate(
-                row["verdict"],
+                why_short(row["verdict"], str(row.get("reason", ""))),
                 xy=(1.01, yi),
                 xycoords=("axes fraction", "data"),
                 fontsize=7,
                 va="center",
             )
-        ax.axvline(0 if kind in ("compare", "norm_predicts") else 0.5, color="0.6", ls=":")
-        ax.set_yticks(list(y), [short_label(c) for c in rows["claim"]], fontsize=6)
+        ax.set_yticks(list(y), [wrapped[c] for c in rows["claim"]], fontsize=6)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_title(kind, fontsize=8, loc="left")
-    axes[-1, 0].set_xlabel("effect (black: pooled over seeds, 95% CI; orange: each seed)")
+    axes[-1, 0].set_xlabel(
+        "effect (black: primary family, grey: exploratory; 95% CI over seeds; orange: each seed; "
+        "dotted: the claim's null or level)"
+    )
     fig.suptitle(title or "The paper's claims, measured", fontsize=10)
-    finish(fig, pdf, png)
+    save_figure(fig, [pdf, png])
+    plt.close(fig)

@@ -51,7 +51,7 @@ def draw_width_horizons(
             )
     axes[0].set_ylabel("horizon (optimizer steps)\ntriangle: censored (at least)")
     for ax, measure, label in (
-        (axes[1], "identified", "mean identification"),
+        (axes[1], "retained", "mean retained similarity"),
         (axes[2], "ssim", "mean SSIM (secondary)"),
     ):
         for layer in layers:

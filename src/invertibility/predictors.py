@@ -1,7 +1,7 @@
 """What predicts invertibility: rank correlations across (model, seed, layer, t, tp).
 
 A *unit* is one inverted (model, seed, layer, t, tp > t). Its invertibility is the mean of a
-measure (default ``identified``) over its dataset images (photos and diverged inversions
+measure (default ``retained``) over its dataset images (photos and diverged inversions
 excluded); its candidate predictors come from the diagnostics job (``similarity`` tables): how
 far the layer's representation of the held-out pool moved (``norm_distance``, the paper's
 Section 4 quantity; ``relative_distance``; ``cosine``; ``cka``), how far the weights up to the
@@ -24,6 +24,8 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from .atomic import atomic_path
+from .measures import MEASURES
+from .retention import retention_table
 from .stats import LEVEL
 from .vocabulary import CONTROLS
 
@@ -49,16 +51,24 @@ PREDICTOR_COLUMNS = {
 
 
 def predictor_units(
-    table: pd.DataFrame, similarity: pd.DataFrame, measure: str = "identified"
+    table: pd.DataFrame, similarity: pd.DataFrame, measure: str = "retained"
 ) -> pd.DataFrame:
-    """One row per unit: the measure's mean over dataset images, and every predictor."""
+    """One row per unit: the measure over dataset images (a per-image measure's mean, or the
+    seed's ``retained``), and every predictor."""
     if similarity.empty:
         return pd.DataFrame(columns=[*UNIT_KEYS, "p", *PREDICTORS, "invertibility", "n_images"])
-    rows = table[~table["photo"] & ~table["tp"].isin(CONTROLS)]
-    rows = rows.assign(value=rows[measure].astype("float64"))
-    measured = rows.groupby(UNIT_KEYS, observed=True).agg(
-        invertibility=("value", "mean"), n_images=("value", "count")
-    )
+    dataset = table[~table["photo"]]
+    if MEASURES[measure].per_image:
+        rows = dataset[~dataset["tp"].isin(CONTROLS)]
+        rows = rows.assign(value=rows[measure].astype("float64"))
+        measured = rows.groupby(UNIT_KEYS, observed=True).agg(
+            invertibility=("value", "mean"), n_images=("value", "count")
+        )
+    else:
+        retention = retention_table(dataset)
+        retention = retention[~retention["tp"].isin(CONTROLS)]
+        measured = retention.set_index(UNIT_KEYS)[[measure, "n_images"]]
+        measured = measured.rename(columns={measure: "invertibility"})
     units = similarity.merge(measured.reset_index(), on=UNIT_KEYS)
     return units[units["p"] > 0].reset_index(drop=True)
 
@@ -70,6 +80,21 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Spearman's rho of ``x`` and ``y`` with ``z`` partialled out (Pearson of the residuals
+    of their ranks on the ranks of ``z``): a correlation that ``z`` alone induces is removed."""
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+    x, y, z = x[keep], y[keep], z[keep]
+    if len(x) < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    ranks = [rankdata(v) for v in (x, y, z)]
+    design = np.column_stack([np.ones(len(x)), ranks[2]])
+    residuals = [r - design @ np.linalg.lstsq(design, r, rcond=None)[0] for r in ranks[:2]]
+    if min(np.linalg.norm(r) for r in residuals) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(*residuals)[0, 1])
 
 
 def within_strata(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> tuple[float, int]:
@@ -142,7 +167,7 @@ def correlation(units: pd.DataFrame, predictor: str) -> dict:
     }
 
 
-def rank_correlations(units: pd.DataFrame, measure: str = "identified") -> pd.DataFrame:
+def rank_correlations(units: pd.DataFrame, measure: str = "retained") -> pd.DataFrame:
     """One row per predictor; ``best`` marks the strongest one whose interval excludes 0."""
     frame = pd.DataFrame([correlation(units, name) for name in PREDICTORS])
     frame.insert(1, "measure", measure)

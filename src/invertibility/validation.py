@@ -371,31 +371,28 @@ class _Checker:
                         f"for seed(s) {absent} (figures invert one seed only); add them to an "
                         f"analyses.grids entry"
                     )
+            # seeds pair the sides of one network (fc1 and fc2 of one run), so they must share
+            # one; sides of two networks are compared unpaired
             sides = [side for _, side in roles]
-            if len(sides) >= 2 and not set.intersection(*(set(s["seeds"]) for s in sides)):
+            paired = len(sides) >= 2 and len({s["model"] for s in sides}) == 1
+            if paired and not set.intersection(*(set(s["seeds"]) for s in sides)):
                 raise ConfigError(
                     f"analyses.claims[{i}]: its sides share no training seed "
-                    f"({' vs '.join(str(s['seeds']) for s in sides)}); seeds pair the sides, so "
-                    f"they must share one"
+                    f"({' vs '.join(str(s['seeds']) for s in sides)}); seeds pair the sides of "
+                    f"one network, so they must share one"
                 )
 
     def check_claim_kind(self, i: int, claim: dict) -> None:
-        """The keys each kind needs (the schema cannot tie keys to a kind)."""
+        """The keys each kind needs and its own check (the schema cannot tie keys to a kind)."""
+        from .claims import KINDS
+
         where = f"analyses.claims[{i}]"
-        needs = {
-            "compare": ("greater", "lesser"),
-            "threshold": ("above", "below"),
-            "predictor": ("predictor",),
-            "trend": ("sides", "x"),
-        }.get(claim["kind"], ())
-        missing = [key for key in needs if key not in claim]
+        kind = KINDS[claim["kind"]]
+        missing = [key for key in kind.needs if key not in claim]
         if missing:
             raise ConfigError(f"{where}: a {claim['kind']} claim needs {', '.join(missing)}")
-        if claim["kind"] == "trend" and len(claim["x"]) != len(claim["sides"]):
-            raise ConfigError(
-                f"{where}.x: {len(claim['x'])} numbers for {len(claim['sides'])} sides; give "
-                f"one x per side"
-            )
+        if kind.check:
+            kind.check(claim, where)
 
     def gridded_seeds(self, model: str, t: str) -> set[int]:
         return {
@@ -462,7 +459,7 @@ ANALYSES_DEFAULTS = {
     "cross_seed": True,
     "partners": 3,
     "candidates": 100,
-    "predictors_measure": "identified",
+    "predictors_measure": "retained",
 }
 
 

@@ -15,7 +15,7 @@ def main(smk):
             pd.read_parquet(smk.input.summary),
             smk.output.pdf,
             smk.output.png,
-            measure=spec.get("measure", "identified"),
+            measure=spec.get("measure", "retained"),
             title=spec.get("title"),
             models=spec.get("models"),
         )

@@ -1,0 +1,42 @@
+"""What a claim kind is: the config keys it needs, its side roles (and which of them claim a
+loss), its null (the forest plot's reference line), its own config check, and its evaluation.
+Adding a kind is one module that defines a :class:`Kind` and one line in
+:data:`invertibility.claims.KINDS` (plus the schema's enum, which a test keeps in step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    evaluate: Callable  # (Evidence, claim) -> list[Row]: the claim's row, then any expansions
+    null: Callable[[dict], float]  # the claim's reference line (0, its level)
+    needs: tuple[str, ...] = ()  # config keys besides claim and kind
+    roles: tuple[str, ...] = ()  # side roles in the config
+    loss_roles: tuple[str, ...] = ()  # sides that claim invertibility is lost: floor-gated
+    check: Callable[[dict, str], None] | None = None  # raises ConfigError naming ``where``
+
+
+@dataclass
+class Row:
+    """One evaluated claim (or expansion): effect with interval, one-sided p-values for the claim
+    (``p``) and against it (``p_reverse``), per-seed effects, and the sides it rests on."""
+
+    claim: str
+    measure: str
+    value: float
+    low: float
+    high: float
+    p: float
+    p_reverse: float
+    effects: dict = field(default_factory=dict)  # seed -> effect (the forest plot's dots)
+    n_seeds: int = 0
+    n_images: int = 0
+    seeds_to_decide: float = float("nan")
+    detail: str = ""
+    sides: list = field(default_factory=list)  # (role, side) pairs, for the gates
+    expansion: bool = False  # a per-(model, layer) expansion: exploratory
+    notes: list = field(default_factory=list)  # reasons the data void a verdict
