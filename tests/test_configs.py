@@ -1,0 +1,39 @@
+"""The measures registry, the schema and the shipped configs stay in step."""
+
+import yaml
+from conftest import ROOT, load_config
+
+from invertibility.claims import KINDS
+from invertibility.measures import MEASURES
+
+
+def schema() -> dict:
+    return yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_every_measure_enum_is_the_registry():
+    s = schema()
+    enums = [
+        s["properties"]["analyses"]["properties"]["predictors_measure"]["enum"],
+        s["$defs"]["claim"]["properties"]["measure"]["enum"],
+        s["$defs"]["figure"]["properties"]["measure"]["enum"],
+    ]
+    for enum in enums:
+        assert enum == list(MEASURES)
+
+
+def test_the_claim_kind_enum_is_the_registry():
+    assert schema()["$defs"]["claim"]["properties"]["kind"]["enum"] == list(KINDS)
+
+
+def test_paper_and_default_configs_make_the_same_claims_and_draw_rows_in_the_same_order():
+    default = load_config(ROOT / "config.yaml")
+    paper = load_config(ROOT / "config" / "paper.yaml")
+    assert paper["analyses"]["claims"] == default["analyses"]["claims"]
+    assert len(default["analyses"]["claims"]) == 9
+    for name, figure in default["figures"].items():
+        if "panels" not in figure or name not in paper["figures"]:
+            continue
+        for ours, theirs in zip(figure["panels"], paper["figures"][name]["panels"], strict=False):
+            shared = [layer for layer in ours["layers"] if layer in theirs["layers"]]
+            assert shared == [layer for layer in theirs["layers"] if layer in shared], name
