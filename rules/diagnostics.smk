@@ -5,7 +5,6 @@ rule diagnostics:
     input:
         images=paths.images("{model}"),
         checkpoints=paths.checkpoint_dir("{model}", "{seed}"),
-        blocks=paths.block_diagnostics("{model}", "{seed}"),
     output:
         weights=paths.diagnostics("{model}", "{seed}", "weights"),
         similarity=paths.diagnostics("{model}", "{seed}", "similarity"),

@@ -22,6 +22,12 @@ def test_every_measure_enum_is_the_registry():
         assert enum == list(MEASURES)
 
 
+def test_the_predictor_enum_is_the_predictors_table():
+    from invertibility.predictors import PREDICTORS
+
+    assert schema()["$defs"]["claim"]["properties"]["predictor"]["enum"] == list(PREDICTORS)
+
+
 def test_the_claim_kind_enum_is_the_registry():
     assert schema()["$defs"]["claim"]["properties"]["kind"]["enum"] == list(KINDS)
 

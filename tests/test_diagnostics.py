@@ -1,10 +1,10 @@
-"""Diagnostics: block probes during training, frame potential, representation change, the
-gradient-norm ratio below a layer, and the blocks a layer lies past."""
+"""Diagnostics: block probes during training, frame potential, representation change (CKA,
+biased and debiased), the gradient-norm ratio below a layer, and the blocks a layer lies past."""
 
+import functools
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -13,7 +13,8 @@ from invertibility.block_probe import BlockProbe, diagnostic_blocks
 from invertibility.diagnostics_job import grad_ratio_below
 from invertibility.models import MLP, blocks_up_to, resnet18_nobn
 from invertibility.redundancy import frame_potential, relative_change
-from invertibility.similarity import linear_cka, representation_change
+from invertibility.similarity import debiased_linear_cka, linear_cka, representation_change
+from invertibility.taps import get_module
 from invertibility.training import TrainSettings, train
 
 
@@ -142,14 +143,45 @@ def test_blocks_up_to_a_layer():
     assert blocks_up_to(mlp, "fc2", diagnostic_blocks(mlp)) == ["fc1", "fc2"]
 
 
-def test_grad_ratio_below_multiplies_blocks_then_averages_steps():
-    blocks = pd.DataFrame(
-        {
-            "step": [0, 0, 10, 10, 20, 20],
-            "block": ["a", "b"] * 3,
-            "grad_ratio": [2.0, 3.0, 1.0, 4.0, 9.0, 9.0],
-        }
-    )
-    assert grad_ratio_below(blocks, ["a", "b"], 0, 10) == pytest.approx((6 + 4) / 2)
-    assert grad_ratio_below(blocks, ["a"], 0, 20) == pytest.approx(4.0)
-    assert math.isnan(grad_ratio_below(blocks, [], 0, 20))
+def replace_by_leaf(_module, _inputs, output, kept):
+    """A forward hook: the layer's output becomes a new leaf (kept), and what flows on is a copy
+    of it, so that an in-place ReLU after the layer does not touch the leaf."""
+    kept.append(output.detach().clone().requires_grad_(True))
+    return kept[-1].clone()
+
+
+def test_grad_ratio_below_matches_two_separate_autograd_passes():
+    """One backward pass gives dL/dx and dL/dr_l; checked against autograd run twice: once for
+    the input, once with r_l replaced by a leaf (in-place ReLUs after the layer included)."""
+    torch.manual_seed(0)
+    model = resnet18_nobn(10).eval()
+    x = torch.randn(6, 3, 32, 32)
+    labels = torch.arange(6) % 10
+    for module in ("conv1", "layer1.1.conv2", "layer1.1"):
+        ratio = grad_ratio_below(model, module, x, labels)
+        leaf_x = x.clone().requires_grad_(True)
+        nn.functional.cross_entropy(model(leaf_x), labels).backward()
+        leaves = []
+        handle = get_module(model, module).register_forward_hook(
+            functools.partial(replace_by_leaf, kept=leaves)
+        )
+        nn.functional.cross_entropy(model(x), labels).backward()
+        handle.remove()
+        expected = leaf_x.grad.norm() / leaves[0].grad.norm()
+        assert ratio == pytest.approx(float(expected), rel=1e-5), module
+
+
+def test_debiased_cka_is_near_zero_for_unrelated_features_that_far_outnumber_images():
+    """The biased estimator is inflated when features outnumber images; the debiased one is
+    not, and both are 1 for a representation and its rotation."""
+    torch.manual_seed(0)
+    x = torch.randn(50, 5000, dtype=torch.float64)
+    y = torch.randn(50, 5000, dtype=torch.float64)
+    assert linear_cka(x, y) > 0.7
+    assert abs(debiased_linear_cka(x, y)) < 0.05
+    q, _ = torch.linalg.qr(torch.randn(40, 40, dtype=torch.float64))
+    small = torch.randn(200, 40, dtype=torch.float64)
+    assert debiased_linear_cka(small, 2.0 * small @ q) == pytest.approx(1.0)
+    # many images, few features: the two estimators agree
+    z = small + 0.5 * torch.randn(200, 40, dtype=torch.float64)
+    assert debiased_linear_cka(small, z) == pytest.approx(linear_cka(small, z), abs=0.05)

@@ -5,9 +5,12 @@
   layer's weight rows (redundancy) and the weight drift from the previous checkpoint, of the
   layer's own parameters and of every parameter up to it;
 * ``similarity``: per inverted (layer, t, tp > t), how the layer's representation of the held-out
-  pool moved (CKA, cosine, norm and relative distance), the weight drift ``D_l`` and the
-  gradient-norm ratio below the layer during training (the product of the block ratios of the
-  blocks up to ``l``, averaged over the probed steps from ``t`` to ``tp``).
+  pool moved (CKA, biased and debiased; cosine, norm and relative distance), the weight drift
+  ``D_l`` and the gradient-norm ratio below the layer, ``||dL/dx|| / ||dL/dr_l||`` measured end
+  to end in one backward pass (cross-entropy on the first ``GRAD_IMAGES`` held-out images,
+  Frobenius norms over that batch), averaged over the saved checkpoints from ``t`` to ``tp``.
+  Measured end to end, it includes everything between the input and ``r_l`` (ReLUs and pools
+  between blocks too), which a product of per-block ratios misses.
 """
 
 from __future__ import annotations
@@ -20,10 +23,8 @@ import torch
 
 from . import image_sets
 from .atomic import atomic_path
-from .block_probe import diagnostic_blocks
 from .checkpoints import load_network
 from .device import choose_device, set_threads
-from .models import blocks_up_to
 from .redundancy import frame_potential, relative_change, weight_drift
 from .similarity import representation_change
 from .taps import Tap, get_module
@@ -45,7 +46,8 @@ SIMILARITY_COLUMNS = {
     "t": "string",
     "tp": "string",
     "p": "int64",
-    "cka": "float64",
+    "cka": "float64",  # linear CKA, the biased (plug-in) estimator
+    "cka_debiased": "float64",  # with the unbiased HSIC estimator (features >> images)
     "cosine": "float64",
     "norm_distance": "float64",
     "relative_distance": "float64",
@@ -54,14 +56,30 @@ SIMILARITY_COLUMNS = {
 }
 
 
-def grad_ratio_below(blocks: pd.DataFrame, below: list[str], start: int, stop: int) -> float:
-    """Mean over the probed steps in ``[start, stop]`` of the product of the ``below`` blocks'
-    gradient-norm ratios (``||dL/d input|| / ||dL/d r_l||`` across those blocks)."""
-    rows = blocks[blocks["block"].isin(below) & blocks["step"].between(start, stop)]
-    if rows.empty or not below:
-        return float("nan")
-    product = rows.groupby("step")["grad_ratio"].prod(min_count=len(below))
-    return float(product.mean())
+GRAD_IMAGES = 128  # held-out images in the batch whose gradients give grad_ratio_below
+
+
+def grad_ratio_below(
+    net: torch.nn.Module, module: str, images: torch.Tensor, labels: torch.Tensor
+) -> float:
+    """``||dL/dx|| / ||dL/dr_l||`` for the batch ``images``, ``L`` the mean cross-entropy, in
+    one backward pass: the gradient at the input over the gradient at ``module``'s output."""
+    captured = {}
+
+    def keep(_module, _inputs, output):
+        captured["r"] = output
+        return output.clone()  # a following in-place ReLU must not overwrite r_l
+
+    handle = get_module(net, module).register_forward_hook(keep)
+    try:
+        x = images.clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = torch.nn.functional.cross_entropy(net(x), labels)
+            grad_x, grad_r = torch.autograd.grad(loss, [x, captured["r"]])
+    finally:
+        handle.remove()
+    denominator = float(grad_r.norm())
+    return float(grad_x.norm()) / denominator if denominator > 0 else float("nan")
 
 
 @torch.no_grad()
@@ -73,12 +91,13 @@ def pool_representation(
 
 
 def run_diagnostics(
-    spec: dict, images_path: str, blocks_path: str, outputs: dict[str, str], threads: int = 1
+    spec: dict, images_path: str, outputs: dict[str, str], threads: int = 1
 ) -> None:
     set_threads(threads)
     device = choose_device(spec["device"])
-    pool = image_sets.load(images_path, spec["images_fingerprint"]).pool
-    blocks = pd.read_parquet(blocks_path)
+    prepared = image_sets.load(images_path, spec["images_fingerprint"])
+    pool = prepared.pool
+    batch = pool[:GRAD_IMAGES].to(device), prepared.pool_labels[:GRAD_IMAGES].to(device)
     layers = spec["layers"]  # display name -> module path
     networks: dict[str, torch.nn.Module] = {}
 
@@ -112,11 +131,16 @@ def run_diagnostics(
         previous = net
 
     index_of = dict(spec["schedule"])
-    block_names = diagnostic_blocks(net)
+    ratios: dict[tuple[str, str], float] = {}  # gradient ratio by (module, saved step)
+
+    def ratio_at(module: str, step: str) -> float:
+        if (module, step) not in ratios:
+            ratios[module, step] = grad_ratio_below(network(step), module, *batch)
+        return ratios[module, step]
+
     similarity = []
     for layer, pairs in itertools.groupby(sorted(spec["pairs"]), key=lambda pair: pair[0]):
         module = layers[layer]
-        below = blocks_up_to(net, module, block_names)
         represented: dict[str, torch.Tensor] = {}  # this layer's, by step
         for _, t, tp in pairs:
             for step in (t, tp):
@@ -132,7 +156,15 @@ def run_diagnostics(
                     "p": index_of[tp] - index_of[t],
                     **representation_change(represented[t], represented[tp]),
                     "drift": weight_drift(network(t), network(tp), module),
-                    "grad_ratio_below": grad_ratio_below(blocks, below, index_of[t], index_of[tp]),
+                    "grad_ratio_below": float(
+                        np.mean(
+                            [
+                                ratio_at(module, step)
+                                for step, index in spec["schedule"]
+                                if index_of[t] <= index <= index_of[tp]
+                            ]
+                        )
+                    ),
                 }
             )
 

@@ -29,7 +29,15 @@ from .retention import retention_table
 from .stats import LEVEL
 from .vocabulary import CONTROLS
 
-PREDICTORS = ("norm_distance", "relative_distance", "cosine", "cka", "drift", "grad_ratio_below")
+PREDICTORS = (
+    "norm_distance",
+    "relative_distance",
+    "cosine",
+    "cka",
+    "cka_debiased",
+    "drift",
+    "grad_ratio_below",
+)
 UNIT_KEYS = ["model", "seed", "layer", "t", "tp"]
 STRATUM = ["model", "layer"]
 N_RESAMPLES = 1000

@@ -3,7 +3,11 @@
 For representations ``X = r_l^t(pool)`` and ``Y = r_l^tp(pool)`` (``[n, features]``):
 
 * ``cka``: linear centered kernel alignment (Kornblith et al. 2019), 1 for representations
-  equal up to rotation and isotropic scaling;
+  equal up to rotation and isotropic scaling; the plug-in (biased) HSIC estimator, which is
+  inflated when features far outnumber images (ResNet's conv5: 16,384 features, 500 images);
+* ``cka_debiased``: the same with the unbiased HSIC estimator (Song et al. 2012), as in
+  Kornblith et al.'s released code and Nguyen et al. (2021): near 0 for unrelated
+  representations however many features they have;
 * ``cosine``: mean over images of the cosine between ``r_l^t(x)`` and ``r_l^tp(x)``;
 * ``norm_distance``: mean of ``||r_l^t(x) - r_l^tp(x)||`` (the paper's Section 4 quantity);
 * ``relative_distance``: mean of that distance over ``||r_l^t(x)||``.
@@ -27,9 +31,38 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float((k * m).sum()) / denominator if denominator > 0 else float("nan")
 
 
+def _unbiased_hsic(k: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Song et al.'s unbiased HSIC of two ``[n, n]`` Gram matrices (``n >= 4``), without the
+    ``1 / (n (n - 3))`` factor, which cancels in CKA."""
+    n = k.shape[0]
+    k, m = k.clone(), m.clone()
+    k.fill_diagonal_(0)
+    m.fill_diagonal_(0)
+    ones_k, ones_m = k.sum(0), m.sum(0)
+    return (
+        (k * m).sum()
+        + ones_k.sum() * ones_m.sum() / ((n - 1) * (n - 2))
+        - 2 * (ones_k @ ones_m) / (n - 2)
+    )
+
+
+@torch.no_grad()
+def debiased_linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Linear CKA of two ``[n, ...]`` representations with the unbiased HSIC estimator."""
+    a, b = x.flatten(1).double(), y.flatten(1).double()
+    if len(a) < 4:
+        return float("nan")
+    k, m = a @ a.T, b @ b.T
+    denominator = float(_unbiased_hsic(k, k) * _unbiased_hsic(m, m))
+    if denominator <= 0:
+        return float("nan")
+    return float(_unbiased_hsic(k, m)) / denominator**0.5
+
+
 @torch.no_grad()
 def representation_change(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """``cka``, ``cosine``, ``norm_distance`` and ``relative_distance`` from ``x`` to ``y``."""
+    """``cka``, ``cka_debiased``, ``cosine``, ``norm_distance`` and ``relative_distance`` from
+    ``x`` to ``y``."""
     a, b = x.flatten(1).double(), y.flatten(1).double()
     distance = (a - b).norm(dim=1)
     norm_a, norm_b = a.norm(dim=1), b.norm(dim=1)
@@ -37,6 +70,7 @@ def representation_change(x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     cosine = (a * b).sum(1)[both] / (norm_a * norm_b)[both]
     return {
         "cka": linear_cka(a, b),
+        "cka_debiased": debiased_linear_cka(a, b),
         "cosine": float(cosine.mean()) if both.any() else float("nan"),
         "norm_distance": float(distance.mean()),
         "relative_distance": float((distance[norm_a > 0] / norm_a[norm_a > 0]).mean())

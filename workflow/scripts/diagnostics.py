@@ -11,7 +11,6 @@ def main(smk):
         run_diagnostics(
             json.loads(smk.params.spec),
             smk.input.images,
-            smk.input.blocks,
             {"weights": smk.output.weights, "similarity": smk.output.similarity},
             smk.threads,
         )
