@@ -25,6 +25,7 @@ wildcard_constraints:
     t=STEP_PATTERN,
     tp="|".join([STEP_PATTERN, *CONTROLS]),
     layer="[A-Za-z0-9_.-]+",
+    dataset="|".join(config["datasets"]),
 
 
 def res(key):
@@ -69,6 +70,11 @@ def get_all_pools(wildcards=None):
         paths.images(model)
         for model in dict.fromkeys(j.model for j in PLAN.inversion_jobs)
     ]
+
+
+def get_all_judged(wildcards=None):
+    """The label judges' tables, one per judged dataset."""
+    return [paths.judged_labels(dataset) for dataset in PLAN.judged_datasets()]
 
 
 def get_all_accuracies(wildcards=None):

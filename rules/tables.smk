@@ -4,6 +4,7 @@ rule invertibility_tables:
         inversions=get_all_inversions,
         accuracy=get_all_accuracies,
         pools=get_all_pools,
+        judged=get_all_judged,
     output:
         table=paths.table("invertibility"),
         summary=paths.table("invertibility_summary"),
@@ -22,6 +23,34 @@ rule invertibility_tables:
         code=script_code("invertibility_tables.py"),
     script:
         "../workflow/scripts/invertibility_tables.py"
+
+
+rule judge_labels:
+    """One network, trained for the purpose, gives every reconstruction of a dataset a class."""
+    input:
+        checkpoints=lambda wc: paths.checkpoint_dir(
+            PLAN.analyses["label_judges"][wc.dataset]["model"],
+            PLAN.analyses["label_judges"][wc.dataset]["seed"],
+        ),
+        inversions=lambda wc: PLAN.judged_inversions(wc.dataset),
+    output:
+        paths.judged_labels("{dataset}"),
+    log:
+        paths.log("judge_labels", dataset="{dataset}"),
+    benchmark:
+        paths.benchmark("judge_labels", dataset="{dataset}")
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("invert_mem_mb"),
+        runtime=res("invert_runtime"),
+        gpu=res("gpu"),
+    params:
+        spec=lambda wc: canonical(PLAN.judge_spec(wc.dataset)),
+        code=script_code("judge_labels.py"),
+    script:
+        "../workflow/scripts/judge_labels.py"
 
 
 rule claims:

@@ -216,3 +216,13 @@ def test_a_job_reads_the_prepared_images(finished_run):
     np.testing.assert_allclose(
         result["originals"], prepared.to_pixels(prepared.images).numpy(), atol=1e-6
     )
+
+
+def test_one_label_judge_decides_the_labels_of_its_dataset(finished_run):
+    """mnist32 has a label judge (judge32): every resnet row gets its class; the MLP's dataset
+    has none, so its rows keep their own classifier's judgement."""
+    table = pd.read_parquet(finished_run / paths.table("invertibility"))
+    assert (finished_run / paths.judged_labels("mnist32")).exists()
+    resnet = table[table["model"] == "resnet18_nobn"]
+    assert resnet["label_judge"].notna().all()
+    assert table.loc[table["model"] == "mlp", "label_judge"].isna().all()

@@ -29,6 +29,11 @@ def diagnostics(model: str, seed, kind: str) -> str:
     return f"{RESULTS}/tables/diagnostics/{model}/seed{seed}_{kind}.parquet"
 
 
+def judged_labels(dataset: str) -> str:
+    """The label judge's class for every reconstruction of the models on ``dataset``."""
+    return f"{RESULTS}/tables/judged/{dataset}.parquet"
+
+
 def inversion(model: str, seed, layer: str, t: str, tp: str) -> str:
     """``tp`` is an activation step label, or a control (``other_image``, ``cross_seed``)."""
     return f"{RESULTS}/inversions/{model}/seed{seed}/{layer}/{t}/{tp}.npz"

@@ -140,6 +140,28 @@ class Plan:
             "checkpoints": self.inversion_checkpoints(job),
         }
 
+    # --- the label judges -----------------------------------------------------------------
+
+    def judged_datasets(self) -> list[str]:
+        """The datasets with a label judge and an inverted model."""
+        judged = self.analyses["label_judges"]
+        return sorted({self.models[j.model]["dataset"] for j in self.inversion_jobs} & set(judged))
+
+    def judged_inversions(self, dataset: str) -> list[str]:
+        return [j.path for j in self.inversion_jobs if self.models[j.model]["dataset"] == dataset]
+
+    def judge_spec(self, dataset: str) -> dict:
+        judge = self.analyses["label_judges"][dataset]
+        return {
+            **judge,
+            "dataset": dataset,
+            "network": self.network(judge["model"]),
+            "checkpoint": paths.checkpoint(judge["model"], judge["seed"], judge["step"]),
+            "mean": self.config["datasets"][dataset]["mean"],
+            "std": self.config["datasets"][dataset]["std"],
+            "device": self.config["device"],
+        }
+
     # --- training and images --------------------------------------------------------------
 
     @functools.cache  # noqa: B019

@@ -66,7 +66,8 @@ INVERTIBILITY_COLUMNS = {
     "ssim": "float64",  # SSIM(x*, x_i), unclipped, pixel space, data range 1
     "ssim_gain": "float64",  # ssim minus the mean SSIM of this image's other-image controls
     "label_final": "int64",  # class the classifier-step network gives x* (-1: diverged)
-    "label_kept": "boolean",  # label_final == label (NA for photos and diverged)
+    "label_judge": "Int64",  # class the dataset's label judge gives x* (NA: no judge)
+    "label_kept": "boolean",  # the judge's (else label_final's) class == label (NA: photo, diverged)
     "diverged": "bool",
     "retried": "bool",  # diverged once, retried alone with a smaller step
     "accuracy_t": "float64",  # held-out accuracy of the network at t
@@ -121,11 +122,15 @@ def _identified(rank: pd.Series) -> pd.arrays.BooleanArray:
 
 
 def invertibility_table(
-    inversions: Iterable[str], accuracy: pd.DataFrame, pools: dict[str, str]
+    inversions: Iterable[str],
+    accuracy: pd.DataFrame,
+    pools: dict[str, str],
+    judged: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows of every inversion file, diverged rows blanked, controls and accuracy joined in.
     ``accuracy``: (model, seed, step, holdout_accuracy) of every checkpoint; ``pools``: each
-    model's prepared image set (its held-out images)."""
+    model's prepared image set (its held-out images); ``judged``: the label judges' classes
+    (:mod:`invertibility.judge_job`), which decide ``label_kept`` where present."""
     loaded = {model: load_pool(path) for model, path in pools.items()}
     frames = []
     for path in inversions:
@@ -140,7 +145,14 @@ def invertibility_table(
     rows["id_score"] = 1.0 - rows["rank"] / (rows["n_candidates"] - 1)
     for suffix in ("", "_all", "_class"):
         rows[f"identified{suffix}"] = _identified(rows[f"rank{suffix}"])
-    kept = rows["label_final"] == rows["label"]
+    row_keys = ["model", "seed", "layer", "t", "tp", "image_id", "target_image_id"]
+    if judged is not None and len(judged):
+        rows = rows.join(judged.set_index(row_keys)["label_judge"], on=row_keys)
+    else:
+        rows["label_judge"] = pd.NA
+    judge = rows["label_judge"].astype("Int64")
+    decided = judge.fillna(rows["label_final"]).astype("int64")
+    kept = decided == rows["label"]
     rows["label_kept"] = pd.array(np.where(rows["photo"] | bad, None, kept), dtype="boolean")
     keys = ["model", "seed", "layer", "t", "image_id"]
     other = rows[rows["tp"] == OTHER_IMAGE].groupby(keys)["ssim"].mean().rename("ssim_other")
@@ -291,15 +303,20 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_invertibility_tables(
-    inversions: list[str], accuracy: list[str], pools: dict[str, str], outputs: dict[str, str]
+    inversions: list[str],
+    accuracy: list[str],
+    pools: dict[str, str],
+    judged: list[str],
+    outputs: dict[str, str],
 ) -> None:
     """The per-image table, its summary and the horizons, to ``outputs['table'|'summary'|
     'horizons']``; ``accuracy``: the checkpoint-accuracy tables of every run; ``pools``: each
-    model's prepared image set."""
+    model's prepared image set; ``judged``: the label judges' tables."""
     table = invertibility_table(
         inversions,
         pd.concat([pd.read_parquet(path) for path in accuracy], ignore_index=True),
         pools,
+        pd.concat([pd.read_parquet(path) for path in judged]) if judged else None,
     )
     for key, frame in (
         ("table", table),

@@ -382,6 +382,29 @@ class _Checker:
                     f"one network, so they must share one"
                 )
 
+    def check_judges(self) -> None:
+        """Each label judge is a trained model of the dataset it judges, at a saved step."""
+        for dataset, judge in self.config["analyses"]["label_judges"].items():
+            where = f"analyses.label_judges.{dataset}"
+            if dataset not in self.config["datasets"]:
+                raise ConfigError(
+                    f"{where}: unknown dataset {dataset!r}; datasets in the config: "
+                    f"{', '.join(self.config['datasets'])}"
+                )
+            self.known_model(judge["model"], where)
+            spec = self.models[judge["model"]]
+            if spec["dataset"] != dataset:
+                raise ConfigError(
+                    f"{where}.model: {judge['model']!r} is trained on {spec['dataset']!r}, not "
+                    f"on the dataset it would judge ({dataset!r})"
+                )
+            if judge["seed"] not in spec["seeds"]:
+                raise ConfigError(
+                    f"{where}.seed: model {judge['model']!r} is not trained with seed "
+                    f"{judge['seed']} (its seeds: {spec['seeds']})"
+                )
+            self.on_schedule(judge["model"], judge["step"], f"{where}.step")
+
     def check_claim_kind(self, i: int, claim: dict) -> None:
         """The keys each kind needs and its own check (the schema cannot tie keys to a kind)."""
         from .claims import KINDS
@@ -449,6 +472,7 @@ def check_config(config: dict) -> dict:
         analyses.setdefault(key, default)
     checker.check_figures()
     checker.check_analyses()
+    checker.check_judges()
     checker.check_controls()
     return checker.config
 
@@ -460,6 +484,7 @@ ANALYSES_DEFAULTS = {
     "partners": 3,
     "candidates": 100,
     "predictors_measure": "retained",
+    "label_judges": {},
 }
 
 

@@ -12,6 +12,7 @@ def main(smk):
             list(smk.input.inversions),
             list(smk.input.accuracy),
             {Path(path).name.split(".")[0]: path for path in smk.input.pools},
+            list(smk.input.judged),
             dict(smk.output.items()),
         )
 

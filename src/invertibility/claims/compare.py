@@ -94,6 +94,13 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         for role in ("greater", "lesser")
     )
     sides = [("greater", claim["greater"]), ("lesser", claim["lesser"])]
+    if measure == "label_kept":
+        judged = [evidence.rows(side)["label_judge"].notna().all() for _, side in sides]
+        matched.append(
+            "labels judged by the dataset's label judge (one network for both sides)"
+            if all(judged)
+            else "labels judged by each network's own classifier step (no label judge)"
+        )
     return [
         Row(
             claim=claim["claim"],

@@ -1,0 +1,17 @@
+"""Rule judge_labels: one network's class for every reconstruction of one dataset's models."""
+
+import json
+
+from invertibility.judge_job import judge_labels
+from invertibility.logs import logged
+
+
+def main(smk):
+    with logged(smk.log[0]):
+        judge_labels(
+            json.loads(smk.params.spec), list(smk.input.inversions), smk.output[0], smk.threads
+        )
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821 (injected by Snakemake's script directive)
