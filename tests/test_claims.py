@@ -188,6 +188,16 @@ def test_too_many_diverged_inversions_make_the_verdict_inconclusive():
     assert result["verdict"] == "inconclusive" and "diverged" in result["reason"]
 
 
+def test_a_step_only_one_seed_inverted_never_enters_a_claim():
+    """A figure inverts seed 0 only: its extra step is not exchangeable across seeds."""
+    table = synthetic_table({"l1": 0.9, "l2": 0.3})
+    before = first([compare_claim()], table)["value"]
+    extra = table[(table["seed"] == 0) & (table["tp"] == "0_5")].assign(tp="0_9", p=8)
+    extra.loc[extra["layer"] == "l1", "similarity"] = NULL  # would pull seed 0's effect down
+    after = first([compare_claim()], pd.concat([table, extra], ignore_index=True))["value"]
+    assert after == before
+
+
 def test_photos_never_enter_a_claim():
     table = synthetic_table({"l1": 0.9, "l2": 0.3})
     before = first([compare_claim()], table)["value"]

@@ -216,7 +216,10 @@ def draw_claims_forest(
             ax.errorbar(row["value"], yi, xerr=xerr, fmt="s", color=color, capsize=3)
             seeds = by_seed[by_seed["claim"] == row["claim"]]
             ax.scatter(seeds["effect"], [yi] * len(seeds), color="tab:orange", s=14, zorder=3)
-            ax.vlines(row["null"], yi - 0.4, yi + 0.4, color="0.4", ls=":")
+            line = str(row.get("line", row["null"]))
+            bound = float(line[2:]) if line.startswith("+-") else None
+            for x in (-bound, bound) if bound is not None else (row["null"],):
+                ax.vlines(x, yi - 0.4, yi + 0.4, color="0.4", ls=":")
             ax.annotate(
                 why_short(row["verdict"], str(row.get("reason", ""))),
                 xy=(1.01, yi),
@@ -229,7 +232,7 @@ def draw_claims_forest(
         ax.set_title(kind, fontsize=8, loc="left")
     axes[-1, 0].set_xlabel(
         "effect (black: primary family, grey: exploratory; 95% CI over seeds; orange: each seed; "
-        "dotted: the claim's null or level)"
+        "dotted: the claim's null or level, or its equivalence bounds)"
     )
     fig.suptitle(title or "The paper's claims, measured", fontsize=10)
     save_figure(fig, [pdf, png])

@@ -67,7 +67,7 @@ INVERTIBILITY_COLUMNS = {
     "ssim_gain": "float64",  # ssim minus the mean SSIM of this image's other-image controls
     "label_final": "int64",  # class the classifier-step network gives x* (-1: diverged)
     "label_judge": "Int64",  # class the dataset's label judge gives x* (NA: no judge)
-    "label_kept": "boolean",  # the judge's (else label_final's) class == label (NA: photo, diverged)
+    "label_kept": "boolean",  # judge's class (else label_final) == label (NA: photo, diverged)
     "diverged": "bool",
     "retried": "bool",  # diverged once, retried alone with a smaller step
     "accuracy_t": "float64",  # held-out accuracy of the network at t

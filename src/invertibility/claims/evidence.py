@@ -102,7 +102,8 @@ class Evidence:
 
 def select(frame: pd.DataFrame, side: dict, tps: list[str] | None = None) -> pd.DataFrame:
     """A side's rows of a table keyed by (model, seed, layer, t, tp): its model, layers, function
-    step, seeds and activation steps (``tps``, else the side's, else every tp after t)."""
+    step, seeds and activation steps (``tps``, else the side's, else every tp after t that every
+    seed of the side inverted)."""
     rows = frame[
         (frame["model"] == side["model"])
         & frame["layer"].isin(side["layers"])
@@ -112,7 +113,10 @@ def select(frame: pd.DataFrame, side: dict, tps: list[str] | None = None) -> pd.
     tps = tps or side.get("tps")
     if tps:
         return rows[rows["tp"].isin(tps)]
-    return rows[~rows["tp"].isin(CONTROLS) & (rows["p"] > 0)]
+    rows = rows[~rows["tp"].isin(CONTROLS) & (rows["p"] > 0)]
+    # seed-exchangeable steps only: a figure may invert extra steps for one seed
+    seeds_at = rows.groupby(["layer", "tp"])["seed"].transform("nunique")
+    return rows[seeds_at == rows["seed"].nunique()]
 
 
 def short(side: dict) -> str:
