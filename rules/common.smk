@@ -9,10 +9,13 @@ from invertibility import paths
 from invertibility.errors import ConfigError
 from invertibility.plan import InversionJob, Plan
 from invertibility.provenance import code_version
+from invertibility.schema_check import check_schema
 from invertibility.steps import STEP_PATTERN
 from invertibility.vocabulary import CONTROLS, canonical
 
 try:
+    # one line naming the key, before Snakemake's validator would dump the whole schema
+    check_schema(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     validate(config, workflow.source_path("../workflow/schemas/config.schema.yaml"))
     PLAN = Plan(config)
 except ConfigError as error:

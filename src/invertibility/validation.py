@@ -23,7 +23,17 @@ from .models import OPTIONS, describe_layers, has_batch_norm, network_on_meta, s
 from .steps import iterations_per_epoch, parse_step, step_from_index
 
 ROLES = ("greater", "lesser", "above", "below")
-STEP_KEYS = ("function", "activations", "classifier_step", "t", "tps", "until", "from")
+STEP_KEYS = (
+    "function",
+    "activations",
+    "classifier_step",
+    "checkpoints",
+    "t",
+    "tps",
+    "until",
+    "from",
+    "step",
+)
 
 
 def check_step_labels_are_strings(node, where: str = "config") -> None:
