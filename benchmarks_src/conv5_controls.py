@@ -4,9 +4,9 @@ Chooses on the controls alone (the tp = t target and the other-image null), whic
 claim's direction: for each candidate setting, invert conv5's tp = t and other-image targets at
 function step 0_100 for the given seeds of a finished run, and print the margin c_t - c_null
 (mean over seeds, Student's t 95% interval over seeds), identification at tp = t, and the loop
-time. Usage (after a default run has trained AlexNet):
+time. Usage (after a default run has trained AlexNet; default: every candidate, seeds 0-2):
 
-    .venv/bin/python benchmarks_src/conv5_controls.py RUN_DIR [SEED ...]
+    .venv/bin/python benchmarks_src/conv5_controls.py RUN_DIR [SEED ...] [CANDIDATE ...]
 """
 
 from __future__ import annotations
@@ -32,18 +32,19 @@ CANDIDATES = {  # per-model inversion overrides, merged over config.yaml's alexn
     "TV 0.01 at conv5": {"tv_depth_growth": 10**0.25},
     "TV 1.0 at conv5": {"tv_depth_growth": 10**0.75},
     "1000 iterations, TV 0.01 at conv5": {"iterations_per_depth": 175, "tv_depth_growth": 10**0.25},
+    "TV 0.003 at conv5": {"tv_depth_growth": 3**0.25},
+    "TV 0.001 at conv5 (every layer)": {"tv_depth_growth": 1.0},
 }
 
 
-def similarity_of(path: str, pool) -> np.ndarray:
+def measured(path: str, pool) -> dict[str, np.ndarray]:
     r = load_inversion(path)
-    measured = row_measures(
+    return row_measures(
         r["reconstructions"], r["originals"], r["image_id"], r["target_image_id"], r["label"], pool
     )
-    return measured
 
 
-def main(run: Path, seeds: list[int], out: Path = Path("/tmp/conv5")) -> None:
+def main(run: Path, seeds: list[int], names: list[str], out: Path = Path("/tmp/conv5")) -> None:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     images = out / "alexnet.safetensors"
     plan = Plan(config)
@@ -51,7 +52,8 @@ def main(run: Path, seeds: list[int], out: Path = Path("/tmp/conv5")) -> None:
         spec = plan.images_spec("alexnet")
         image_sets.prepare(spec["dataset"], spec["selection"], images)
     pool = load_pool(str(images))
-    for name, override in CANDIDATES.items():
+    for name in names:
+        override = CANDIDATES[name]
         entry = config["models"]["alexnet"]
         entry["inversion"] = {**{"lr": 200.0}, **override}
         plan = Plan(config)
@@ -66,7 +68,7 @@ def main(run: Path, seeds: list[int], out: Path = Path("/tmp/conv5")) -> None:
                 start = time.perf_counter()
                 run_inversion(spec, {"images": str(images)}, str(target), progress=False)
                 seconds += time.perf_counter() - start
-                c[tp] = similarity_of(str(target), pool)
+                c[tp] = measured(str(target), pool)
             per_image = {}
             for image, value in zip(
                 load_inversion(str(out / f"{abs(hash(name))}_{seed}_other_image.npz"))["image_id"],
@@ -87,4 +89,7 @@ def main(run: Path, seeds: list[int], out: Path = Path("/tmp/conv5")) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), [int(s) for s in sys.argv[2:]] or [0, 1, 2])
+    args = sys.argv[2:]
+    seeds = [int(a) for a in args if a.isdigit()] or [0, 1, 2]
+    names = [a for a in args if not a.isdigit()] or list(CANDIDATES)
+    main(Path(sys.argv[1]), seeds, names)

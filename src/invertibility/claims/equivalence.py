@@ -12,8 +12,8 @@ from ..stats import p_greater, p_less, seeds_to_clear
 
 def equivalence(effects: pd.Series, level: float) -> tuple[float, float, float]:
     """``(p, p_reverse, seeds to decide)`` for "|mean correlation| < level"."""
-    p = max(p_greater(effects, -level), p_less(effects, level))
-    p_reverse = min(1.0, 2 * min(p_less(effects, -level), p_greater(effects, level)))
+    p = float(np.max([p_greater(effects, -level), p_less(effects, level)]))  # NaN stays NaN
+    p_reverse = float(min(1.0, 2 * np.min([p_less(effects, -level), p_greater(effects, level)])))
     mean = float(np.nanmean(effects)) if len(effects) else np.nan
     nearest = -level if mean < 0 else level
     return p, p_reverse, seeds_to_clear(effects, nearest)

@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
+from ..stats import t_interval
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -40,3 +44,23 @@ class Row:
     sides: list = field(default_factory=list)  # (role, side) pairs, for the gates
     expansion: bool = False  # a per-(model, layer) expansion: exploratory
     notes: list = field(default_factory=list)  # reasons the data void a verdict
+
+
+def seed_row(
+    claim: str, measure: str, effects: pd.Series, p: float, p_reverse: float, **rest
+) -> Row:
+    """A row whose value and interval are Student's t over its per-seed ``effects``."""
+    effects = effects.dropna()
+    value, low, high = t_interval(effects)
+    return Row(
+        claim=claim,
+        measure=measure,
+        value=value,
+        low=low,
+        high=high,
+        p=p,
+        p_reverse=p_reverse,
+        effects=effects.to_dict(),
+        n_seeds=len(effects),
+        **rest,
+    )

@@ -10,9 +10,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..stats import t_interval
 from .evidence import Evidence
-from .kind import Row
+from .kind import Row, seed_row
 
 Test = Callable[[pd.Series], tuple[float, float, float]]  # effects -> p, p_reverse, to decide
 
@@ -53,19 +52,14 @@ def pooled_rows(
     entries = {f"{model} {layer}": (per_seed(rows), rows) for (model, layer), rows in groups}
 
     def row(name: str, effects: pd.Series, rows: pd.DataFrame, expansion: bool) -> Row:
-        value, low, high = t_interval(effects)
         p, p_reverse, decide = test(effects)
-        images = rows.groupby(["model", "seed"])["image_id"].nunique()
-        return Row(
-            claim=name,
-            measure=measure,
-            value=value,
-            low=low,
-            high=high,
-            p=p,
-            p_reverse=p_reverse,
-            effects=effects.to_dict(),
-            n_seeds=int(effects.notna().sum()),
+        images = rows.groupby(["model", "seed"])["image_id"].nunique() if len(rows) else []
+        return seed_row(
+            name,
+            measure,
+            effects,
+            p,
+            p_reverse,
             n_images=int(images.min()) if len(images) else 0,
             seeds_to_decide=decide,
             detail=detail(rows),

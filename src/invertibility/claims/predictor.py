@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..predictors import correlation, partial_spearman, predictor_units
-from ..stats import t_interval
 from .equivalence import equivalence
 from .evidence import DEFAULT_MEASURE, Evidence
-from .kind import Kind, Row
+from .kind import Kind, Row, seed_row
 
 
 def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
@@ -32,7 +31,6 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         },
         dtype=float,
     ).dropna()
-    value, low, high = t_interval(effects)
     p, p_reverse, decide = equivalence(effects, level)
     pooled = correlation(units, name) if len(units) else {}
     detail = (
@@ -44,17 +42,12 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         else "no units"
     )
     return [
-        Row(
-            claim=claim["claim"],
-            measure=f"Spearman rank correlation of {name} and {measure}, p partialled out, per "
-            "seed number",
-            value=value,
-            low=low,
-            high=high,
-            p=p,
-            p_reverse=p_reverse,
-            effects=effects.to_dict(),
-            n_seeds=len(effects),
+        seed_row(
+            claim["claim"],
+            f"Spearman rank correlation of {name} and {measure}, p partialled out, per seed number",
+            effects,
+            p,
+            p_reverse,
             n_images=int(used["n_images"].min()) if len(used) else 0,
             seeds_to_decide=decide,
             detail=detail,

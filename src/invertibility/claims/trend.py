@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..predictors import spearman
-from ..stats import p_greater, p_less, seeds_to_clear, t_interval
+from ..stats import p_greater, p_less, seeds_to_clear
 from .evidence import DEFAULT_MEASURE, Evidence, describe
-from .kind import Kind, Row
+from .kind import Kind, Row, seed_row
 
 
 def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
@@ -24,7 +24,6 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     effects = pd.Series(
         {seed: spearman(x, row.to_numpy(float)) for seed, row in values.iterrows()}, dtype=float
     ).dropna()
-    value, low, high = t_interval(effects)
     decreasing = claim.get("direction", "increasing") == "decreasing"
     p, p_reverse = p_greater(effects), p_less(effects)
     if decreasing:
@@ -33,16 +32,12 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         f"{xi:g}: {m:.3f}" for xi, m in zip(x, values.mean(axis=0).to_numpy(), strict=False)
     )
     return [
-        Row(
-            claim=claim["claim"],
-            measure=f"Spearman rank correlation of x and {measure}, per seed number",
-            value=value,
-            low=low,
-            high=high,
-            p=p,
-            p_reverse=p_reverse,
-            effects=effects.to_dict(),
-            n_seeds=len(effects),
+        seed_row(
+            claim["claim"],
+            f"Spearman rank correlation of x and {measure}, per seed number",
+            effects,
+            p,
+            p_reverse,
             n_images=min(evidence.n_images(side) for side in claim["sides"]),
             seeds_to_decide=seeds_to_clear(effects),
             detail=f"{claim.get('direction', 'increasing')} expected; mean {measure} by x: "
