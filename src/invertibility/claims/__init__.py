@@ -118,11 +118,7 @@ def evaluate_claims(
         kind = KINDS[claim["kind"]]
         null = kind.null(claim)
         family = "primary" if i in primary else "exploratory"
-        line = (
-            f"{null:g}"
-            if claim["kind"] not in ("norm_predicts", "predictor")
-            else (f"+-{claim.get('level', 0.3):g}")
-        )
+        line = kind.line_of(claim)
         decided, reason = verdict(
             adjusted[i], adjusted_reverse[i], row.notes, row.seeds_to_decide, line
         )

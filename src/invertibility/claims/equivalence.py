@@ -10,6 +10,10 @@ import pandas as pd
 from ..stats import p_greater, p_less, seeds_to_clear
 
 
+def bounds(claim: dict) -> str:
+    return f"+-{claim.get('level', 0.3):g}"
+
+
 def equivalence(effects: pd.Series, level: float) -> tuple[float, float, float]:
     """``(p, p_reverse, seeds to decide)`` for "|mean correlation| < level"."""
     p = float(np.max([p_greater(effects, -level), p_less(effects, level)]))  # NaN stays NaN

@@ -22,6 +22,10 @@ class Kind:
     roles: tuple[str, ...] = ()  # side roles in the config
     loss_roles: tuple[str, ...] = ()  # sides that claim invertibility is lost: floor-gated
     check: Callable[[dict, str], None] | None = None  # raises ConfigError naming ``where``
+    line: Callable[[dict], str] | None = None  # the line its interval must clear, as text
+
+    def line_of(self, claim: dict) -> str:
+        return self.line(claim) if self.line else f"{self.null(claim):g}"
 
 
 @dataclass

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..predictors import spearman
-from .equivalence import equivalence
+from .equivalence import bounds, equivalence
 from .evidence import Evidence
 from .kind import Kind, Row
 from .pooled import pooled_rows
@@ -40,4 +40,4 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     )
 
 
-KIND = Kind(name="norm_predicts", evaluate=evaluate, null=lambda claim: 0.0)
+KIND = Kind(name="norm_predicts", evaluate=evaluate, null=lambda claim: 0.0, line=bounds)

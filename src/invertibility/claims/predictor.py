@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..predictors import correlation, partial_spearman, predictor_units
-from .equivalence import equivalence
+from .equivalence import bounds, equivalence
 from .evidence import DEFAULT_MEASURE, Evidence
 from .kind import Kind, Row, seed_row
 
@@ -55,4 +55,10 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     ]
 
 
-KIND = Kind(name="predictor", evaluate=evaluate, null=lambda claim: 0.0, needs=("predictor",))
+KIND = Kind(
+    name="predictor",
+    evaluate=evaluate,
+    null=lambda claim: 0.0,
+    needs=("predictor",),
+    line=bounds,
+)
