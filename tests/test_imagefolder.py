@@ -127,14 +127,25 @@ def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
         )
     }
     config["figures"] = {**config["figures"], **shrink_steps(imagenet_figures)}
-    config["analyses"]["claims"] = shrink_steps(config["analyses"]["claims"])
+
+    def on_imagenet(entry: dict) -> bool:
+        models = {v["model"] for v in entry.values() if isinstance(v, dict) and "model" in v}
+        models |= {side["model"] for side in entry.get("sides", [])} | {entry.get("model")}
+        models.discard(None)
+        return bool(models) and all(config["models"][m]["dataset"] == "imagenet" for m in models)
+
+    config["analyses"]["claims"] = [
+        shrink_steps(claim) if on_imagenet(claim) else claim
+        for claim in config["analyses"]["claims"]
+    ]
     for name in ("alexnet", "resnet18_nobn"):  # every step of the first seven epochs
         config["models"][name]["checkpoints"] = [{"every": 1, "until": "7_0"}]
     # the tiny held-out folder: two images, of two classes
     config["analyses"].update(candidates=2, partners=1)
     for grid in config["analyses"]["grids"]:  # the full grid is planned by the benchmark
-        grid["function"] = shrink_steps(grid["function"])
-        grid["activations"] = {"every": 3, "count": 3}
+        if on_imagenet(grid):
+            grid["function"] = shrink_steps(grid["function"])
+            grid["activations"] = {"every": 3, "count": 3}
     path = tmp_path / "paper_tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     run = run_snakemake(tmp_path, "-n", config=path, check=False)
