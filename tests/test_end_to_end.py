@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_every_expected_file_exists(finished_run):
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     runs = plan.runs()
-    assert len(runs) == 4  # two models, two seeds each
+    assert len(runs) == 5  # two models, two seeds each, and the label judge of mnist32
     expected = [paths.training_table(m, seed) for m, seed in runs]
     expected += [paths.checkpoint_accuracy(m, seed) for m, seed in runs]
     expected += [paths.checkpoint(m, seed, s) for m, seed in runs for s in plan.schedule(m)]
@@ -30,7 +30,7 @@ def test_every_expected_file_exists(finished_run):
         for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
     ]
     expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distance_jobs()]
-    expected += [paths.claims(), paths.claims_by_seed()]
+    expected += [paths.claims(), paths.claims_by_seed(), paths.judged_labels("mnist32")]
     expected += [paths.block_diagnostics(m, seed) for m, seed in runs]
     expected += [
         paths.diagnostics(m, seed, kind)
