@@ -69,9 +69,9 @@ def verdict(p: float, p_reverse: float, notes: list[str], decide: float, line: s
     if notes:
         return "inconclusive", "; ".join(notes)
     if p < ALPHA:
-        return "supported", f"p {p:.3g} < {ALPHA}"
+        return "supported", f"p {p:.3g} < {ALPHA:g}"
     if p_reverse < ALPHA:
-        return "contradicted", f"p against the claim {p_reverse:.3g} < {ALPHA}"
+        return "contradicted", f"p against the claim {p_reverse:.3g} < {ALPHA:g}"
     if np.isnan(p):
         return "inconclusive", "no effect could be computed"
     more = (
@@ -79,7 +79,7 @@ def verdict(p: float, p_reverse: float, notes: list[str], decide: float, line: s
         if np.isfinite(decide)
         else ""
     )
-    return "inconclusive", f"p {p:.3g} >= {ALPHA}: the interval reaches {line}{more}"
+    return "inconclusive", f"p {p:.3g} >= {ALPHA:g}: the interval reaches {line}{more}"
 
 
 def evaluate_claims(

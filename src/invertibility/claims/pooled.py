@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from .evidence import Evidence
@@ -70,7 +69,9 @@ def pooled_rows(
         empty = pd.Series(dtype=float)
         return [row(claim["claim"], empty, pairs.iloc[:0] if len(pairs) else pairs, False)]
     together = pd.concat([effects for effects, _ in entries.values()], axis=1)
-    pooled = together.mean(axis=1).where(together.notna().all(axis=1), np.nan).dropna()
+    # a seed's mean over the entries that have a value for it (an entry where no image is
+    # identified at that seed has none)
+    pooled = together.mean(axis=1, skipna=True).dropna()
     rows = [row(claim["claim"], pooled, pairs, False)]
     rows[0].detail += f"; mean over {len(entries)} entries ({', '.join(entries)}) per seed number"
     rows += [
