@@ -86,12 +86,17 @@ def ssim(reconstruction: np.ndarray, original: np.ndarray) -> float:
     return float(structural_similarity(recon, orig, data_range=1.0, channel_axis=2, win_size=win))
 
 
-def inversion_rows(path: str, pool: Pool) -> pd.DataFrame:
+def inversion_rows(path: str, pools: dict[str, Pool]) -> pd.DataFrame:
     """One row per inversion of one file (read once), measured against its model's pool."""
     r = load_inversion(path)
     n = len(r["image_id"])
     measured = row_measures(
-        r["reconstructions"], r["originals"], r["image_id"], r["target_image_id"], r["label"], pool
+        r["reconstructions"],
+        r["originals"],
+        r["image_id"],
+        r["target_image_id"],
+        r["label"],
+        pools[r["model"]],
     )
     return pd.DataFrame(
         {
@@ -132,11 +137,7 @@ def invertibility_table(
     model's prepared image set (its held-out images); ``judged``: the label judges' classes
     (:mod:`invertibility.judge_job`), which decide ``label_kept`` where present."""
     loaded = {model: load_pool(path) for model, path in pools.items()}
-    frames = []
-    for path in inversions:
-        model = load_inversion(path, images=False)["model"]
-        frames.append(inversion_rows(path, loaded[model]))
-    rows = pd.concat(frames, ignore_index=True)
+    rows = pd.concat([inversion_rows(path, loaded) for path in inversions], ignore_index=True)
     bad = rows["diverged"].to_numpy(dtype=bool)
     for column in ("feature_error", "image_error", "similarity", "rank", "ssim"):
         rows.loc[bad, column] = np.nan
