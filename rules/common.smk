@@ -35,6 +35,14 @@ def res(key):
     return config["resources"][key]
 
 
+# A torch job's GPU, two ways: `gpu_slots` (one of GPUs x jobs_per_gpu slots) is what Snakemake
+# counts on one machine and inside a SLURM group job; `gres` is what a submitted SLURM job asks
+# for. A string, so that a group of jobs side by side still asks for one GPU (Snakemake sums
+# a group's numbers across parallel jobs, and takes its strings as they are).
+GPU_SLOTS = res("gpu")
+GPU_GRES = f"gpu:{res('gpu')}" if res("gpu") else ""
+
+
 def script_code(name):
     """Hash of a script in workflow/scripts/ and of the package modules it imports."""
     return code_version(Path(workflow.basedir) / "workflow" / "scripts" / name)

@@ -18,7 +18,8 @@ rule diagnostics:
     resources:
         mem_mb=res("invert_mem_mb"),
         runtime=res("invert_runtime"),
-        gpu=res("gpu"),
+        gpu_slots=GPU_SLOTS,
+        gres=GPU_GRES,
     params:
         spec=lambda wc: canonical(PLAN.diagnostics_spec(wc.model, int(wc.seed))),
         code=script_code("diagnostics.py"),

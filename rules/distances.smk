@@ -17,7 +17,8 @@ rule norm_distances:
     resources:
         mem_mb=res("invert_mem_mb"),
         runtime=res("invert_runtime"),
-        gpu=res("gpu"),
+        gpu_slots=GPU_SLOTS,
+        gres=GPU_GRES,
     params:
         spec=lambda wc: canonical(PLAN.distance_spec(wc.model, int(wc.seed), wc.layer)),
         code=script_code("norm_distances.py"),

@@ -29,7 +29,8 @@ rule invert:
     resources:
         mem_mb=res("invert_mem_mb"),
         runtime=res("invert_runtime"),
-        gpu=res("gpu"),
+        gpu_slots=GPU_SLOTS,
+        gres=GPU_GRES,
     params:
         spec=get_inversion_spec,
         code=script_code("invert.py"),

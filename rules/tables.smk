@@ -45,7 +45,8 @@ rule judge_labels:
     resources:
         mem_mb=res("invert_mem_mb"),
         runtime=res("invert_runtime"),
-        gpu=res("gpu"),
+        gpu_slots=GPU_SLOTS,
+        gres=GPU_GRES,
     params:
         spec=lambda wc: canonical(PLAN.judge_spec(wc.dataset)),
         code=script_code("judge_labels.py"),

@@ -21,7 +21,8 @@ rule train:
     resources:
         mem_mb=res("train_mem_mb"),
         runtime=res("train_runtime"),
-        gpu=res("gpu"),
+        gpu_slots=GPU_SLOTS,
+        gres=GPU_GRES,
     params:
         # the model's own config entry alone: figures, grids and claims never rerun training
         spec=lambda wc: canonical(PLAN.training_spec(wc.model, int(wc.seed))),

@@ -1,3 +1,5 @@
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,35 @@ def planned_rules(dry_run_output: str) -> set[str]:
     import re
 
     return set(re.findall(r"^(\w+)\s+\d+$", dry_run_output, flags=re.MULTILINE)) - {"total"}
+
+
+def sbatch_stubs(tmp_path):
+    """Stand-ins for the SLURM commands the plugin calls: sbatch records the request and
+    refuses it. Returns (environment, the file of recorded requests)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "sbatch_args"
+    commands = {
+        "sbatch": f'echo "$@" >> {record}\necho "stub: refused" >&2\nexit 1',
+        **{name: "exit 0" for name in ("sacct", "sacctmgr", "squeue", "scontrol", "sinfo")},
+    }
+    for name, body in commands.items():
+        stub = bin_dir / name
+        stub.write_text(f"#!/bin/sh\n{body}\n")
+        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, record
+
+
+STUB_OPTIONS = [
+    "--profile",
+    "profiles/slurm",
+    "--slurm-no-account",
+    "--slurm-status-command",
+    "squeue",
+    "--retries",
+    "0",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--default-resources",
+    "slurm_partition=gpu",
+]

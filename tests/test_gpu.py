@@ -1,14 +1,20 @@
-"""The GPU path: run where CUDA is present (skipped, with the reason, on CPU-only machines)."""
+"""The GPU path: run where CUDA is present (skipped, with the reason, on CPU-only machines);
+GPU slots and the cluster's GPU request, tested everywhere."""
 
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 import torch
+from conftest import ROOT, STUB_OPTIONS, load_config, sbatch_stubs, snakemake_command
 
 from invertibility.device import choose_device
 from invertibility.inversion import initial_images, invert
 from invertibility.inversion_settings import InversionSettings
 from invertibility.models import MLP, build_model
+from invertibility.plan import Plan
 from invertibility.taps import Tap
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -76,14 +82,81 @@ def test_conv_inversion_runs_on_cuda_with_autocast():
     assert not result.diverged.any() and result.feature_error.max() < 0.9
 
 
-def test_gpu_claims_are_exclusive_and_released(tmp_path):
+def test_slots_spread_over_gpus_before_they_stack_and_are_released(tmp_path):
     from invertibility import device
 
-    first = device.claim_free_gpu(2, tmp_path)
-    second = device.claim_free_gpu(2, tmp_path)
-    assert {first, second} == {0, 1}
-    for handle in device._HELD_LOCKS[-2:]:  # a finished job releases its GPU
+    held = len(device._HELD_LOCKS)
+    assert [device.claim_gpu_slot(2, 2, tmp_path) for _ in range(4)] == [0, 1, 0, 1]
+    for handle in device._HELD_LOCKS[held + 1 :]:  # jobs end: their slots free up
         handle.close()
-    del device._HELD_LOCKS[-2:]
-    assert device.claim_free_gpu(2, tmp_path) == 0
-    device._HELD_LOCKS.pop().close()
+    del device._HELD_LOCKS[held + 1 :]
+    assert device.claim_gpu_slot(2, 2, tmp_path) == 1  # GPU 0's first slot is still held
+    for handle in device._HELD_LOCKS[held:]:
+        handle.close()
+    del device._HELD_LOCKS[held:]
+
+
+SLOT_JOB = """
+import sys, time
+from invertibility.device import claim_gpu_slot
+claim_gpu_slot(1, int(sys.argv[2]), sys.argv[1], poll_s=0.02)
+start = time.time()
+time.sleep(0.6)
+print(start, time.time())
+"""
+
+
+def slot_jobs(tmp_path, jobs: int, jobs_per_gpu: int) -> list[tuple[float, float]]:
+    """(start, end) of ``jobs`` processes started together, each holding a slot of one GPU."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SLOT_JOB, str(tmp_path), str(jobs_per_gpu)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(jobs)
+    ]
+    spans = [tuple(map(float, p.communicate(timeout=60)[0].split())) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    return sorted(spans)
+
+
+def test_one_slot_never_runs_two_jobs_at_once(tmp_path):
+    spans = slot_jobs(tmp_path, 3, jobs_per_gpu=1)
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end  # the next one waited for the slot: never a silent share
+
+
+def test_n_slots_run_n_jobs_at_once(tmp_path):
+    spans = slot_jobs(tmp_path, 3, jobs_per_gpu=3)
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+def test_a_group_of_inversions_side_by_side_asks_for_one_gpu(finished_run, tmp_path):
+    """Four inversions in a group, four slots of one GPU: the group runs them at once and asks
+    sbatch for one GPU, not four (no SLURM needed: stubs)."""
+    env, record = sbatch_stubs(tmp_path)
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir, symlinks=True)  # keeps the times: nothing reruns
+    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversion_jobs[:4]
+    for job in jobs:
+        (run_dir / job.path).unlink()
+    gpu_config = tmp_path / "gpu.yaml"
+    gpu_config.write_text("resources: {gpu: 1, jobs_per_gpu: 4}\n")
+    command = snakemake_command(
+        run_dir,
+        *(job.path for job in jobs),
+        *STUB_OPTIONS,
+        "--group-components",
+        "inversions=4",
+        "--resources",
+        "gpu_slots=4",
+        config=[ROOT / "config" / "test.yaml", gpu_config],
+    )
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    output = run.stdout + run.stderr
+    assert record.is_file(), output[-3000:]
+    requests = record.read_text().splitlines()
+    assert len(requests) == 1, requests  # one group job for the four
+    assert "--gres=gpu:1" in requests[0] and "--gpus" not in requests[0], requests[0]
+    assert "gpu_slots=4" in output, output[-3000:]  # the four side by side on its GPU

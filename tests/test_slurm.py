@@ -3,11 +3,10 @@
 import os
 import re
 import shutil
-import stat
 import subprocess
 
 import pytest
-from conftest import ROOT, load_config, run_snakemake, snakemake_command
+from conftest import ROOT, STUB_OPTIONS, load_config, run_snakemake, sbatch_stubs, snakemake_command
 
 from invertibility import paths
 from invertibility.plan import Plan
@@ -54,44 +53,20 @@ def test_tiny_config_runs_through_sbatch(tmp_path):
 
 
 def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
-    """No SLURM needed: stand-ins for the SLURM commands the plugin calls; sbatch records the
-    request and refuses it."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    record = tmp_path / "sbatch_args"
-    commands = {
-        "sbatch": f'echo "$@" >> {record}\necho "stub: refused" >&2\nexit 1',
-        **{name: "exit 0" for name in ("sacct", "sacctmgr", "squeue", "scontrol", "sinfo")},
-    }
-    for name, body in commands.items():
-        stub = bin_dir / name
-        stub.write_text(f"#!/bin/sh\n{body}\n")
-        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    """No SLURM needed (stubs)."""
+    env, record = sbatch_stubs(tmp_path)
     gpu_config = tmp_path / "gpu.yaml"
     gpu_config.write_text("resources: {gpu: 1, train_threads: 2}\n")
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     command = snakemake_command(
         tmp_path / "run",
         paths.training_table("mlp", 0),
-        "--profile",
-        "profiles/slurm",
-        "--slurm-no-account",
-        "--slurm-status-command",
-        "squeue",
-        "--retries",
-        "0",
-        "--slurm-init-seconds-before-status-checks",
-        "1",
-        "--default-resources",
-        "slurm_partition=gpu",
+        *STUB_OPTIONS,
+        config=[ROOT / "config" / "test.yaml", gpu_config],
     )
-    command[command.index("--configfile") + 1 : command.index("--configfile") + 2] = [
-        str(ROOT / "config" / "test.yaml"),
-        str(gpu_config),
-    ]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert record.is_file(), (run.stdout + run.stderr)[-3000:]
     request = record.read_text()
-    assert "--gpus=1" in request, request  # config resources.gpu
+    assert "--gres=gpu:1" in request, request  # config resources.gpu
+    assert "--gpus" not in request, request
     assert "--cpus-per-task=2" in request, request  # the train job's threads
     assert "-p gpu" in request and "--comment rule_train" in request

@@ -7,48 +7,61 @@ import logging
 import os
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .allocator import keep_freed_memory
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 _HELD_LOCKS: list = []  # lock files held for the life of the job process
+SLOT_POLL_S = 1.0  # seconds between looks for a free slot when all are taken
 
 
-def claim_free_gpu(count: int, lock_dir: str | None = None) -> int:
-    """Index of a GPU no other job of this machine holds: lock files, one per GPU, released
-    by the OS when the job ends (even on a kill). With ``--resources gpu=N`` at most N jobs
-    ask at once, so one is always free; if none is, share GPU 0 (say so in the log)."""
+def claim_gpu_slot(
+    count: int, jobs_per_gpu: int = 1, lock_dir: str | None = None, poll_s: float = SLOT_POLL_S
+) -> int:
+    """Index of a GPU with a free slot: ``jobs_per_gpu`` lock files per GPU, released by the OS
+    when the job ends (even on a kill). Slots fill GPU by GPU in turn (GPU 0's first slot, GPU
+    1's first slot, ...), so jobs spread before they stack. When every slot is held, wait (and
+    say so in the log) rather than share beyond the setting: Snakemake's ``gpu_slots`` resource
+    keeps that rare, but another Snakemake on the same machine does not count against it."""
     lock_dir = Path(lock_dir or os.environ.get("INVERTIBILITY_GPU_LOCKS", tempfile.gettempdir()))
-    for index in range(count):
-        handle = open(lock_dir / f"invertibility-gpu{index}.lock", "w")  # noqa: SIM115
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        _HELD_LOCKS.append(handle)
-        return index
-    log.warning("all %d GPUs are held by other jobs; sharing GPU 0", count)
-    return 0
+    slots = [(gpu, slot) for slot in range(jobs_per_gpu) for gpu in range(count)]
+    waited = False
+    while True:
+        for gpu, slot in slots:
+            handle = open(lock_dir / f"invertibility-gpu{gpu}-slot{slot}.lock", "w")  # noqa: SIM115
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            _HELD_LOCKS.append(handle)
+            if waited:
+                log.info("GPU %d slot %d is free", gpu, slot)
+            return gpu
+        if not waited:
+            log.info("all %d slots of %d GPU(s) are held by other jobs; waiting", len(slots), count)
+            waited = True
+        time.sleep(poll_s)
 
 
-def choose_device(requested: str = "auto") -> torch.device:
+def choose_device(requested: str = "auto", jobs_per_gpu: int = 1) -> torch.device:
     """``auto``: CUDA when present, else CPU. A job that a scheduler gave its own GPU(s)
-    (SLURM sets CUDA_VISIBLE_DEVICES) uses the first of them; on a shared machine with several
-    GPUs and no such setting, the job claims a free one."""
+    (SLURM sets CUDA_VISIBLE_DEVICES) uses the first of them; otherwise the job takes one of
+    the ``jobs_per_gpu`` slots of a GPU (:func:`claim_gpu_slot`)."""
     if requested == "auto":
         if not torch.cuda.is_available():
             return torch.device("cpu")
-        count = torch.cuda.device_count()
-        if count > 1 and "CUDA_VISIBLE_DEVICES" not in os.environ:
-            return torch.device("cuda", claim_free_gpu(count))
-        return torch.device("cuda")
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            return torch.device("cuda")
+        return torch.device("cuda", claim_gpu_slot(torch.cuda.device_count(), jobs_per_gpu))
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device: {requested!r} asked for, but no CUDA device is visible")
     return torch.device(requested)
@@ -60,6 +73,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def set_threads(threads: int | None) -> None:
+def start_job(threads: int | None, requested: str = "auto", jobs_per_gpu: int = 1) -> torch.device:
+    """What every torch job does first: keep freed memory for reuse (:mod:`.allocator`), use
+    the threads its rule gave it, and choose its device (:func:`choose_device`)."""
+    keep_freed_memory()
     if threads:
         torch.set_num_threads(int(threads))
+    return choose_device(requested, jobs_per_gpu)

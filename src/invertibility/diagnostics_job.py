@@ -24,7 +24,7 @@ import torch
 from . import image_sets
 from .atomic import atomic_path
 from .checkpoints import load_network
-from .device import choose_device, set_threads
+from .device import start_job
 from .redundancy import frame_potential, relative_change, weight_drift
 from .similarity import representation_change
 from .taps import Tap, get_module
@@ -91,10 +91,13 @@ def pool_representation(
 
 
 def run_diagnostics(
-    spec: dict, images_path: str, outputs: dict[str, str], threads: int = 1
+    spec: dict,
+    images_path: str,
+    outputs: dict[str, str],
+    threads: int = 1,
+    jobs_per_gpu: int = 1,
 ) -> None:
-    set_threads(threads)
-    device = choose_device(spec["device"])
+    device = start_job(threads, spec["device"], jobs_per_gpu)
     prepared = image_sets.load(images_path, spec["images_fingerprint"])
     pool = prepared.pool
     batch = pool[:GRAD_IMAGES].to(device), prepared.pool_labels[:GRAD_IMAGES].to(device)

@@ -8,15 +8,16 @@ import torch
 from . import image_sets
 from .atomic import atomic_path
 from .checkpoints import load_network
-from .device import choose_device, set_threads
+from .device import start_job
 from .distances import norm_distances
 from .taps import Tap
 
 
-def run_norm_distances(spec: dict, images_path: str, output: str, threads: int = 1) -> None:
+def run_norm_distances(
+    spec: dict, images_path: str, output: str, threads: int = 1, jobs_per_gpu: int = 1
+) -> None:
     """Reads the checkpoint of every step in ``spec['checkpoints']`` (step -> path)."""
-    set_threads(threads)
-    device = choose_device(spec["device"])
+    device = start_job(threads, spec["device"], jobs_per_gpu)
     images = image_sets.load(images_path, spec["images_fingerprint"])
     path_of = spec["checkpoints"]
 

@@ -14,7 +14,7 @@ import torch
 
 from . import image_sets
 from .checkpoints import load_network
-from .device import choose_device, seed_everything, set_threads
+from .device import seed_everything, start_job
 from .identification import identification_ranks
 from .inversion import initial_images, invert_with_retry
 from .inversion_io import save_inversion
@@ -39,15 +39,19 @@ def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> t
 
 
 def run_inversion(
-    spec: dict, inputs: dict[str, str], output: str, threads: int = 1, progress: bool = True
+    spec: dict,
+    inputs: dict[str, str],
+    output: str,
+    threads: int = 1,
+    progress: bool = True,
+    jobs_per_gpu: int = 1,
 ) -> dict:
     """``inputs``: the ``images`` file and the checkpoint folders, from which the job reads the
     ``t``, ``target`` (the ``tp`` network, or another seed's ``t`` for the cross-seed control;
     none for the other-image control) and ``classifier`` checkpoints its spec names. Writes the
     inversion file; returns its metrics."""
     # spec
-    set_threads(threads)
-    device = choose_device(spec["device"])
+    device = start_job(threads, spec["device"], jobs_per_gpu)
     settings = InversionSettings(**spec["settings"])
     seed_everything(settings.init_seed)
     module = spec["module"]

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from .atomic import atomic_path
 from .checkpoints import load_network
-from .device import choose_device, set_threads
+from .device import start_job
 from .inversion_io import load_inversion
 from .invert_job import predict
 
@@ -27,9 +27,10 @@ JUDGED_COLUMNS = {
 }
 
 
-def judge_labels(spec: dict, inversions: list[str], output: str, threads: int = 1) -> None:
-    set_threads(threads)
-    device = choose_device(spec["device"])
+def judge_labels(
+    spec: dict, inversions: list[str], output: str, threads: int = 1, jobs_per_gpu: int = 1
+) -> None:
+    device = start_job(threads, spec["device"], jobs_per_gpu)
     judge = load_network(spec["network"], spec["checkpoint"]).to(device)
     mean = torch.tensor(spec["mean"], dtype=torch.float32).reshape(1, -1, 1, 1)
     std = torch.tensor(spec["std"], dtype=torch.float32).reshape(1, -1, 1, 1)

@@ -12,7 +12,7 @@ from .atomic import atomic_path
 from .block_probe import BLOCK_COLUMNS
 from .checkpoints import save_checkpoint
 from .data import holdout_set, training_set
-from .device import choose_device, seed_everything, set_threads
+from .device import seed_everything, start_job
 from .models import build_model
 from .training import TrainSettings, train
 
@@ -37,13 +37,13 @@ def run_training(
     accuracy_table: str,
     blocks_table: str,
     threads: int = 1,
+    jobs_per_gpu: int = 1,
     progress: bool = True,
 ) -> None:
     """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
     per-step training table, the held-out accuracy of every checkpoint and the per-block
     diagnostics (:mod:`invertibility.block_probe`)."""
-    set_threads(threads)
-    device = choose_device(spec["device"])
+    device = start_job(threads, spec["device"], jobs_per_gpu)
     by_index: dict[int, list[tuple[str, str]]] = {}
     for label, index, path in spec["schedule"]:
         by_index.setdefault(index, []).append((label, path))

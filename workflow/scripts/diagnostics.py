@@ -13,6 +13,7 @@ def main(smk):
             smk.input.images,
             {"weights": smk.output.weights, "similarity": smk.output.similarity},
             smk.threads,
+            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
 
 

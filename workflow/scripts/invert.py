@@ -9,7 +9,11 @@ from invertibility.logs import logged
 def main(smk):
     with logged(smk.log[0]):
         run_inversion(
-            json.loads(smk.params.spec), dict(smk.input.items()), smk.output[0], smk.threads
+            json.loads(smk.params.spec),
+            dict(smk.input.items()),
+            smk.output[0],
+            smk.threads,
+            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
 
 

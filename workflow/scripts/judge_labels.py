@@ -9,7 +9,11 @@ from invertibility.logs import logged
 def main(smk):
     with logged(smk.log[0]):
         judge_labels(
-            json.loads(smk.params.spec), list(smk.input.inversions), smk.output[0], smk.threads
+            json.loads(smk.params.spec),
+            list(smk.input.inversions),
+            smk.output[0],
+            smk.threads,
+            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
 
 

@@ -13,6 +13,7 @@ def main(smk):
             smk.input.images,
             smk.output[0],
             smk.threads,
+            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
 
 

@@ -14,6 +14,7 @@ def main(smk):
             smk.output.accuracy,
             smk.output.blocks,
             smk.threads,
+            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
 
 
