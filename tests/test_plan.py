@@ -240,6 +240,9 @@ def test_unquoted_step_label_gets_a_hint(test_config):
         (["models", "mlp", "train", "lr"], -1.0, r"-1.0 is less than or equal to the minimum of 0"),
         (["inversion", "iterations"], 0, r"^inversion.iterations: 0 is less than the minimum of 1"),
         (["models", "mlp", "train", "lrate"], 0.1, r"^models.mlp.train: unknown key\(s\): 'lrate'"),
+        (["resources", "jobs_per_gpu"], 0, r"^resources.jobs_per_gpu: 0 is less than the mini"),
+        (["resources", "jobs_per_gpu"], 65, r"^resources.jobs_per_gpu: 65 is greater than the"),
+        (["resources", "gpu"], 2, r"^resources.gpu: 2 is greater than the maximum of 1"),
     ],
 )
 def test_schema_rejects_wrong_types_ranges_and_unknown_keys(test_config, path, value, message):
