@@ -317,3 +317,23 @@ def test_compare_reports_the_comparison_at_matched_drift():
     result = first([claim], table)
     assert result["verdict"] == "supported"  # at matched steps
     assert "at matched drift (lesser at 0_2): -0.1" in result["detail"]
+
+
+def test_seed_stability_measures_each_seed_against_the_spread_and_flags_flips():
+    from invertibility.stability import seed_stability
+
+    first = pd.DataFrame(
+        {"claim": ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 2, "effect": [1, 2, 3, 0, 0.1, 0.2]}
+    )
+    second = first.copy()
+    second.loc[second["claim"] == "a", "effect"] += [0.5, -0.5, 0.0]
+    second.loc[second["claim"] == "b", "effect"] -= 0.3
+    claims_1 = pd.DataFrame({"claim": ["a", "b"], "verdict": ["supported", "supported"]})
+    claims_2 = pd.DataFrame({"claim": ["a", "b"], "verdict": ["supported", "contradicted"]})
+    table = seed_stability(first, second, claims_1, claims_2).set_index("claim")
+    assert table.loc["a", "moved_max"] == pytest.approx(0.5)
+    assert table.loc["a", "spread"] == pytest.approx(1.0)
+    assert table.loc["a", "moved_over_spread"] == pytest.approx(0.5)
+    assert not table.loc["a", "changed"] and not table.loc["a", "flipped"]
+    assert table.loc["b", "moved_over_spread"] == pytest.approx(3.0)
+    assert table.loc["b", "changed"] and table.loc["b", "flipped"]
