@@ -11,6 +11,7 @@ from invertibility.stats import (
     holm,
     p_greater,
     p_less,
+    seeds_for_power,
     seeds_needed,
     seeds_to_clear,
     t_interval,
@@ -131,3 +132,55 @@ def test_seeds_needed_clears_the_line_at_the_observed_spread():
     assert t.ppf(0.975, n - 1) * 0.1 / np.sqrt(n) < 0.15
     assert t.ppf(0.975, n - 2) * 0.1 / np.sqrt(n - 1) >= 0.15
     assert np.isnan(seeds_to_clear([0.2, 0.2, 0.2]))  # no spread: nothing to estimate
+
+
+@pytest.mark.parametrize("gap, sd, alpha", [(0.3, 0.12, 0.025 / 9), (0.11, 0.05, 0.025)])
+def test_seeds_for_power_find_the_effect_that_often_by_simulation(gap, sd, alpha):
+    """At the planned n, the one-sided t test at alpha rejects in about ``power`` of the runs
+    (normal seed effects, 20,000 simulated experiments, fixed RNG); at n - 1, less often."""
+    from scipy.stats import t
+
+    n = int(seeds_for_power(gap, sd, alpha, power=0.8))
+    rng = np.random.default_rng(7)
+
+    def rejection_rate(seeds: int) -> float:
+        effects = rng.normal(gap, sd, size=(20_000, seeds))
+        statistic = effects.mean(1) / (effects.std(1, ddof=1) / np.sqrt(seeds))
+        return float((statistic > t.ppf(1 - alpha, seeds - 1)).mean())
+
+    assert 0.78 <= rejection_rate(n) <= 0.88
+    assert rejection_rate(n - 1) < 0.8
+    assert np.isnan(seeds_for_power(0.0, 0.1)) and np.isnan(seeds_for_power(0.1, 0.0))
+
+
+def test_seed_plan_recovers_the_spread_from_the_interval_and_marks_gates():
+    import pandas as pd
+    from scipy.stats import t
+
+    from invertibility.seed_plan import plan_seeds
+
+    half = t.ppf(0.975, 2) * 0.1 / np.sqrt(3)  # 3 seeds of spread 0.1 around 0.2
+    welch_half = t.ppf(0.975, 4) * 0.1 / np.sqrt(3)
+    claims = pd.DataFrame(
+        {
+            "claim": ["paired", "welch", "gated", "equivalence", "exploratory"],
+            "family": ["primary"] * 4 + ["exploratory"],
+            "kind": ["compare", "compare", "compare", "norm_predicts", "compare"],
+            "detail": ["m:fc1 t=0 minus m:fc2", "a:c t=0 minus b:c", "a:c minus b:c", "", ""],
+            "value": [0.2, 0.2, 0.0, -0.1, 0.2],
+            "low": [0.2 - half, 0.2 - welch_half, -0.5, -0.1 - half, 0.0],
+            "high": [0.2 + half, 0.2 + welch_half, 0.5, -0.1 + half, 0.4],
+            "line": ["0", "0", "0", "+-0.3", "0"],
+            "n_seeds": [3] * 5,
+            "verdict": ["inconclusive"] * 5,
+            "reason": ["p 0.03 >= 0.025: the interval reaches 0"] * 2
+            + ["a:c at 4_100: the tp = t control is not above the other-image null"]
+            + ["p 0.2 >= 0.025"] * 2,
+        }
+    )
+    plan = plan_seeds(claims).set_index("claim")
+    assert list(plan.index) == ["paired", "welch", "gated", "equivalence"]  # primary only
+    np.testing.assert_allclose(plan.loc[["paired", "welch"], "seed_sd"], 0.1)
+    assert plan.loc["equivalence", "gap"] == pytest.approx(0.2)  # the nearer margin
+    assert plan.loc["paired", "seeds_for_power"] == seeds_for_power(0.2, 0.1, 0.025 / 4)
+    assert plan.loc["gated", "gated"] and not plan.loc["paired", "gated"]

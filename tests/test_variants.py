@@ -239,3 +239,21 @@ def test_the_ablations_overlay_keeps_every_default_grid_and_claim_and_plans(defa
     assert kinds.count("trend") == 4 and sum(c.get("two_sided", False) for c in plan.claims()) == 2
     # a default model's training is untouched by the overlay (its spec, seed 0)
     assert plan.training_spec("mlp", 0) == Plan(default_config).training_spec("mlp", 0)
+
+
+def test_the_verdicts_overlay_adds_seeds_and_changes_no_training(default_config):
+    """config/verdicts.yaml: eleven seeds of every model of the primary claims, the default's
+    claims untouched, and seed 0 trains exactly as in the default run."""
+    import yaml
+    from conftest import ROOT
+    from snakemake.utils import update_config
+
+    overlay = yaml.safe_load((ROOT / "config" / "verdicts.yaml").read_text())
+    merged = copy.deepcopy(default_config)
+    update_config(merged, overlay)
+    validate(merged, str(SCHEMA))
+    plan = Plan(merged)
+    for model in ("mlp", "mlp_wide", "alexnet", "resnet18_nobn"):
+        assert plan.seeds(model) == list(range(11))
+        assert plan.training_spec(model, 0) == Plan(default_config).training_spec(model, 0)
+    assert merged["analyses"]["claims"] == default_config["analyses"]["claims"]

@@ -127,3 +127,21 @@ def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) 
     n = np.arange(2, most + 1)
     clears = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) < gap
     return float(n[clears.argmax()]) if clears.any() else np.nan
+
+
+def seeds_for_power(
+    gap: float, sd: float, alpha: float = ALPHA, power: float = 0.8, most: int = 1000
+) -> float:
+    """The smallest ``n`` at which a one-sided t test at ``alpha`` over ``n`` seed effects of
+    spread ``sd`` finds a true effect ``gap`` from its line with probability ``power``:
+    ``t(1 - alpha, n - 1) + t(power, n - 1) <= gap * sqrt(n) / sd`` (the usual normal-theory
+    planning rule with t quantiles; for two independent sides, ``n`` per side and ``sd`` the
+    root sum of their squares). Unlike :func:`seeds_needed` (the interval at the observed mean
+    just clears: power about one half), this plans for a verdict that comes ``power`` of the
+    time. NaN when there is nothing to find or ``most`` is not enough."""
+    if not (np.isfinite(gap) and np.isfinite(sd)) or gap == 0 or sd < 1e-12:
+        return np.nan
+    n = np.arange(2, most + 1)
+    reach = scipy_stats.t.ppf(1 - alpha, n - 1) + scipy_stats.t.ppf(power, n - 1)
+    enough = reach <= abs(gap) * np.sqrt(n) / sd
+    return float(n[enough.argmax()]) if enough.any() else np.nan
