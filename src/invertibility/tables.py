@@ -1,5 +1,5 @@
 """The invertibility table: one row per (model, seed, layer, t, tp, image), its summaries and
-horizons. Definitions (also in the README; the measures in :mod:`invertibility.measures`):
+horizons. Definitions (also in docs/method.md; the measures in :mod:`invertibility.measures`):
 
 * per row, from the reconstruction and the prepared image set (:mod:`invertibility.recognition`):
   ``similarity`` (Pearson correlation with ``x_i``), ``identified``/``id_score`` (rank among
