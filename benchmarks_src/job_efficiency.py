@@ -62,12 +62,18 @@ def inversion_records(workdir: Path) -> pd.DataFrame:
     rows = []
     for bench in sorted((workdir / "benchmarks" / "invert").rglob("*.tsv")):
         relative = bench.relative_to(workdir / "benchmarks" / "invert").with_suffix("")
-        npz = next((workdir / "results" / "inversions").glob(f"**/{relative}.npz"), None)
-        if npz is None:
-            continue
         log = workdir / "logs" / "invert" / relative.with_suffix(".log")
         wall = float(pd.read_csv(bench, sep="\t")["s"].iloc[0])
-        rows.append({"job": str(relative), "wall_s": wall, "loop_s": loop_seconds(npz, log)})
+        if relative.name.startswith("chunk_"):  # its files share its loop out: sum them back
+            # (the chunk of a (seed, layer, t) with all its steps: the whole folder)
+            files = sorted((workdir / "results" / "inversions" / relative.parent).glob("*.npz"))
+            loop = sum(loop_seconds(npz, log) for npz in files)
+        else:
+            npz = workdir / "results" / "inversions" / relative.with_suffix(".npz")
+            if not npz.is_file():
+                continue
+            loop = loop_seconds(npz, log)
+        rows.append({"job": str(relative), "wall_s": wall, "loop_s": loop})
     return pd.DataFrame(rows)
 
 

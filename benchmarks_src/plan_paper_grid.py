@@ -1,14 +1,17 @@
 """Benchmark: plan (snakemake -n) the paper-scale grid of config/paper.yaml on the SLURM profile.
 
 Builds a throwaway ImageNet-shaped folder tree (class folders and empty image files: planning
-only reads names), points a copy of config/paper.yaml at it, times the dry run, and counts the
-jobs that would be submitted with and without grouping the inversions.
+only reads names), points a copy of config/paper.yaml at it, and times the dry run once per
+``--chunks`` value (every model's ``invert_chunk``: 1 is one job per (layer, t, tp)), counting
+the inversion jobs and the SLURM jobs that would be submitted (50 inversions per group, as the
+profile says; with ``--ungrouped`` also without grouping).
 
-    .venv/bin/python benchmarks_src/plan_paper_grid.py
+    .venv/bin/python benchmarks_src/plan_paper_grid.py [--chunks 1 16] [--ungrouped]
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -59,30 +62,41 @@ def job_counts(output: str) -> tuple[dict[str, int], int]:
     return counts, groups
 
 
+def inversion_jobs(counts: dict[str, int]) -> int:
+    return sum(n for rule, n in counts.items() if rule == "invert" or rule.startswith("invert_"))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chunks", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--ungrouped", action="store_true", help="also plan without groups")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fake_imagenet(tmp / "imagenet")
-        config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
-        config["datasets"]["imagenet"].update(
-            root=str(tmp / "imagenet" / "train"), holdout_root=str(tmp / "imagenet" / "invert")
-        )
-        path = tmp / "paper.yaml"
-        path.write_text(yaml.safe_dump(config))
-        grouped_time, grouped = dry_run(path, tmp / "run")
-        ungrouped_time, ungrouped = dry_run(path, tmp / "run", "--group-components", "inversions=1")
-    counts, groups = job_counts(grouped)
-    _, groups_ungrouped = job_counts(ungrouped)
-    other = counts["total"] - counts["invert"] - 1  # all jobs but inversions and 'all'
-    print(
-        f"inversion jobs: {counts['invert']}, "
-        f"train jobs: {counts['train']}, "
-        f"total jobs: {counts['total']}"
-    )
-    print(f"planning (snakemake -n, SLURM profile, grouped):   {grouped_time:6.1f} s")
-    print(f"planning (snakemake -n, SLURM profile, ungrouped): {ungrouped_time:6.1f} s")
-    print(f"submitted jobs without grouping: {groups_ungrouped + other}")
-    print(f"submitted jobs with 50 inversions per group: {groups + other}")
+        for chunk in args.chunks:
+            config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+            config["datasets"]["imagenet"].update(
+                root=str(tmp / "imagenet" / "train"), holdout_root=str(tmp / "imagenet" / "invert")
+            )
+            for entry in config["models"].values():
+                entry["invert_chunk"] = chunk
+            path = tmp / f"paper_chunk{chunk}.yaml"
+            path.write_text(yaml.safe_dump(config))
+            seconds, output = dry_run(path, tmp / "run")
+            counts, groups = job_counts(output)
+            jobs = inversion_jobs(counts)
+            other = counts["total"] - jobs - 1  # all jobs but inversions and 'all'
+            print(
+                f"invert_chunk {chunk}: {jobs} inversion jobs, {counts['total']} jobs in all; "
+                f"planning (snakemake -n, SLURM profile) {seconds:.1f} s; "
+                f"{groups + other} SLURM jobs with 50 inversion jobs per group",
+                flush=True,
+            )
+            if args.ungrouped:
+                seconds, output = dry_run(path, tmp / "run", "--group-components", "inversions=1")
+                _, groups = job_counts(output)
+                print(f"  ungrouped: planning {seconds:.1f} s; {groups + other} SLURM jobs")
 
 
 if __name__ == "__main__":

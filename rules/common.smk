@@ -1,5 +1,6 @@
 # Everything rules need from the config: checked and planned once, here, before any job runs.
 import os
+import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -50,7 +51,7 @@ def script_code(name):
 
 def names_pattern(names):
     """A wildcard constraint matching exactly ``names`` (nothing, if there are none)."""
-    return "|".join(names) or "(?!)"
+    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
 
 
 def get_final_targets():
@@ -134,6 +135,21 @@ def get_inversion_checkpoints(wildcards):
     """The checkpoint folders of the runs a job reads (two for the cross-seed control)."""
     job = inversion_job(wildcards)
     return [paths.checkpoint_dir(job.model, seed) for seed in PLAN.inversion_runs(job)]
+
+
+def chunk_functions(chunk):
+    """The checkpoint-input and spec functions of one chunk's ``invert_chunk_*`` rule."""
+
+    def checkpoints(wildcards):
+        return [
+            paths.checkpoint_dir(chunk.model, seed)
+            for seed in PLAN.inversion_runs(chunk)
+        ]
+
+    def spec(wildcards):
+        return canonical(PLAN.inversion_spec(chunk))
+
+    return checkpoints, spec
 
 
 def get_image_grid_inputs(wildcards):

@@ -74,18 +74,20 @@ def test_training_spec_depends_on_the_model_entry_alone(test_config):
 def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
     plan = Plan(test_config)
     spec = plan.inversion_spec(InversionJob("mlp", 1, "fc2", "0_5", "1_5"))
-    assert spec["p"] == 20 and spec["module"] == "fc2" and spec["settings"]["iterations"] == 40
+    (target,) = spec["targets"]
+    assert target["p"] == 20 and spec["module"] == "fc2" and spec["settings"]["iterations"] == 40
     assert spec["seed"] == 1 and spec["settings"]["depth"] == 2
     # M&V: the TV weight grows by sqrt(10) per weighted layer from its depth-1 value
     assert spec["settings"]["lambda_tv"] == pytest.approx(0.001 * 10**0.5, rel=1e-3)
-    assert spec["checkpoints"]["target"] == "results/checkpoints/mlp/seed1/1_5.safetensors"
+    assert target["checkpoints"]["target"] == "results/checkpoints/mlp/seed1/1_5.safetensors"
     assert spec["network"] == {
         "architecture": "mlp",
         "num_classes": 10,
         "input_shape": [1, 28, 28],
         "hidden": [128, 64, 32],
     }
-    assert plan.inversion_spec(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))["p"] is None
+    other = plan.inversion_spec(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
+    assert other["targets"][0]["p"] is None
     files = plan.inversion_checkpoints(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
     assert set(files) == {"t", "classifier"}
     # the cross-seed control: this seed's function, the next seed's activations at the same t
@@ -94,6 +96,24 @@ def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
     assert files["t"] == "results/checkpoints/mlp/seed1/0_5.safetensors"
     assert files["target"] == "results/checkpoints/mlp/seed0/0_5.safetensors"
     assert plan.inversion_runs(cross) == [1, 0]
+
+
+def test_chunks_partition_the_inversions(test_config):
+    config = copy.deepcopy(test_config)
+    config["models"]["mlp"]["invert_chunk"] = 2
+    # seed 0 inverts one more step than seed 1 (its figure panel): another chunk shape
+    config["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5", "1_0", "1_5"]
+    plan = Plan(config)
+    mlp = {job for job in plan.inversion_jobs if job.model == "mlp"}
+    chunked = [job for chunk in plan.inversion_chunks for job in chunk.jobs]
+    assert sorted(chunked) == sorted(mlp) and len(chunked) == len(set(chunked))
+    assert all(1 <= len(chunk.tps) <= 2 for chunk in plan.inversion_chunks)
+    # step order, the controls last
+    assert plan.inversion_chunks[0].tps == ("0_5", "1_0")
+    assert plan.unchunked_models() == ["resnet18_nobn", "judge32"]
+    spec = plan.inversion_spec(plan.inversion_chunks[0])
+    assert [target["tp"] for target in spec["targets"]] == ["0_5", "1_0"]
+    assert [target["p"] for target in spec["targets"]] == [0, 15]
 
 
 def mutate(config, path, value):
@@ -243,6 +263,8 @@ def test_unquoted_step_label_gets_a_hint(test_config):
         (["resources", "jobs_per_gpu"], 0, r"^resources.jobs_per_gpu: 0 is less than the mini"),
         (["resources", "jobs_per_gpu"], 65, r"^resources.jobs_per_gpu: 65 is greater than the"),
         (["resources", "gpu"], 2, r"^resources.gpu: 2 is greater than the maximum of 1"),
+        (["models", "mlp", "invert_chunk"], 0, r"^models.mlp.invert_chunk: 0 is less than the m"),
+        (["models", "mlp", "invert_chunk"], 65, r"^models.mlp.invert_chunk: 65 is greater than"),
     ],
 )
 def test_schema_rejects_wrong_types_ranges_and_unknown_keys(test_config, path, value, message):

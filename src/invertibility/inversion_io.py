@@ -6,8 +6,9 @@ inversion diverged; one row per image, or per (image, partner) for the other-ima
 per-row arrays of :data:`METRIC_KEYS`, ``p`` (optimizer steps from ``t`` to ``tp``; -1 for a
 control), ``drift`` (``D_l``: relative change of the weights up to the layer between the function
 and target networks; NaN for the other-image control), ``loop_seconds`` (wall time of the
-optimization loop) and ``settings`` (JSON: model, seed, layer, module, t, tp, classifier step,
-number of identification candidates and every hyper-parameter).
+optimization loop; a chunked job's, shared out by rows) and ``settings`` (JSON: model, seed,
+layer, module, t, tp, classifier step, number of identification candidates and every
+hyper-parameter).
 """
 
 from __future__ import annotations

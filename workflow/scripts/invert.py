@@ -1,4 +1,5 @@
-"""Rule invert: one inversion job per (model, layer, t, tp)."""
+"""Rules invert and invert_chunk_*: one inversion job per (model, layer, t, tp), or per chunk of
+activation steps of one (model, layer, t)."""
 
 import json
 
@@ -11,7 +12,7 @@ def main(smk):
         run_inversion(
             json.loads(smk.params.spec),
             dict(smk.input.items()),
-            smk.output[0],
+            list(smk.output),
             smk.threads,
             jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )
