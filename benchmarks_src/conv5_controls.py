@@ -63,7 +63,8 @@ def main(run: Path, seeds: list[int], names: list[str], out: Path = Path("/tmp/c
             for tp in ("0_100", "other_image"):
                 job = InversionJob("alexnet", seed, "conv5", "0_100", tp)
                 spec = plan.inversion_spec(job)
-                spec["checkpoints"] = {k: str(run / v) for k, v in spec["checkpoints"].items() if v}
+                (entry,) = spec["targets"]
+                entry["checkpoints"] = {k: str(run / v) for k, v in entry["checkpoints"].items()}
                 target = out / f"{abs(hash(name))}_{seed}_{tp}.npz"
                 start = time.perf_counter()
                 run_inversion(spec, {"images": str(images)}, str(target), progress=False)
