@@ -26,10 +26,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from invertibility.plan import Plan
 
-from invertibility.plan import Plan  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def link_tree(source: Path, target: Path) -> None:
