@@ -5,7 +5,8 @@ controls included), and inverts its steps twice through Snakemake on one core, i
 folder that hard-links a finished run's checkpoints and images: once as one job per file, once
 as one chunked job (``invert_chunk``). Prints the jobs' wall times (their ``benchmark:`` files)
 per file and the ratio, in the order the arms ran (they alternate between models, so that a
-drift of the machine's speed does not favour one arm).
+drift of the machine's speed does not favour one arm), and how far the two arms' files are
+apart (``inversion_io.largest_differences``, the largest over the files).
 
     .venv/bin/python benchmarks_src/chunk_inversions.py --results RUN [--config config.yaml]
         [--models mlp mlp_wide] [--chunk 64]
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from invertibility.inversion_io import largest_differences, load_inversion
 from invertibility.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +64,16 @@ def invert(workdir: Path, configs: list[Path], targets: list[str]) -> tuple[floa
     return sum(float(pd.read_csv(f, sep="\t")["s"].iloc[0]) for f in files), len(files)
 
 
+def arms_apart(first: Path, second: Path, targets: list[str]) -> dict[str, float]:
+    """The largest difference of each key over the targets, between two arms' folders."""
+    worst: dict[str, float] = {}
+    for target in targets:
+        gaps = largest_differences(load_inversion(first / target), load_inversion(second / target))
+        for key, gap in gaps.items():
+            worst[key] = max(worst.get(key, 0.0), gap)
+    return {key: gap for key, gap in worst.items() if gap > 0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, required=True)
@@ -86,6 +98,10 @@ def main() -> None:
             seconds = {}
             for arm in order:
                 seconds[arm], n_jobs = invert(workdir, arms[arm], targets)
+                kept = Path(tmp) / model / arm
+                for target in targets:
+                    (kept / target).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(workdir / target, kept / target)
                 print(
                     f"{model} {jobs[0].layer} t={jobs[0].t}, {len(targets)} files, {arm}: "
                     f"{n_jobs} jobs, {seconds[arm]:.1f} s ({seconds[arm] / len(targets):.2f} s "
@@ -94,6 +110,8 @@ def main() -> None:
                 )
             ratio = seconds["chunked"] / seconds["one job per file"]
             print(f"{model}: chunked / one job per file = {ratio:.2f}", flush=True)
+            apart = arms_apart(*(Path(tmp) / model / arm for arm in arms), targets)
+            print(f"{model}: keys that differ between the arms: {apart or 'none'}", flush=True)
 
 
 if __name__ == "__main__":

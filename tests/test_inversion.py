@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from invertibility.inversion import initial_images, invert, invert_in_chunks, invert_with_retry
+from invertibility.inversion_io import largest_differences
 from invertibility.inversion_settings import InversionSettings, layer_settings
 from invertibility.models import MLP, build_model, parameters_up_to
 from invertibility.redundancy import weight_drift
@@ -184,3 +186,19 @@ def test_weight_drift_counts_the_layers_up_to_the_tap_only():
     assert weight_drift(before, after, "fc1") == 0.0
     assert weight_drift(before, after, "fc2") > 0.0
     assert parameters_up_to(before, "fc2") == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+
+
+def test_largest_differences_measures_each_key_of_two_inversion_files():
+    ours = {"reconstructions": np.array([[0.5, np.nan]]), "rank": np.array([0.0, np.nan])}
+    ours |= {"diverged": np.array([False, True]), "drift": float("nan"), "p": 3, "lr": 5.0}
+    ours |= {"loop_seconds": 1.0}
+    same = largest_differences(ours, dict(ours, loop_seconds=9.0))  # a wall time is left out
+    assert same == dict.fromkeys(["diverged", "drift", "lr", "p", "rank", "reconstructions"], 0.0)
+    theirs = dict(ours, reconstructions=np.array([[0.25, np.nan]]), rank=np.array([0.0, 1.0]))
+    theirs |= {"diverged": np.array([True, False]), "drift": 0.1, "p": 4, "lr": 5.5}
+    gaps = largest_differences(ours, theirs)
+    assert gaps["reconstructions"] == 0.25 and gaps["rank"] == float("inf")
+    assert gaps["diverged"] == 2 and gaps["p"] == 1 and gaps["lr"] == 0.5
+    assert gaps["drift"] == float("inf")  # NaN on one side only
+    with pytest.raises(ValueError, match="keys"):
+        largest_differences(ours, {"p": 3})

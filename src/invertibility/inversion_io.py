@@ -74,3 +74,30 @@ def load_inversion(path: str, images: bool = True) -> dict:
             result["reconstructions"] = npz["reconstructions"]
             result["originals"] = npz["originals"]
     return result
+
+
+def largest_differences(ours: dict, theirs: dict) -> dict[str, float]:
+    """How far two loaded inversion files of the same (model, seed, layer, t, tp) are apart,
+    key by key: the largest absolute difference of a float or float array (NaN on exactly one
+    side counts as infinite), the number of differing entries of any other array, and 0 or 1
+    for other values. ``loop_seconds`` (a wall time) is left out; other keys must match."""
+    if set(ours) != set(theirs):
+        raise ValueError(f"inversion files differ in keys: {sorted(set(ours) ^ set(theirs))}")
+    differences = {}
+    for key in sorted(set(ours) - {"loop_seconds"}):
+        a, b = ours[key], theirs[key]
+        if isinstance(a, np.ndarray | float) and isinstance(b, np.ndarray | float):
+            a, b = np.asarray(a), np.asarray(b)
+            if a.shape != b.shape:
+                differences[key] = float("inf")
+            elif a.dtype.kind == "f":
+                if (np.isnan(a) != np.isnan(b)).any():
+                    differences[key] = float("inf")
+                else:
+                    gap = np.abs(np.nan_to_num(a) - np.nan_to_num(b))
+                    differences[key] = float(gap.max(initial=0.0))
+            else:
+                differences[key] = float((a != b).sum())
+        else:
+            differences[key] = 0.0 if a == b else 1.0
+    return differences
