@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from invertibility.inversion_io import largest_differences, load_inversion
-from invertibility.plan import Plan
+from invertibility.core.inversion_io import largest_differences, load_inversion
+from invertibility.planning.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from invertibility import image_sets
-from invertibility.inversion_io import load_inversion
-from invertibility.invert_job import run_inversion
-from invertibility.plan import InversionJob, Plan
-from invertibility.recognition import load_pool, row_measures
-from invertibility.stats import t_interval
+from invertibility.analysis.recognition import load_pool, row_measures
+from invertibility.analysis.stats import t_interval
+from invertibility.core.inversion_io import load_inversion
+from invertibility.data import image_sets
+from invertibility.jobs.invert_job import run_inversion
+from invertibility.planning.plan import InversionJob, Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = {  # per-model inversion overrides, merged over config.yaml's alexnet entry

@@ -28,11 +28,11 @@ def job(size: int, device_name: str, iterations: int, launched: float) -> dict:
     """One inversion job; returns its start cost and optimization seconds."""
     import torch
 
-    from invertibility.device import start_job
-    from invertibility.inversion import initial_images, invert
-    from invertibility.inversion_settings import InversionSettings
-    from invertibility.models import build_model
-    from invertibility.taps import Tap
+    from invertibility.core.inversion_settings import InversionSettings
+    from invertibility.jobs.device import start_job
+    from invertibility.methods.inversion import initial_images, invert
+    from invertibility.nets.models import build_model
+    from invertibility.nets.taps import Tap
 
     device = start_job(1, device_name)
     torch.manual_seed(0)

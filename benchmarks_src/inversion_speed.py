@@ -15,11 +15,11 @@ import time
 
 import torch
 
-from invertibility.device import choose_device
-from invertibility.inversion import initial_images, invert
-from invertibility.inversion_settings import InversionSettings
-from invertibility.models import build_model, layer_names
-from invertibility.taps import Tap
+from invertibility.core.inversion_settings import InversionSettings
+from invertibility.jobs.device import choose_device
+from invertibility.methods.inversion import initial_images, invert
+from invertibility.nets.models import build_model, layer_names
+from invertibility.nets.taps import Tap
 
 MODELS = {
     "mlp": dict(architecture="mlp", input_shape=(1, 28, 28), hidden=[2000, 1000, 100]),

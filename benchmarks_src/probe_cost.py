@@ -1,4 +1,4 @@
-"""Benchmark: the cost of the training-time block probes (invertibility.block_probe).
+"""Benchmark: the cost of the training-time block probes (invertibility.methods.block_probe).
 
 Trains the same network from the same seed for the same steps twice in one process, probes on
 (every ``--every`` steps) and off, alternating the order over ``--repeats`` rounds, and prints
@@ -17,8 +17,8 @@ import time
 import torch
 from torch.utils.data import TensorDataset
 
-from invertibility.models import build_model
-from invertibility.training import TrainSettings, train
+from invertibility.methods.training import TrainSettings, train
+from invertibility.nets.models import build_model
 
 MODELS = {
     "mlp": dict(architecture="mlp", input_shape=(1, 28, 28), hidden=[2000, 1000, 100]),

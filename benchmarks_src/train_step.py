@@ -5,7 +5,7 @@ For each model of the default config (its input size and batch), one process per
 
 * ``before``: ``torch.optim.SGD`` as PyTorch defaults it on the CPU (a loop over parameters),
   glibc's allocator as it comes (large blocks mmap'ed per allocation, unmapped on free);
-* ``foreach``: the multi-tensor SGD, freed memory kept (:mod:`invertibility.allocator`);
+* ``foreach``: the multi-tensor SGD, freed memory kept (:mod:`invertibility.jobs.allocator`);
 * ``after``: what the training job does: fused SGD, freed memory kept.
 
 Variants alternate their order over ``--repeats`` rounds; the table gives each variant's median
@@ -32,8 +32,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from invertibility.allocator import keep_freed_memory
-from invertibility.models import build_model
+from invertibility.jobs.allocator import keep_freed_memory
+from invertibility.nets.models import build_model
 
 MODELS = {  # the default config's networks, inputs and batches
     "mlp": dict(architecture="mlp", input_shape=(1, 28, 28), hidden=[2000, 1000, 100], batch=64),

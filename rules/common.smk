@@ -6,13 +6,13 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from invertibility import paths
-from invertibility.errors import ConfigError
-from invertibility.plan import InversionJob, Plan
-from invertibility.provenance import code_version
-from invertibility.schema_check import check_schema
-from invertibility.steps import STEP_PATTERN
-from invertibility.vocabulary import CONTROLS, canonical
+from invertibility.core import paths
+from invertibility.core.errors import ConfigError
+from invertibility.planning.plan import InversionJob, Plan
+from invertibility.core.provenance import code_version
+from invertibility.planning.schema_check import check_schema
+from invertibility.core.steps import STEP_PATTERN
+from invertibility.core.vocabulary import CONTROLS, canonical
 
 try:
     # one line naming the key, before Snakemake's validator would dump the whole schema

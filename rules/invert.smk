@@ -47,7 +47,7 @@ rule invert:
 # A model with `invert_chunk` > 1 inverts several activation steps of one (seed, layer, t) per
 # job, in one batched optimization, and still writes one file per (layer, t, tp). A rule's
 # outputs share its wildcards, so each chunk is a rule with its files written out (see
-# invertibility.plan.InversionChunk). On a cluster they join the profile's group of inversion
+# invertibility.planning.plan.InversionChunk). On a cluster they join the profile's group of inversion
 # jobs (ignored when run locally).
 for index, chunk in enumerate(PLAN.inversion_chunks):
     chunk_checkpoints, chunk_spec = chunk_functions(chunk)

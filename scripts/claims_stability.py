@@ -6,7 +6,7 @@ FIRST_RUN and SECOND_RUN are working directories (each with results/tables/claim
 claims_by_seed.parquet), for example the default run and the same config trained with
 `resources.train_threads: 2` in a folder of its own. Prints, per claim, how far each seed's
 effect moved against the spread between seeds, and whether the verdict changed
-(invertibility.stability).
+(invertibility.analysis.stability).
 """
 
 import argparse
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from invertibility import paths
-from invertibility.stability import seed_stability
+from invertibility.analysis.stability import seed_stability
+from invertibility.core import paths
 
 
 def main() -> None:

@@ -4,7 +4,8 @@
 
 For each primary claim: the gap between its effect and the line it must clear, the spread of
 its seed effects (recovered from the interval), and the seeds at which a one-sided t test at
-Holm's strictest level finds that gap with the given power (invertibility.seed_plan). A claim
+Holm's strictest level finds that gap with the given power (invertibility.analysis.seed_plan). A
+claim
 voided by a gate is marked: seeds do not lift a gate.
 """
 
@@ -12,8 +13,8 @@ import argparse
 
 import pandas as pd
 
-from invertibility import paths
-from invertibility.seed_plan import plan_seeds
+from invertibility.analysis.seed_plan import plan_seeds
+from invertibility.core import paths
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT, load_config, run_snakemake
 
-from invertibility import paths
-from invertibility.inversion_io import load_inversion
-from invertibility.plan import Plan
+from invertibility.core import paths
+from invertibility.core.inversion_io import load_inversion
+from invertibility.planning.plan import Plan
 
 pytestmark = pytest.mark.slow
 CONFIG = ROOT / "config" / "test_ablations.yaml"

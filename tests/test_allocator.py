@@ -41,7 +41,7 @@ def test_freed_tensors_are_reused_without_page_faults():
 
 
 def test_does_nothing_off_linux(monkeypatch):
-    from invertibility import allocator
+    from invertibility.jobs import allocator
 
     monkeypatch.setattr(allocator, "_applied", False)
     monkeypatch.setattr(allocator.sys, "platform", "darwin")

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from invertibility.claims import evaluate_claims
-from invertibility.inversion_io import save_inversion
-from invertibility.retention import retention_table
-from invertibility.tables import invertibility_table, summarize
+from invertibility.analysis.claims import evaluate_claims
+from invertibility.analysis.retention import retention_table
+from invertibility.analysis.tables import invertibility_table, summarize
+from invertibility.core.inversion_io import save_inversion
 
 CONTROL, NULL = 0.8, 0.1  # mean similarity of the tp = t and other-image controls
 
@@ -320,7 +320,7 @@ def test_compare_reports_the_comparison_at_matched_drift():
 
 
 def test_seed_stability_measures_each_seed_against_the_spread_and_flags_flips():
-    from invertibility.stability import seed_stability
+    from invertibility.analysis.stability import seed_stability
 
     first = pd.DataFrame(
         {"claim": ["a"] * 3 + ["b"] * 3, "seed": [0, 1, 2] * 2, "effect": [1, 2, 3, 0, 0.1, 0.2]}

@@ -3,8 +3,8 @@
 import yaml
 from conftest import ROOT, load_config
 
-from invertibility.claims import KINDS
-from invertibility.measures import MEASURES
+from invertibility.analysis.claims import KINDS
+from invertibility.analysis.measures import MEASURES
 
 
 def schema() -> dict:
@@ -23,7 +23,7 @@ def test_every_measure_enum_is_the_registry():
 
 
 def test_the_predictor_enum_is_the_predictors_table():
-    from invertibility.predictors import PREDICTORS
+    from invertibility.analysis.predictors import PREDICTORS
 
     assert schema()["$defs"]["claim"]["properties"]["predictor"]["enum"] == list(PREDICTORS)
 

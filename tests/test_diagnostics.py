@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from invertibility.block_probe import BlockProbe, diagnostic_blocks
-from invertibility.diagnostics_job import grad_ratio_below
-from invertibility.models import MLP, blocks_up_to, resnet18_nobn
-from invertibility.redundancy import frame_potential, relative_change
-from invertibility.similarity import debiased_linear_cka, linear_cka, representation_change
-from invertibility.taps import get_module
-from invertibility.training import TrainSettings, train
+from invertibility.jobs.diagnostics_job import grad_ratio_below
+from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
+from invertibility.methods.redundancy import frame_potential, relative_change
+from invertibility.methods.similarity import debiased_linear_cka, linear_cka, representation_change
+from invertibility.methods.training import TrainSettings, train
+from invertibility.nets.models import MLP, blocks_up_to, resnet18_nobn
+from invertibility.nets.taps import get_module
 
 
 def test_frame_potential_of_an_orthonormal_frame_equals_its_minimum():

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import ROOT, load_config, planned_rules, run_snakemake
 
-from invertibility import paths
-from invertibility.inversion_io import largest_differences, load_inversion
-from invertibility.plan import Plan
+from invertibility.core import paths
+from invertibility.core.inversion_io import largest_differences, load_inversion
+from invertibility.planning.plan import Plan
 
 pytestmark = pytest.mark.slow
 
@@ -115,8 +115,8 @@ def test_changing_an_inversion_setting_reruns_inversions_not_training(finished_r
 
 
 def test_tables_have_the_documented_columns_and_dtypes(finished_run):
-    from invertibility.distances import DISTANCE_COLUMNS
-    from invertibility.tables import INVERTIBILITY_COLUMNS
+    from invertibility.analysis.tables import INVERTIBILITY_COLUMNS
+    from invertibility.methods.distances import DISTANCE_COLUMNS
 
     table = pd.read_parquet(finished_run / paths.table("invertibility"))
     assert {c: str(t) for c, t in table.dtypes.items()} == {
@@ -146,7 +146,7 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
 
 def test_claims_table_has_a_verdict_per_claim(finished_run):
     claims = pd.read_csv(finished_run / paths.claims())
-    from invertibility.claims import CLAIM_COLUMNS
+    from invertibility.analysis.claims import CLAIM_COLUMNS
 
     assert list(claims.columns) == CLAIM_COLUMNS
     # compare, threshold; distance and norm_predicts pooled (primary) and once per distances
@@ -163,9 +163,9 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
 
 
 def test_diagnostics_tables_have_the_documented_columns(finished_run):
-    from invertibility.block_probe import BLOCK_COLUMNS
-    from invertibility.diagnostics_job import SIMILARITY_COLUMNS, WEIGHT_COLUMNS
-    from invertibility.predictors import PREDICTOR_COLUMNS, PREDICTORS
+    from invertibility.analysis.predictors import PREDICTOR_COLUMNS, PREDICTORS
+    from invertibility.jobs.diagnostics_job import SIMILARITY_COLUMNS, WEIGHT_COLUMNS
+    from invertibility.methods.block_probe import BLOCK_COLUMNS
 
     def dtypes(frame):
         return {c: str(t) for c, t in frame.dtypes.items()}
@@ -204,7 +204,7 @@ def test_diagnostics_tables_have_the_documented_columns(finished_run):
 
 
 def test_a_job_reads_the_prepared_images(finished_run):
-    from invertibility import image_sets
+    from invertibility.data import image_sets
 
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     prepared = image_sets.load(

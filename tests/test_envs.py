@@ -106,7 +106,7 @@ def test_every_rule_script_is_found():
 
 @pytest.mark.parametrize("script", sorted(rule_scripts()))
 def test_each_env_lists_what_its_rules_import(script):
-    from invertibility.provenance import module_closure, module_file
+    from invertibility.core.provenance import module_closure, module_file
 
     package = ROOT / "src" / "invertibility"
     path = ROOT / "workflow" / "scripts" / script
@@ -133,7 +133,8 @@ def test_plots_rules_run_without_torch():
         "sys.meta_path.insert(0, NoTorch())\n"
         f"for script in {[str(ROOT / 'workflow' / 'scripts' / s) for s in scripts]!r}:\n"
         "    runpy.run_path(script, run_name='not_main')\n"
-        "import invertibility.tables, invertibility.claims, invertibility.analysis_figures\n"
+        "import invertibility.analysis.tables, invertibility.analysis.claims\n"
+        "import invertibility.figures.analysis\n"
         "assert 'torch' not in sys.modules\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -149,10 +150,11 @@ def test_an_inversion_job_imports_only_what_it_runs():
     code = (
         "import runpy, sys\n"
         f"runpy.run_path({str(ROOT / 'workflow' / 'scripts' / 'invert.py')!r}, run_name='x')\n"
-        "from invertibility.models import build_model\n"
+        "from invertibility.nets.models import build_model\n"
         "build_model('alexnet', 10, (3, 64, 64)); build_model('resnet18_nobn', 10, (3, 64, 64))\n"
         "heavy = {'torchvision', 'pandas', 'matplotlib', 'skimage', 'mlxtend',\n"
-        "         'invertibility.plan', 'invertibility.validation', 'invertibility.data'}\n"
+        "         'invertibility.planning.plan', 'invertibility.planning.validation',\n"
+        "         'invertibility.data.datasets'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from invertibility import figures
+from invertibility.figures import image_grid
 
 
 def fake_result(tp, diverged):
@@ -39,7 +39,7 @@ def by_key():
 
 
 def test_rows_follow_the_panel_and_diverged_cells_are_marked():
-    rows = list(figures._panel_rows(PANEL, by_key()))
+    rows = list(image_grid._panel_rows(PANEL, by_key()))
     assert [label for label, _ in rows] == ["fc2\na", "fc2\nb", "fc1\na", "fc1\nb"]
     assert all(len(cells) == 3 for _, cells in rows)  # original + two activation steps
     diverged = [(label, i) for label, cells in rows for i, c in enumerate(cells) if c is None]
@@ -48,14 +48,14 @@ def test_rows_follow_the_panel_and_diverged_cells_are_marked():
 
 def test_contrast_stretch_maps_percentiles_to_the_full_range():
     image = np.linspace(0.4, 0.6, 3 * 10 * 10).reshape(3, 10, 10)
-    shown = figures.for_display(image, contrast=True)
+    shown = image_grid.for_display(image, contrast=True)
     assert shown.shape == (10, 10, 3)
     assert shown.min() == pytest.approx(0.0) and shown.max() == pytest.approx(1.0)
-    assert figures.for_display(image, contrast=False).max() == pytest.approx(0.6)
+    assert image_grid.for_display(image, contrast=False).max() == pytest.approx(0.6)
 
 
 def test_forest_plot_labels_keep_the_model_and_layer():
-    from invertibility.analysis_figures import short_label
+    from invertibility.figures.analysis import short_label
 
     long = "The same-image distance across invertible steps exceeds the nearest one [mlp fc2]"
     assert short_label(long, width=50).endswith("[mlp fc2]")

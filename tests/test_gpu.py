@@ -10,12 +10,12 @@ import pytest
 import torch
 from conftest import ROOT, STUB_OPTIONS, load_config, sbatch_stubs, snakemake_command
 
-from invertibility.device import choose_device
-from invertibility.inversion import initial_images, invert
-from invertibility.inversion_settings import InversionSettings
-from invertibility.models import MLP, build_model
-from invertibility.plan import Plan
-from invertibility.taps import Tap
+from invertibility.core.inversion_settings import InversionSettings
+from invertibility.jobs.device import choose_device
+from invertibility.methods.inversion import initial_images, invert
+from invertibility.nets.models import MLP, build_model
+from invertibility.nets.taps import Tap
+from invertibility.planning.plan import Plan
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -83,7 +83,7 @@ def test_conv_inversion_runs_on_cuda_with_autocast():
 
 
 def test_slots_spread_over_gpus_before_they_stack_and_are_released(tmp_path):
-    from invertibility import device
+    from invertibility.jobs import device
 
     held = len(device._HELD_LOCKS)
     assert [device.claim_gpu_slot(2, 2, tmp_path) for _ in range(4)] == [0, 1, 0, 1]

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from invertibility import image_sets
-from invertibility.errors import DataError
+from invertibility.core.errors import DataError
+from invertibility.data import image_sets
 
 MNIST = {
     "source": "mnist",

@@ -7,9 +7,9 @@ import yaml
 from conftest import ROOT, load_config, run_snakemake
 from PIL import Image
 
-from invertibility import data
-from invertibility.errors import ConfigError, DataError
-from invertibility.plan import Plan
+from invertibility.core.errors import ConfigError, DataError
+from invertibility.data import datasets
+from invertibility.planning.plan import Plan
 
 PHOTOS = {
     "cat": ["chelsea", "cat"],
@@ -67,7 +67,7 @@ def paper_config(folders, **overrides):
 
 def test_training_set_skips_non_images_with_a_warning(folders, caplog):
     spec = paper_config(folders)["datasets"]["imagenet"]
-    train = data.training_set(spec)
+    train = datasets.training_set(spec)
     assert len(train) == 15 and train.classes == ["cat", "drink", "vehicle"]
     assert "notes.txt: not an image file" in caplog.text
     image, label = train[0]
@@ -76,7 +76,7 @@ def test_training_set_skips_non_images_with_a_warning(folders, caplog):
 
 def test_held_out_images_are_labelled_by_the_training_classes(folders):
     spec = paper_config(folders)["datasets"]["imagenet"]
-    held = data.inversion_images(spec, {"per_class": 1})  # loads the held-out set itself
+    held = datasets.inversion_images(spec, {"per_class": 1})  # loads the held-out set itself
     assert held.labels.tolist() == [0, 2]  # cat, vehicle (not 0, 1)
     assert held.ids == ["cat/chelsea.png", "vehicle/stereo_motorcycle.png"]
 
@@ -84,7 +84,7 @@ def test_held_out_images_are_labelled_by_the_training_classes(folders):
 def test_wrong_train_size_is_reported(folders):
     spec = paper_config(folders, train_size=16)["datasets"]["imagenet"]
     with pytest.raises(DataError, match="train_size: the config says 16 images but"):
-        data.training_set(spec)
+        datasets.training_set(spec)
 
 
 def test_missing_folder_is_a_config_error(folders):
@@ -102,7 +102,7 @@ def test_folder_without_images_is_reported(tmp_path):
     (tmp_path / "a" / "readme.txt").write_text("x")
     spec = {"image_size": 32, "channels": 3, "mean": [0.5], "std": [0.5]}
     with pytest.raises(DataError, match="no usable images"):
-        data.image_folder(str(tmp_path), spec, train=True, key="root")
+        datasets.image_folder(str(tmp_path), spec, train=True, key="root")
 
 
 def shrink_steps(node):

@@ -2,12 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from invertibility.inversion import initial_images, invert, invert_in_chunks, invert_with_retry
-from invertibility.inversion_io import largest_differences
-from invertibility.inversion_settings import InversionSettings, layer_settings
-from invertibility.models import MLP, build_model, parameters_up_to
-from invertibility.redundancy import weight_drift
-from invertibility.taps import Tap
+from invertibility.core.inversion_io import largest_differences
+from invertibility.core.inversion_settings import InversionSettings, layer_settings
+from invertibility.methods.inversion import (
+    initial_images,
+    invert,
+    invert_in_chunks,
+    invert_with_retry,
+)
+from invertibility.methods.redundancy import weight_drift
+from invertibility.nets.models import MLP, build_model, parameters_up_to
+from invertibility.nets.taps import Tap
 
 SETTINGS = InversionSettings(iterations=150, lr=5.0, lambda_tv=0.001, lambda_alpha=1e-6)
 

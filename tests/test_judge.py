@@ -9,12 +9,12 @@ import pytest
 import torch
 from test_claims import write_inversion, write_pool
 
-from invertibility.checkpoints import save_checkpoint
-from invertibility.errors import ConfigError
-from invertibility.judge_job import JUDGED_COLUMNS, judge_labels
-from invertibility.models import build_model
-from invertibility.plan import Plan
-from invertibility.tables import invertibility_table
+from invertibility.analysis.tables import invertibility_table
+from invertibility.core.errors import ConfigError
+from invertibility.jobs.judge_job import JUDGED_COLUMNS, judge_labels
+from invertibility.nets.checkpoints import save_checkpoint
+from invertibility.nets.models import build_model
+from invertibility.planning.plan import Plan
 
 
 def constant_judge(path, answer: int):

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from invertibility.errors import ConfigError
-from invertibility.models import MLP, build_model, describe_layers, resnet18_nobn
-from invertibility.taps import Tap
+from invertibility.core.errors import ConfigError
+from invertibility.nets.models import MLP, build_model, describe_layers, resnet18_nobn
+from invertibility.nets.taps import Tap
 
 
 def test_mlp_has_the_papers_architecture():

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from invertibility.objectives import alpha_norm, relative_feature_loss, total_variation
+from invertibility.methods.objectives import alpha_norm, relative_feature_loss, total_variation
 
 
 def test_alpha_norm_on_a_constant_image():
@@ -48,7 +48,7 @@ def test_alpha_norm_takes_the_absolute_value_for_odd_and_fractional_alpha():
 
 
 def test_precomputed_target_norms_give_the_same_loss():
-    from invertibility.objectives import squared_norms
+    from invertibility.methods.objectives import squared_norms
 
     target, features = torch.randn(3, 5), torch.randn(3, 5)
     torch.testing.assert_close(

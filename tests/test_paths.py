@@ -1,4 +1,4 @@
-from invertibility import paths
+from invertibility.core import paths
 
 
 def test_paths_follow_the_documented_layout():

@@ -8,11 +8,11 @@ from conftest import ROOT, SCHEMA, planned_rules, run_snakemake
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from invertibility.errors import ConfigError
-from invertibility.plan import InversionJob, Plan
-from invertibility.schema_check import check_schema
-from invertibility.validation import check_step_labels_are_strings
-from invertibility.vocabulary import CROSS_SEED, OTHER_IMAGE
+from invertibility.core.errors import ConfigError
+from invertibility.core.vocabulary import CROSS_SEED, OTHER_IMAGE
+from invertibility.planning.plan import InversionJob, Plan
+from invertibility.planning.schema_check import check_schema
+from invertibility.planning.validation import check_step_labels_are_strings
 
 
 def test_default_config_plans_every_figure_and_the_scheduled_checkpoints(default_config):

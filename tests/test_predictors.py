@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from test_claims import compare_claim, synthetic_table
 
-from invertibility.claims import evaluate_claims
-from invertibility.predictors import (
+from invertibility.analysis.claims import evaluate_claims
+from invertibility.analysis.predictors import (
     PREDICTORS,
     partial_spearman,
     predictor_units,
@@ -129,7 +129,7 @@ def predictor_claim(level=0.3):
 def test_predictor_claim_verdicts(monkeypatch, relation, verdict):
     units = units_where(relation, n_runs=30, per_run=10)
     monkeypatch.setattr(
-        "invertibility.claims.predictor.predictor_units", lambda table, sim, m: units
+        "invertibility.analysis.claims.predictor.predictor_units", lambda table, sim, m: units
     )
     table = synthetic_table({"l1": 0.5})
     result = evaluate_claims([predictor_claim()], table, pd.DataFrame(), units)[0].iloc[0]

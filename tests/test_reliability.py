@@ -13,13 +13,13 @@ import pytest
 import yaml
 from conftest import ROOT, load_config, run_snakemake, snakemake_command
 
-from invertibility.atomic import atomic_path, save_npz
-from invertibility.checkpoints import load_checkpoint, save_checkpoint
-from invertibility.errors import CheckpointError
-from invertibility.models import MLP
-from invertibility.plan import Plan
-from invertibility.provenance import code_version, module_closure
-from invertibility.train_job import run_training
+from invertibility.core.atomic import atomic_path, save_npz
+from invertibility.core.errors import CheckpointError
+from invertibility.core.provenance import code_version, module_closure
+from invertibility.jobs.train_job import run_training
+from invertibility.nets.checkpoints import load_checkpoint, save_checkpoint
+from invertibility.nets.models import MLP
+from invertibility.planning.plan import Plan
 
 
 def test_truncated_checkpoint_names_the_file_and_the_fix(tmp_path):
@@ -112,45 +112,51 @@ def test_code_version_follows_the_code_each_rule_runs(tmp_path):
     shutil.copytree(Path(__import__("invertibility").__file__).parent, package)
     scripts = ("train.py", "invert.py", "image_grid_figure.py", "claims.py")
     before = {name: code_version(SCRIPTS / name, package) for name in scripts}
-    (package / "objectives.py").write_text((package / "objectives.py").read_text() + "\n# edit\n")
+    edited = package / "methods" / "objectives.py"
+    edited.write_text(edited.read_text() + "\n# edit\n")
     after = {name: code_version(SCRIPTS / name, package) for name in scripts}
     assert after["invert.py"] != before["invert.py"]
     assert all(after[name] == before[name] for name in scripts if name != "invert.py")
-    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# edit\n")
+    stats = package / "analysis" / "stats.py"
+    stats.write_text(stats.read_text() + "\n# edit\n")
     assert code_version(SCRIPTS / "claims.py", package) != before["claims.py"]
     assert code_version(SCRIPTS / "train.py", package) == before["train.py"]
 
 
 def test_code_version_follows_sub_packages_and_relative_imports(tmp_path):
-    """An edit to a module of a sub-package (claims/compare.py, reached through claims'
-    __init__ and a relative import) reruns exactly the rules that run it."""
+    """An edit to a module of a sub-package (analysis/claims/compare.py, reached through
+    claims' __init__ and a relative import) reruns exactly the rules that run it."""
     package = tmp_path / "invertibility"
     shutil.copytree(Path(__import__("invertibility").__file__).parent, package)
     closure = module_closure(SCRIPTS / "claims.py", package)
-    assert {"claims", "claims.compare", "claims.evidence", "retention", "stats"} <= set(closure)
+    claims = {"analysis.claims", "analysis.claims.compare", "analysis.claims.evidence"}
+    assert claims | {"analysis", "analysis.retention", "analysis.stats"} <= set(closure)
     before = {name: code_version(SCRIPTS / name, package) for name in ("claims.py", "train.py")}
-    edited = package / "claims" / "compare.py"
+    edited = package / "analysis" / "claims" / "compare.py"
     edited.write_text(edited.read_text() + "\n# edit\n")
     assert code_version(SCRIPTS / "claims.py", package) != before["claims.py"]
     assert code_version(SCRIPTS / "train.py", package) == before["train.py"]
-    # two levels up: ``from ..stats import`` inside claims/ is the top-level stats
-    from invertibility.provenance import imported_modules
+    # two levels up: ``from ..stats import`` inside analysis/claims/ is analysis' stats, and
+    # three levels up the top of the package
+    from invertibility.core.provenance import imported_modules
 
-    assert "stats" in imported_modules("from ..stats import t_interval", here="claims")
-    assert "claims.kind" in imported_modules("from .kind import Kind", here="claims")
+    here = "analysis.claims"
+    assert "analysis.stats" in imported_modules("from ..stats import t_interval", here=here)
+    assert "core.atomic" in imported_modules("from ...core.atomic import atomic_path", here=here)
+    assert "analysis.claims.kind" in imported_modules("from .kind import Kind", here=here)
 
 
 def test_module_sets_are_the_import_graph():
     invert = module_closure(SCRIPTS / "invert.py")
-    assert {"invert_job", "inversion", "objectives", "taps", "image_sets", "inversion_io"} <= set(
-        invert
-    )
-    # image_sets' writer reads the dataset (data) in a function: counted, conservatively
-    assert not {"plan", "validation", "training", "tables", "claims"} & set(invert)
+    runs = {"jobs.invert_job", "methods.inversion", "methods.objectives", "nets.taps"}
+    assert runs | {"data.image_sets", "core.inversion_io"} <= set(invert)
+    # image_sets' writer reads the dataset (data.datasets) in a function: counted, conservatively
+    assert not {"planning", "methods.training", "analysis"} & set(invert)
     figure = module_closure(SCRIPTS / "image_grid_figure.py")
-    assert set(figure) == {"atomic", "figures", "inversion_io", "logs"}
+    core = {"core", "core.atomic", "core.logs"}
+    assert set(figure) == core | {"core.inversion_io", "figures", "figures.image_grid"}
     curves = module_closure(SCRIPTS / "invertibility_curves_figure.py")
-    assert set(curves) == {"analysis_figures", "atomic", "logs", "vocabulary"}
+    assert set(curves) == core | {"core.vocabulary", "figures", "figures.analysis"}
 
 
 def test_changing_a_training_setting_reruns_everything_downstream(finished_run, tmp_path):

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from conftest import ROOT, STUB_OPTIONS, load_config, run_snakemake, sbatch_stubs, snakemake_command
 
-from invertibility import paths
-from invertibility.plan import Plan
+from invertibility.core import paths
+from invertibility.planning.plan import Plan
 
 
 def slurm_is_up() -> bool:

@@ -6,8 +6,8 @@ estimate's standard error is 0.0034, so [0.93, 0.97] holds with a margin of 6 of
 import numpy as np
 import pytest
 
-from invertibility.retention import retained_ratio
-from invertibility.stats import (
+from invertibility.analysis.retention import retained_ratio
+from invertibility.analysis.stats import (
     holm,
     p_greater,
     p_less,
@@ -157,7 +157,7 @@ def test_seed_plan_recovers_the_spread_from_the_interval_and_marks_gates():
     import pandas as pd
     from scipy.stats import t
 
-    from invertibility.seed_plan import plan_seeds
+    from invertibility.analysis.seed_plan import plan_seeds
 
     half = t.ppf(0.975, 2) * 0.1 / np.sqrt(3)  # 3 seeds of spread 0.1 around 0.2
     welch_half = t.ppf(0.975, 4) * 0.1 / np.sqrt(3)

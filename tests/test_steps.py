@@ -1,7 +1,7 @@
 import pytest
 
-from invertibility.errors import ConfigError
-from invertibility.steps import Step, iterations_per_epoch, parse_step, step_from_index
+from invertibility.core.errors import ConfigError
+from invertibility.core.steps import Step, iterations_per_epoch, parse_step, step_from_index
 
 
 def test_iterations_per_epoch_counts_the_last_partial_batch():

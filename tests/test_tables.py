@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from invertibility.identification import identification_ranks, identification_score
-from invertibility.recognition import Pool, row_measures, standardized
-from invertibility.tables import horizon, horizons
+from invertibility.analysis.recognition import Pool, row_measures, standardized
+from invertibility.analysis.tables import horizon, horizons
+from invertibility.methods.identification import identification_ranks, identification_score
 
 
 def test_horizon_of_a_constructed_curve():
@@ -113,7 +113,7 @@ def test_identification_of_random_reconstructions_sits_at_chance():
 def test_norm_distances_on_known_representations():
     import torch
 
-    from invertibility.distances import norm_distances
+    from invertibility.methods.distances import norm_distances
 
     reps = {  # inverted images a (class 0), b (class 1), d (a photo)
         ("0_1", "images"): torch.tensor([[0.0, 0.0], [3.0, 4.0], [9.0, 9.0]]),

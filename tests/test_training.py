@@ -5,8 +5,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from invertibility.models import MLP
-from invertibility.training import TrainSettings, train
+from invertibility.methods.training import TrainSettings, train
+from invertibility.nets.models import MLP
 
 
 def test_steps_and_table_are_momentum_sgd_on_the_batch():

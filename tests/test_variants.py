@@ -11,13 +11,19 @@ from snakemake.utils import validate
 from test_plan import mutate
 from torch import nn
 
-from invertibility.checkpoints import load_network, save_checkpoint
-from invertibility.errors import ConfigError
-from invertibility.inversion import initial_images, invert
-from invertibility.inversion_settings import InversionSettings
-from invertibility.models import BasicBlock, build_model, describe_layers, resnet18, resnet18_nobn
-from invertibility.plan import Plan
-from invertibility.taps import Tap
+from invertibility.core.errors import ConfigError
+from invertibility.core.inversion_settings import InversionSettings
+from invertibility.methods.inversion import initial_images, invert
+from invertibility.nets.checkpoints import load_network, save_checkpoint
+from invertibility.nets.models import (
+    BasicBlock,
+    build_model,
+    describe_layers,
+    resnet18,
+    resnet18_nobn,
+)
+from invertibility.nets.taps import Tap
+from invertibility.planning.plan import Plan
 
 SHAPE = (3, 32, 32)
 

@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.claims import write_claims
-from invertibility.logs import logged
+from invertibility.analysis.claims import write_claims
+from invertibility.core.logs import logged
 
 
 def main(smk):

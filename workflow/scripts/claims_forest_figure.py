@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from invertibility.analysis_figures import draw_claims_forest
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.figures.analysis import draw_claims_forest
 
 
 def main(smk):

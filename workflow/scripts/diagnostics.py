@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.diagnostics_job import run_diagnostics
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.jobs.diagnostics_job import run_diagnostics
 
 
 def main(smk):

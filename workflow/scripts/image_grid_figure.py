@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.figures import draw_figure
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.figures.image_grid import draw_figure
 
 
 def main(smk):

@@ -3,8 +3,8 @@ activation steps of one (model, layer, t)."""
 
 import json
 
-from invertibility.invert_job import run_inversion
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.jobs.invert_job import run_inversion
 
 
 def main(smk):

@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from invertibility.analysis_figures import draw_invertibility_curves
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.figures.analysis import draw_invertibility_curves
 
 
 def main(smk):

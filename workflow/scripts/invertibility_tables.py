@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from invertibility.logs import logged
-from invertibility.tables import write_invertibility_tables
+from invertibility.analysis.tables import write_invertibility_tables
+from invertibility.core.logs import logged
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.judge_job import judge_labels
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.jobs.judge_job import judge_labels
 
 
 def main(smk):

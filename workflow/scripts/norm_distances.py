@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.distance_job import run_norm_distances
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.jobs.distance_job import run_norm_distances
 
 
 def main(smk):

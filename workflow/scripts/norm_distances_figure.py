@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from invertibility.analysis_figures import draw_norm_distances
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.figures.analysis import draw_norm_distances
 
 
 def main(smk):

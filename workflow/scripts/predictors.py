@@ -1,7 +1,7 @@
 """Rule predictors: rank correlation of each candidate predictor with invertibility."""
 
-from invertibility.logs import logged
-from invertibility.predictors import write_predictors
+from invertibility.analysis.predictors import write_predictors
+from invertibility.core.logs import logged
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.image_sets import prepare
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.data.image_sets import prepare
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 import json
 
-from invertibility.logs import logged
-from invertibility.train_job import run_training
+from invertibility.core.logs import logged
+from invertibility.jobs.train_job import run_training
 
 
 def main(smk):

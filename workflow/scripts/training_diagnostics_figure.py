@@ -2,9 +2,9 @@
 
 import json
 
-from invertibility.claims import read_tables
-from invertibility.diagnostic_figures import draw_training_diagnostics
-from invertibility.logs import logged
+from invertibility.analysis.claims import read_tables
+from invertibility.core.logs import logged
+from invertibility.figures.diagnostics import draw_training_diagnostics
 
 
 def main(smk):

@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from invertibility.diagnostic_figures import draw_width_horizons
-from invertibility.logs import logged
+from invertibility.core.logs import logged
+from invertibility.figures.diagnostics import draw_width_horizons
 
 
 def main(smk):

@@ -1,0 +1,1 @@
+"""Torch-free analysis: measures, tables, statistics, claims, predictors."""

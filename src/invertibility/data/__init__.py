@@ -1,0 +1,1 @@
+"""Images: datasets (MNIST, photos, ImageFolder) and the prepared image sets."""

@@ -1,0 +1,1 @@
+"""Torch-free figures: image grids, the analysis figures and the diagnostics'."""

@@ -1,0 +1,178 @@
+"""One inversion job: invert ``r_l^tp(x_i)`` with the earlier function ``r_l^t`` for a batch of
+images and one or several activation steps ``tp`` (a chunk), from the resolved spec its rule
+passes (see :meth:`invertibility.planning.plan.Plan.inversion_spec`).
+
+Read top to bottom: spec, images, networks, targets, optimization, metrics and files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..core.inversion_io import save_inversion
+from ..core.inversion_settings import InversionSettings
+from ..core.vocabulary import OTHER_IMAGE
+from ..data import image_sets
+from ..methods.identification import identification_ranks
+from ..methods.inversion import initial_images, invert_with_retry
+from ..methods.redundancy import weight_drift
+from ..methods.repeatable import seed_everything
+from ..nets.checkpoints import load_network
+from ..nets.taps import Tap
+from .device import start_job
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """Class predictions on the model's device; NaN images (diverged inversions) get -1."""
+    device = next(model.parameters()).device
+    out = []
+    for chunk in images.split(batch):
+        finite = torch.isfinite(chunk).flatten(1).all(1)
+        pred = model(torch.nan_to_num(chunk).to(device)).argmax(1).cpu()
+        out.append(torch.where(finite, pred, torch.full_like(pred, -1)))
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+@dataclass
+class Targets:
+    """One activation step's share of a job's batch: its rows and their targets ``Phi0``."""
+
+    tp: str
+    p: int | None
+    rows: torch.Tensor  # which of the job's images each row inverts
+    partner_ids: list[str]  # the image whose activations the row's target is
+    target: torch.Tensor
+    drift: float
+
+
+def targets_of(entry: dict, images, x, function, forward, spec, settings, device) -> Targets:
+    """Phi0 = r_l^tp(x_i); the controls: r_l^t(x_j) for each other-image partner x_j, or
+    r_l^t(x_i) of another training seed (cross-seed)."""
+    with torch.no_grad():
+        if entry["tp"] == OTHER_IMAGE:
+            rows = torch.arange(len(x)).repeat_interleave(images.partners.shape[1])
+            partner_ids = [images.pool_ids[j] for j in images.partners.flatten().tolist()]
+            target = forward(images.pool[images.partners.flatten()].to(device))
+            return Targets(entry["tp"], entry["p"], rows, partner_ids, target, float("nan"))
+        rows = torch.arange(len(x))
+        target_network = load_network(
+            spec["network"], entry["checkpoints"]["target"], settings.network_mode
+        ).to(device)
+        drift = weight_drift(function, target_network, spec["module"])
+        target = Tap(target_network, spec["module"])(x)
+        partner_ids = [images.ids[i] for i in rows.tolist()]
+        return Targets(entry["tp"], entry["p"], rows, partner_ids, target, drift)
+
+
+def run_inversion(
+    spec: dict,
+    inputs: dict[str, str],
+    outputs: str | list[str],
+    threads: int = 1,
+    progress: bool = True,
+    jobs_per_gpu: int = 1,
+) -> list[dict]:
+    """``inputs``: the ``images`` file and the checkpoint folders, from which the job reads, per
+    entry of the spec's ``targets`` (one activation step, or a chunk's), the ``t``, ``target``
+    (the ``tp`` network, or another seed's ``t`` for the cross-seed control; none for the
+    other-image control) and ``classifier`` checkpoints. All steps' rows are inverted in one
+    batch (images are independent problems with fixed starts, so the result is each step's
+    alone); writes one inversion file per step, in ``outputs``' order; returns their metrics."""
+    # spec
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    if len(outputs) != len(spec["targets"]):
+        raise ValueError(f"{len(spec['targets'])} activation steps but {len(outputs)} outputs")
+    device = start_job(threads, spec["device"], jobs_per_gpu)
+    settings = InversionSettings(**spec["settings"])
+    seed_everything(settings.init_seed)
+    first = spec["targets"][0]["checkpoints"]
+
+    # images: the ones to invert, and the held-out pool (partners, identification candidates)
+    images = image_sets.load(inputs["images"], spec["images_fingerprint"])
+    x = images.images.to(device)
+
+    # networks: the function r_l^t, truncated at the layer
+    function = load_network(spec["network"], first["t"], settings.network_mode).to(device)
+    forward = Tap(function, spec["module"])
+
+    # targets, one block of rows per activation step
+    steps = [
+        targets_of(entry, images, x, function, forward, spec, settings, device)
+        for entry in spec["targets"]
+    ]
+    rows = torch.cat([step.rows for step in steps])
+    ids = [images.ids[i] for i in rows.tolist()]
+
+    # optimization
+    init = initial_images(ids, x.shape[1:], settings.init_std, settings.init_seed).to(device)
+    start = time.perf_counter()
+    result, retried = invert_with_retry(
+        forward, torch.cat([step.target for step in steps]), init, settings, progress
+    )
+    reconstructions = result.reconstructions.cpu()  # waits for the GPU: the loop's true end
+    loop_seconds = time.perf_counter() - start
+    n_diverged = int(result.diverged.sum())
+    if retried.any():
+        log.warning(
+            "%d of %d inversions diverged and were retried alone; %d still diverged (%s)",
+            int(retried.sum()),
+            len(rows),
+            n_diverged,
+            ", ".join(outputs),
+        )
+    log.info("optimization loop: %.2f s for %d inversions", loop_seconds, len(rows))
+
+    # metrics and files, one per activation step
+    classifier = load_network(spec["network"], first["classifier"]).to(device)
+    pixels = images.to_pixels(images.images)
+    candidate_pool = images.to_pixels(images.pool).numpy()
+    metrics_of_steps = []
+    begin = 0
+    for step, output in zip(steps, outputs, strict=True):
+        share = slice(begin, begin + len(step.rows))
+        begin = share.stop
+        originals = pixels[step.rows]
+        recon_pixels = images.to_pixels(reconstructions[share])
+        image_error = (recon_pixels - originals).flatten(1).norm(dim=1) / originals.flatten(1).norm(
+            dim=1
+        ).clamp_min(1e-12)
+        metrics = {
+            "image_id": np.array(ids[share]),
+            "label": images.labels[step.rows].numpy(),
+            "target_image_id": np.array(step.partner_ids),
+            "feature_error": result.feature_error[share].cpu().numpy(),
+            "image_error": image_error.numpy(),
+            "diverged": result.diverged[share].cpu().numpy(),
+            "label_final": predict(classifier, reconstructions[share]).numpy(),
+            "rank": identification_ranks(
+                recon_pixels.numpy(),
+                originals.numpy(),
+                candidate_pool,
+                images.candidates[step.rows].numpy(),
+            ),
+            "retried": retried[share].cpu().numpy(),
+        }
+        record = {key: spec[key] for key in ("model", "seed", "layer", "module", "t")}
+        record["tp"] = step.tp
+        record["classifier_step"] = spec["classifier_step"]
+        record["n_candidates"] = images.candidates.shape[1] + 1
+        save_inversion(
+            output,
+            {**record, **settings.as_dict()},
+            recon_pixels.numpy(),
+            originals.numpy(),
+            metrics,
+            step.p,
+            loop_seconds * len(step.rows) / len(rows),  # a chunk's loop, shared out by rows
+            step.drift,
+        )
+        metrics_of_steps.append(metrics)
+    return metrics_of_steps

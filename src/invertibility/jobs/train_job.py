@@ -1,0 +1,96 @@
+"""One training job: train a model with seeded SGD and save its checkpoint schedule, from the
+resolved spec its rule passes (see :meth:`invertibility.planning.plan.Plan.training_spec`)."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import torch
+
+from ..core.atomic import atomic_path
+from ..data.datasets import holdout_set, training_set
+from ..methods.block_probe import BLOCK_COLUMNS
+from ..methods.repeatable import seed_everything
+from ..methods.training import TrainSettings, train
+from ..nets.checkpoints import save_checkpoint
+from ..nets.models import build_model
+from .device import start_job
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def holdout_accuracy(net: torch.nn.Module, held, device, batch: int = 256) -> float:
+    """Accuracy on the held-out images (eval mode; the training mode is restored)."""
+    was_training = net.training
+    net.eval()
+    correct = 0
+    for images, labels in zip(held.images.split(batch), held.labels.split(batch), strict=True):
+        correct += int((net(images.to(device)).argmax(1).cpu() == labels).sum())
+    net.train(was_training)
+    return correct / len(held.labels)
+
+
+def run_training(
+    spec: dict,
+    table: str,
+    accuracy_table: str,
+    blocks_table: str,
+    threads: int = 1,
+    jobs_per_gpu: int = 1,
+    progress: bool = True,
+) -> None:
+    """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
+    per-step training table, the held-out accuracy of every checkpoint and the per-block
+    diagnostics (:mod:`invertibility.methods.block_probe`)."""
+    device = start_job(threads, spec["device"], jobs_per_gpu)
+    by_index: dict[int, list[tuple[str, str]]] = {}
+    for label, index, path in spec["schedule"]:
+        by_index.setdefault(index, []).append((label, path))
+    seed = spec["train"]["seed"]
+    seed_everything(seed)
+    net = build_model(**spec["network"])
+    held = holdout_set(spec["dataset"])
+    accuracy = []
+    probes = []
+
+    def on_probe(index: int, rows: list[dict]) -> None:
+        probes.extend({"model": spec["model"], "seed": seed, "step": index, **r} for r in rows)
+
+    def save(net_, index: int) -> None:
+        correct = holdout_accuracy(net_, held, device)
+        for label, path in by_index[index]:
+            save_checkpoint(net_, path, {"model": spec["model"], "step": label, "index": index})
+            accuracy.append((spec["model"], spec["train"]["seed"], label, index, correct))
+            log.info("saved %s (step %d, held-out accuracy %.3f)", path, index, correct)
+
+    fields = TrainSettings.__dataclass_fields__
+    settings = TrainSettings(**{k: v for k, v in spec["train"].items() if k in fields})
+    log.info(
+        "training %s on %s up to step %d (%d iterations per epoch)",
+        spec["model"],
+        device,
+        spec["last_step"],
+        spec["iterations_per_epoch"],
+    )
+    history = train(
+        net,
+        training_set(spec["dataset"]),
+        settings,
+        by_index,
+        spec["iterations_per_epoch"],
+        save,
+        device,
+        last_step=spec["last_step"],
+        progress=progress,
+        on_probe=on_probe,
+    )
+    with atomic_path(table) as tmp:
+        history.to_parquet(tmp, index=False)
+    columns = ["model", "seed", "step", "index", "holdout_accuracy"]
+    with atomic_path(accuracy_table) as tmp:
+        pd.DataFrame(accuracy, columns=columns).to_parquet(tmp, index=False)
+    with atomic_path(blocks_table) as tmp:
+        blocks = pd.DataFrame(probes, columns=list(BLOCK_COLUMNS)).astype(BLOCK_COLUMNS)
+        blocks.to_parquet(tmp, index=False)

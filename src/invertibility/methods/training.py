@@ -1,0 +1,129 @@
+"""Seeded SGD training that saves checkpoints at exactly the steps that are needed."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .block_probe import BlockProbe
+from .repeatable import seed_everything
+
+POSTFIX_EVERY = 50  # steps between the progress bar's loss readings (each one a device sync)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    lr: float
+    momentum: float
+    batch_size: int
+    seed: int
+    weight_decay: float = 0.0
+    lr_step_epochs: int = 30
+    lr_gamma: float = 0.1
+    workers: int = 0
+    diagnostics_every: int = 10  # probe the blocks every this many steps (and at saved steps)
+
+
+TRAINING_COLUMNS = {
+    "step": "int64",  # global optimizer step (0 = initialization)
+    "epoch": "int64",
+    "iteration": "int64",
+    "lr": "float64",
+    "loss": "float64",  # mini-batch cross-entropy
+    "accuracy": "float64",  # mini-batch accuracy
+}
+
+
+def train(
+    model: nn.Module,
+    dataset: Dataset,
+    settings: TrainSettings,
+    save_at: Iterable[int],
+    per_epoch: int,
+    save: Callable[[nn.Module, int], None],
+    device: torch.device,
+    last_step: int | None = None,
+    progress: bool = True,
+    on_probe: Callable[[int, list[dict]], None] | None = None,
+) -> pd.DataFrame:
+    """Train until ``last_step`` (default: the last of ``save_at``), calling ``save(model, step)``
+    at each global step in ``save_at``, and ``on_probe(step, rows)`` with the block diagnostics
+    (:mod:`invertibility.methods.block_probe`) of the pass that starts from the weights after
+    ``step``
+    steps, for every ``settings.diagnostics_every``-th step and every saved one. Returns the
+    per-step loss/accuracy table."""
+    save_at = set(save_at)
+    last_step = max(save_at) if last_step is None else last_step
+    seed_everything(settings.seed)
+    model.to(device).train()
+    loader = DataLoader(
+        dataset,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(settings.seed),
+        num_workers=settings.workers,
+        pin_memory=device.type == "cuda",
+    )
+    # fused: one kernel per parameter for the whole update (momentum, decay, step), instead of
+    # a pass per operation (benchmarks_src/train_step.py)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=settings.lr,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        fused=True,
+    )
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=settings.lr_step_epochs, gamma=settings.lr_gamma
+    )
+    rows = []
+    batch_stats = []  # (loss, accuracy) of each step, as device tensors
+    step = 0
+    if step in save_at:
+        save(model, step)
+    bar = tqdm(total=last_step, desc="train", disable=not progress, mininterval=2)
+    epoch = 0
+    while step < last_step:
+        for iteration, (images, labels) in enumerate(loader, start=1):
+            images, labels = images.to(device), labels.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            probed = on_probe is not None and (
+                step % settings.diagnostics_every == 0 or step in save_at
+            )
+            with BlockProbe(model) if probed else contextlib.nullcontext() as probe:
+                logits = model(images)
+                loss = F.cross_entropy(logits, labels)
+                loss.backward()
+            if probed:
+                on_probe(step, probe.rows())
+            optimizer.step()
+            step += 1
+            # kept on the device: reading them now would make a GPU wait for every step
+            rows.append((step, epoch, iteration, optimizer.param_groups[0]["lr"]))
+            batch_stats.append(
+                torch.stack([loss.detach(), (logits.argmax(1) == labels).float().mean()])
+            )
+            bar.update()
+            if step % POSTFIX_EVERY == 0:
+                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
+            if step in save_at:
+                save(model, step)
+            if step >= last_step:
+                break
+        scheduler.step()
+        epoch += 1
+    bar.close()
+    table = pd.DataFrame(rows, columns=list(TRAINING_COLUMNS)[:4])
+    if batch_stats:  # one transfer for the whole run
+        table[["loss", "accuracy"]] = torch.stack(batch_stats).double().cpu().numpy()
+    else:
+        table[["loss", "accuracy"]] = 0.0
+    return table.astype(TRAINING_COLUMNS)

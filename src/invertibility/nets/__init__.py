@@ -1,0 +1,1 @@
+"""The networks: architectures, taps at a layer, checkpoints."""
