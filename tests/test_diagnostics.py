@@ -11,11 +11,11 @@ from torch import nn
 
 from invertibility.jobs.diagnostics_job import grad_ratio_below
 from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
-from invertibility.methods.redundancy import frame_potential, relative_change
+from invertibility.methods.redundancy import frame_potential
 from invertibility.methods.similarity import debiased_linear_cka, linear_cka, representation_change
 from invertibility.methods.training import TrainSettings, train
 from invertibility.nets.models import MLP, blocks_up_to, resnet18_nobn
-from invertibility.nets.taps import get_module
+from invertibility.nets.taps import get_module, relative_change
 
 
 def test_frame_potential_of_an_orthonormal_frame_equals_its_minimum():

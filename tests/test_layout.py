@@ -70,3 +70,72 @@ def test_the_layout_check_sees_a_forbidden_import():
     imported = {name.split(".")[0] for name in imported_modules(source, here="analysis.claims")}
     assert imported == {"nets", "analysis"}
     assert not imported <= ALLOWED["analysis"] | {"analysis"}
+
+
+@pytest.mark.slow
+def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_path, monkeypatch):
+    """Traced at run time (``sys.setprofile``): the package modules that the invert job's own
+    code calls into (the nearest package caller of a call is the job's module; torch's frames
+    in between do not count) are at most 7, and each loader is entered once: every network is
+    read in one call, the images in one, and the job comes back to a module it left only to
+    use what it already holds. A chunk of the test config's ResNet (three targets
+    and two controls) is the case with the most networks."""
+    import sys
+
+    from conftest import ROOT, load_config
+
+    from invertibility.core import paths
+    from invertibility.jobs import invert_job
+    from invertibility.planning.plan import Plan
+
+    config = load_config(ROOT / "config" / "test.yaml")
+    config["models"]["resnet18_nobn"]["invert_chunk"] = 8
+    plan = Plan(config)
+    chunk = next(c for c in plan.inversion_chunks if c.model == "resnet18_nobn" and c.seed == 0)
+    spec = plan.inversion_spec(chunk)
+    outputs = [str(tmp_path / f"{tp}.npz") for tp in chunk.tps]
+    job = "jobs.invert_job"
+
+    def module(frame):
+        name = frame.f_code.co_filename
+        return (
+            name[len(str(PACKAGE)) + 1 : -3].replace("/", ".")
+            if name.startswith(str(PACKAGE))
+            else None
+        )
+
+    entered: list[tuple[str, str]] = []
+
+    def profile(frame, event, _arg):
+        if event != "call" or module(frame) in (None, job):
+            return
+        caller = frame.f_back
+        while caller is not None and module(caller) is None:
+            caller = caller.f_back
+        if caller is not None and module(caller) == job:
+            entered.append((module(frame), frame.f_code.co_name))
+
+    monkeypatch.chdir(finished_run)
+    sys.setprofile(profile)
+    try:
+        invert_job.run_inversion(
+            spec, {"images": paths.images("resnet18_nobn")}, outputs, progress=False
+        )
+    finally:
+        sys.setprofile(None)
+    visits = [
+        name
+        for index, (name, _) in enumerate(entered)
+        if index == 0 or entered[index - 1][0] != name
+    ]
+    assert len(set(visits)) <= 7, visits
+    calls = [function for _, function in entered]
+    assert calls.count("load_networks") == 1 and calls.count("load") == 1, entered
+    assert "load_network" not in calls  # never one network at a time from the job
+    # after the optimization the job goes back only to map and judge what it reconstructed:
+    # the images' module (to pixels) and the forward passes' (the classifier's labels)
+    again = {name for name in visits if visits.count(name) > 1}
+    assert again <= {"data.image_sets", "nets.taps"}, visits
+    after = entered[[name for name, _ in entered].index("methods.inversion") :]
+    assert {function for name, function in after if name in again} <= {"to_pixels", "predict"}
+    assert all(Path(output).is_file() for output in outputs)

@@ -4,7 +4,6 @@ import pytest
 
 from invertibility.analysis.recognition import Pool, row_measures, standardized
 from invertibility.analysis.tables import horizon, horizons
-from invertibility.methods.identification import identification_ranks, identification_score
 
 
 def test_horizon_of_a_constructed_curve():
@@ -96,18 +95,21 @@ def test_identification_among_every_held_out_image_sits_at_chance():
 
 def test_identification_of_random_reconstructions_sits_at_chance():
     rng = np.random.default_rng(0)
-    pool = rng.random((300, 1, 8, 8))
-    originals = pool[:200]
-    candidates = np.stack([np.delete(np.arange(300), i)[:99] for i in range(200)])
-    ranks = identification_ranks(rng.random((200, 1, 8, 8)), originals, pool, candidates)
-    assert abs((ranks == 0).mean() - 1 / 100) < 0.03  # top-1 chance: 1 / K
-    assert abs(identification_score(ranks, 100).mean() - 0.5) < 0.06  # mean score chance: 0.5
+    held = rng.random((300, 1, 8, 8))
+    ids = [f"h{j}" for j in range(300)]
+    candidates = {ids[i]: np.delete(np.arange(300), i)[:99] for i in range(200)}
+    pool = pool_of(held, np.zeros(300), ids, candidates)
+    originals, rows = held[:200], (ids[:200], ids[:200], np.zeros(200))
+    measured = row_measures(rng.random((200, 1, 8, 8)), originals, *rows, pool)
+    assert abs((measured["rank"] == 0).mean() - 1 / 100) < 0.03  # top-1 chance: 1 / K
+    score = 1 - measured["rank"] / (measured["n_candidates"] - 1)
+    assert abs(score.mean() - 0.5) < 0.06  # mean score chance: 0.5
     # a reconstruction of the right image, whatever its brightness and contrast, ranks first
-    exact = identification_ranks(0.3 * originals + 0.2, originals, pool, candidates)
-    assert (exact == 0).all()
+    exact = row_measures(0.3 * originals + 0.2, originals, *rows, pool)
+    assert (exact["rank"] == 0).all()
     diverged = originals.copy()
     diverged[0] = np.nan
-    assert np.isnan(identification_ranks(diverged, originals, pool, candidates)[0])
+    assert np.isnan(row_measures(diverged, originals, *rows, pool)["rank"][0])
 
 
 def test_norm_distances_on_known_representations():

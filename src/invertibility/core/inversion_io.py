@@ -8,7 +8,8 @@ control), ``drift`` (``D_l``: relative change of the weights up to the layer bet
 and target networks; NaN for the other-image control), ``loop_seconds`` (wall time of the
 optimization loop; a chunked job's, shared out by rows) and ``settings`` (JSON: model, seed,
 layer, module, t, tp, classifier step, number of identification candidates and every
-hyper-parameter).
+hyper-parameter). Measures against the held-out images (similarity, identification ranks) are
+the analysis side's (:mod:`invertibility.analysis.recognition`), from the reconstructions.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ METRIC_KEYS = (
     "image_error",
     "diverged",
     "label_final",
-    "rank",  # identification rank of the original among the candidates (0: identified; NaN)
     "retried",  # diverged at first and was retried alone with a smaller step
 )
 NO_P = -1  # the controls have no activation step, so no p

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from ..core.errors import ConfigError
+from ..methods.repeatable import seed_everything
 from .allocator import keep_freed_memory
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,16 @@ def choose_device(requested: str = "auto", jobs_per_gpu: int = 1) -> torch.devic
     return torch.device(requested)
 
 
-def start_job(threads: int | None, requested: str = "auto", jobs_per_gpu: int = 1) -> torch.device:
+def start_job(
+    threads: int | None, requested: str = "auto", jobs_per_gpu: int = 1, seed: int | None = None
+) -> torch.device:
     """What every torch job does first: keep freed memory for reuse (:mod:`.allocator`), use
-    the threads its rule gave it, and choose its device (:func:`choose_device`)."""
+    the threads its rule gave it, seed every generator if given a ``seed``
+    (:func:`~invertibility.methods.repeatable.seed_everything`), and choose its device
+    (:func:`choose_device`)."""
     keep_freed_memory()
     if threads:
         torch.set_num_threads(int(threads))
+    if seed is not None:
+        seed_everything(seed)
     return choose_device(requested, jobs_per_gpu)

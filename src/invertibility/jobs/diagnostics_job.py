@@ -23,10 +23,10 @@ import torch
 
 from ..core.atomic import atomic_path
 from ..data import image_sets
-from ..methods.redundancy import frame_potential, relative_change, weight_drift
+from ..methods.redundancy import frame_potential
 from ..methods.similarity import representation_change
 from ..nets.checkpoints import load_network
-from ..nets.taps import Tap, get_module
+from ..nets.taps import Tap, get_module, relative_change, weight_drift
 from .device import start_job
 
 WEIGHT_COLUMNS = {

@@ -18,27 +18,12 @@ from ..core.inversion_io import save_inversion
 from ..core.inversion_settings import InversionSettings
 from ..core.vocabulary import OTHER_IMAGE
 from ..data import image_sets
-from ..methods.identification import identification_ranks
 from ..methods.inversion import initial_images, invert_with_retry
-from ..methods.redundancy import weight_drift
-from ..methods.repeatable import seed_everything
-from ..nets.checkpoints import load_network
-from ..nets.taps import Tap
+from ..nets.checkpoints import load_networks
+from ..nets.taps import Tap, predict, weight_drift
 from .device import start_job
 
 log = logging.getLogger(__name__)
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    """Class predictions on the model's device; NaN images (diverged inversions) get -1."""
-    device = next(model.parameters()).device
-    out = []
-    for chunk in images.split(batch):
-        finite = torch.isfinite(chunk).flatten(1).all(1)
-        pred = model(torch.nan_to_num(chunk).to(device)).argmax(1).cpu()
-        out.append(torch.where(finite, pred, torch.full_like(pred, -1)))
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
 
 
 @dataclass
@@ -53,9 +38,10 @@ class Targets:
     drift: float
 
 
-def targets_of(entry: dict, images, x, function, forward, spec, settings, device) -> Targets:
-    """Phi0 = r_l^tp(x_i); the controls: r_l^t(x_j) for each other-image partner x_j, or
-    r_l^t(x_i) of another training seed (cross-seed)."""
+def targets_of(entry: dict, images, x, function, forward, network, spec, device) -> Targets:
+    """Phi0 = r_l^tp(x_i) with the ``network`` at ``tp``; the controls: r_l^t(x_j) for each
+    other-image partner x_j (no network of its own), or r_l^t(x_i) of another training seed
+    (cross-seed)."""
     with torch.no_grad():
         if entry["tp"] == OTHER_IMAGE:
             rows = torch.arange(len(x)).repeat_interleave(images.partners.shape[1])
@@ -63,11 +49,8 @@ def targets_of(entry: dict, images, x, function, forward, spec, settings, device
             target = forward(images.pool[images.partners.flatten()].to(device))
             return Targets(entry["tp"], entry["p"], rows, partner_ids, target, float("nan"))
         rows = torch.arange(len(x))
-        target_network = load_network(
-            spec["network"], entry["checkpoints"]["target"], settings.network_mode
-        ).to(device)
-        drift = weight_drift(function, target_network, spec["module"])
-        target = Tap(target_network, spec["module"])(x)
+        drift = weight_drift(function, network, spec["module"])
+        target = Tap(network, spec["module"])(x)
         partner_ids = [images.ids[i] for i in rows.tolist()]
         return Targets(entry["tp"], entry["p"], rows, partner_ids, target, drift)
 
@@ -85,29 +68,42 @@ def run_inversion(
     (the ``tp`` network, or another seed's ``t`` for the cross-seed control; none for the
     other-image control) and ``classifier`` checkpoints. All steps' rows are inverted in one
     batch (images are independent problems with fixed starts, so the result is each step's
-    alone); writes one inversion file per step, in ``outputs``' order; returns their metrics."""
+    alone); writes one inversion file per step, in ``outputs``' order; returns their metrics.
+
+    It calls into seven modules, in this order (``tests/test_layout.py`` traces it): settings,
+    device, images, checkpoints (every network in one read), forward passes (targets and
+    drift), the optimization, then forward passes again (the classifier's labels of the
+    reconstructions), images again (back to pixels) and the inversion files."""
     # spec
     outputs = [outputs] if isinstance(outputs, str) else list(outputs)
     if len(outputs) != len(spec["targets"]):
         raise ValueError(f"{len(spec['targets'])} activation steps but {len(outputs)} outputs")
-    device = start_job(threads, spec["device"], jobs_per_gpu)
     settings = InversionSettings(**spec["settings"])
-    seed_everything(settings.init_seed)
-    first = spec["targets"][0]["checkpoints"]
+    recorded_settings = settings.as_dict()
+    device = start_job(threads, spec["device"], jobs_per_gpu, seed=settings.init_seed)
 
     # images: the ones to invert, and the held-out pool (partners, identification candidates)
     images = image_sets.load(inputs["images"], spec["images_fingerprint"])
     x = images.images.to(device)
+    pixels = images.to_pixels(images.images)
 
-    # networks: the function r_l^t, truncated at the layer
-    function = load_network(spec["network"], first["t"], settings.network_mode).to(device)
+    # networks, all read at once: the function r_l^t, each step's target, the classifier
+    first = spec["targets"][0]["checkpoints"]
+    mode = settings.network_mode
+    files = {"function": (first["t"], mode), "classifier": (first["classifier"], "eval")}
+    for index, entry in enumerate(spec["targets"]):
+        if "target" in entry["checkpoints"]:
+            files[f"target {index}"] = (entry["checkpoints"]["target"], mode)
+    networks = {name: net.to(device) for name, net in load_networks(spec["network"], files).items()}
+
+    # targets, one block of rows per activation step, through the function truncated at the layer
+    function = networks["function"]
     forward = Tap(function, spec["module"])
-
-    # targets, one block of rows per activation step
-    steps = [
-        targets_of(entry, images, x, function, forward, spec, settings, device)
-        for entry in spec["targets"]
-    ]
+    steps = []
+    for index, entry in enumerate(spec["targets"]):
+        network = networks.pop(f"target {index}", None)  # freed once its targets are taken
+        steps.append(targets_of(entry, images, x, function, forward, network, spec, device))
+    del network
     rows = torch.cat([step.rows for step in steps])
     ids = [images.ids[i] for i in rows.tolist()]
 
@@ -129,21 +125,19 @@ def run_inversion(
             ", ".join(outputs),
         )
     log.info("optimization loop: %.2f s for %d inversions", loop_seconds, len(rows))
+    labels_final = predict(networks["classifier"], reconstructions)
+    recon_pixels = images.to_pixels(reconstructions)
 
     # metrics and files, one per activation step
-    classifier = load_network(spec["network"], first["classifier"]).to(device)
-    pixels = images.to_pixels(images.images)
-    candidate_pool = images.to_pixels(images.pool).numpy()
     metrics_of_steps = []
     begin = 0
     for step, output in zip(steps, outputs, strict=True):
         share = slice(begin, begin + len(step.rows))
         begin = share.stop
         originals = pixels[step.rows]
-        recon_pixels = images.to_pixels(reconstructions[share])
-        image_error = (recon_pixels - originals).flatten(1).norm(dim=1) / originals.flatten(1).norm(
-            dim=1
-        ).clamp_min(1e-12)
+        image_error = (recon_pixels[share] - originals).flatten(1).norm(dim=1) / originals.flatten(
+            1
+        ).norm(dim=1).clamp_min(1e-12)
         metrics = {
             "image_id": np.array(ids[share]),
             "label": images.labels[step.rows].numpy(),
@@ -151,13 +145,7 @@ def run_inversion(
             "feature_error": result.feature_error[share].cpu().numpy(),
             "image_error": image_error.numpy(),
             "diverged": result.diverged[share].cpu().numpy(),
-            "label_final": predict(classifier, reconstructions[share]).numpy(),
-            "rank": identification_ranks(
-                recon_pixels.numpy(),
-                originals.numpy(),
-                candidate_pool,
-                images.candidates[step.rows].numpy(),
-            ),
+            "label_final": labels_final[share].numpy(),
             "retried": retried[share].cpu().numpy(),
         }
         record = {key: spec[key] for key in ("model", "seed", "layer", "module", "t")}
@@ -166,8 +154,8 @@ def run_inversion(
         record["n_candidates"] = images.candidates.shape[1] + 1
         save_inversion(
             output,
-            {**record, **settings.as_dict()},
-            recon_pixels.numpy(),
+            {**record, **recorded_settings},
+            recon_pixels[share].numpy(),
             originals.numpy(),
             metrics,
             step.p,

@@ -12,8 +12,8 @@ from tqdm import tqdm
 from ..core.atomic import atomic_path
 from ..core.inversion_io import load_inversion
 from ..nets.checkpoints import load_network
+from ..nets.taps import predict
 from .device import start_job
-from .invert_job import predict
 
 JUDGED_COLUMNS = {
     "model": "string",

@@ -11,7 +11,6 @@ import torch
 from ..core.atomic import atomic_path
 from ..data.datasets import holdout_set, training_set
 from ..methods.block_probe import BLOCK_COLUMNS
-from ..methods.repeatable import seed_everything
 from ..methods.training import TrainSettings, train
 from ..nets.checkpoints import save_checkpoint
 from ..nets.models import build_model
@@ -44,12 +43,11 @@ def run_training(
     """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
     per-step training table, the held-out accuracy of every checkpoint and the per-block
     diagnostics (:mod:`invertibility.methods.block_probe`)."""
-    device = start_job(threads, spec["device"], jobs_per_gpu)
+    seed = spec["train"]["seed"]
+    device = start_job(threads, spec["device"], jobs_per_gpu, seed=seed)
     by_index: dict[int, list[tuple[str, str]]] = {}
     for label, index, path in spec["schedule"]:
         by_index.setdefault(index, []).append((label, path))
-    seed = spec["train"]["seed"]
-    seed_everything(seed)
     net = build_model(**spec["network"])
     held = holdout_set(spec["dataset"])
     accuracy = []

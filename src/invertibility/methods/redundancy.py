@@ -1,4 +1,5 @@
-"""Weights across checkpoints: redundancy (frame potential) and drift between checkpoints.
+"""Redundancy of a layer's weights: the frame potential (the drift between checkpoints is
+:func:`invertibility.nets.taps.weight_drift`).
 
 The frame potential of ``N`` unit vectors ``w_i`` in ``R^d`` is ``FP = sum_ij <w_i, w_j>^2``
 (Benedetto & Fickus 2003). Its minimum over unit vectors is ``max(N, N^2 / d)``, reached by an
@@ -10,9 +11,6 @@ frame without redundancy, growing as rows align.
 from __future__ import annotations
 
 import torch
-from torch import nn
-
-from ..nets.models import parameters_up_to
 
 
 @torch.no_grad()
@@ -27,19 +25,3 @@ def frame_potential(weight: torch.Tensor) -> float:
         return float("nan")
     gram = rows @ rows.T if n <= d else rows.T @ rows  # the smaller Gram: same ||.||_F
     return float(gram.pow(2).sum()) / max(n, n * n / d)
-
-
-@torch.no_grad()
-def relative_change(before: list[torch.Tensor], after: list[torch.Tensor]) -> float:
-    """``||after - before|| / ||before||`` over a list of parameters (NaN if ``before`` is 0)."""
-    moved = sum(float((a - b).double().pow(2).sum()) for a, b in zip(after, before, strict=True))
-    size = sum(float(b.double().pow(2).sum()) for b in before)
-    return (moved / size) ** 0.5 if size > 0 else float("nan")
-
-
-def weight_drift(before: nn.Module, after: nn.Module, module: str) -> float:
-    """``D_l = ||theta_{<=l}^after - theta_{<=l}^before|| / ||theta_{<=l}^before||`` over the
-    parameters that ``r_l`` (the output of ``module``) depends on."""
-    names = parameters_up_to(before, module)
-    old, new = dict(before.named_parameters()), dict(after.named_parameters())
-    return relative_change([old[n] for n in names], [new[n] for n in names])
