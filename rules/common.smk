@@ -13,6 +13,7 @@ from invertibility.core.provenance import code_version
 from invertibility.planning.schema_check import check_schema
 from invertibility.core.steps import STEP_PATTERN
 from invertibility.core.vocabulary import CONTROLS, canonical
+from invertibility.figures import KINDS as FIGURE_KINDS
 
 try:
     # one line naming the key, before Snakemake's validator would dump the whole schema
@@ -94,31 +95,15 @@ def get_all_accuracies(wildcards=None):
 
 
 def get_all_distances(wildcards=None):
-    return [
-        paths.norm_distances(model, seed, layer)
-        for model, seed, layer in PLAN.distance_jobs()
-    ]
-
-
-def diagnostics_tables(kind):
-    """The diagnostics jobs' ``weights`` or ``similarity`` tables, one per training run."""
-    return [paths.diagnostics(m, s, kind) for m, s in PLAN.diagnostics_runs()]
+    return PLAN.distance_tables()
 
 
 def get_all_diagnostics(wildcards=None):
-    return diagnostics_tables("weights") + diagnostics_tables("similarity")
+    return PLAN.diagnostics_tables("weights") + PLAN.diagnostics_tables("similarity")
 
 
 def get_all_similarity(wildcards=None):
-    return diagnostics_tables("similarity")
-
-
-def get_all_weight_diagnostics(wildcards=None):
-    return diagnostics_tables("weights")
-
-
-def get_all_block_diagnostics(wildcards=None):
-    return [paths.block_diagnostics(model, seed) for model, seed in PLAN.runs()]
+    return PLAN.diagnostics_tables("similarity")
 
 
 def inversion_job(wildcards):
@@ -152,12 +137,24 @@ def chunk_functions(chunk):
     return checkpoints, spec
 
 
-def get_image_grid_inputs(wildcards):
-    return [job.path for job in PLAN.figure_jobs(wildcards.name)]
+def figure_kind(wildcards):
+    return FIGURE_KINDS[PLAN.config["figures"][wildcards.name]["kind"]]
+
+
+def get_figure_inputs(wildcards):
+    return figure_kind(wildcards).inputs(PLAN, wildcards.name)
 
 
 def get_figure_spec(wildcards):
-    return canonical(PLAN.config["figures"][wildcards.name])
+    return canonical(figure_kind(wildcards).spec_of(PLAN, wildcards.name))
+
+
+def get_figure_caption(wildcards):
+    return figure_kind(wildcards).caption_of(wildcards.name)
+
+
+def get_figure_category(wildcards):
+    return figure_kind(wildcards).category
 
 
 def print_claims(path):

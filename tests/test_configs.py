@@ -32,6 +32,13 @@ def test_the_claim_kind_enum_is_the_registry():
     assert schema()["$defs"]["claim"]["properties"]["kind"]["enum"] == list(KINDS)
 
 
+def test_the_figure_kind_enum_is_the_registry():
+    from invertibility.figures import KINDS as FIGURE_KINDS
+
+    assert schema()["$defs"]["figure"]["properties"]["kind"]["enum"] == list(FIGURE_KINDS)
+    assert all(kind.name == name for name, kind in FIGURE_KINDS.items())
+
+
 def test_paper_and_default_configs_make_the_same_claims_and_draw_rows_in_the_same_order():
     default = load_config(ROOT / "config.yaml")
     paper = load_config(ROOT / "config" / "paper.yaml")

@@ -55,7 +55,7 @@ def test_contrast_stretch_maps_percentiles_to_the_full_range():
 
 
 def test_forest_plot_labels_keep_the_model_and_layer():
-    from invertibility.figures.analysis import short_label
+    from invertibility.figures.claims_forest import short_label
 
     long = "The same-image distance across invertible steps exceeds the nearest one [mlp fc2]"
     assert short_label(long, width=50).endswith("[mlp fc2]")

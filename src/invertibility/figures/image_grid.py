@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..core.atomic import save_figure  # noqa: E402
-from ..core.inversion_io import load_inversion  # noqa: E402
+from ..core.atomic import save_figure
+from ..core.inversion_io import load_inversion
+from .kind import FigureKind
 
 DEFAULT_IMAGES = (0, 1, 2, 3)
 
@@ -80,6 +77,8 @@ def _draw_panel(subfig, panel: dict, rows: list, n_cols: int) -> None:
 
 def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
     """One figure of image grids: a block per panel (its own title), stacked top to bottom."""
+    from .style import plt
+
     results = [load_inversion(path) for path in inputs]
     by_key = {(r["model"], r["seed"], r["layer"], r["t"], r["tp"]): r for r in results}
     blocks = [(panel, list(_panel_rows(panel, by_key))) for panel in spec["panels"]]
@@ -99,3 +98,24 @@ def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
         fig.suptitle(spec["title"], fontsize=10)
     save_figure(fig, [pdf, png])
     plt.close(fig)
+
+
+def inputs(plan, name: str) -> dict:
+    return {"inversions": [job.path for job in plan.figure_jobs(name)]}
+
+
+def draw(files: dict, spec: dict, pdf: str, png: str) -> None:
+    draw_figure(spec, files["inversions"], pdf, png)
+
+
+KIND = FigureKind(
+    name="image_grid",
+    inputs=inputs,
+    draw=draw,
+    category="Paper figures",
+    caption="""\
+Figure ``{name}``: reconstructions of the original images (first column) from the activations at
+each later step (columns), inverted with the layer function of the figure's function step; one
+row per layer, the first layer at the bottom. Rows, columns and images come from the ``figures``
+entry of the config.""",
+)

@@ -335,6 +335,17 @@ class Plan:
         """The training runs with a diagnostics job: those with an inverted (layer, t, tp > t)."""
         return sorted(self._diagnostic_pairs)
 
+    def distance_tables(self) -> list[str]:
+        return [paths.norm_distances(m, seed, layer) for m, seed, layer in self.distance_jobs()]
+
+    def diagnostics_tables(self, kind: str) -> list[str]:
+        """The diagnostics jobs' ``weights`` or ``similarity`` tables, one per training run."""
+        return [paths.diagnostics(m, seed, kind) for m, seed in self.diagnostics_runs()]
+
+    def block_diagnostics_tables(self) -> list[str]:
+        """The per-block training diagnostics, one per training run."""
+        return [paths.block_diagnostics(m, seed) for m, seed in self.runs()]
+
     def diagnostics_spec(self, model: str, seed: int) -> dict:
         pairs = sorted(self._diagnostic_pairs[model, seed])
         modules = self.models[model]["layers"]
