@@ -1,0 +1,92 @@
+"""The README and docs name files that exist: every repository path in backticks or in a link
+(placeholders such as ``{model}`` and globs aside), so that a moved file is caught here."""
+
+import re
+
+import pytest
+from conftest import ROOT
+
+TOP = (
+    "src/",
+    "docs/",
+    "config/",
+    "workflow/",
+    "rules/",
+    "scripts/",
+    "benchmarks_src/",
+    "tests/",
+    "profiles/",
+    "envs/",
+    ".ci/",
+)
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def named_paths(text: str) -> set[str]:
+    quoted = {token.split()[0] for token in re.findall(r"`([^`\n]+)`", text) if token.strip()}
+    linked = set(re.findall(r"\]\(([^)#\s]+)", text))
+    found = set()
+    for token in quoted | linked:
+        token = token.removeprefix("../").removeprefix(".venv/bin/python ").rstrip(".,:;")
+        if token.startswith(TOP) or token in ("config.yaml", "Snakefile", "pyproject.toml"):
+            if not re.search(r"[{}*<>]|\.\.\.", token):
+                found.add(token)
+    return found
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_named_path_exists(document):
+    named = named_paths(document.read_text())  # paths from the repository root, docs' too
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"{document.name} names paths that do not exist: {missing}"
+
+
+def test_the_readme_opens_with_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    assert "bash scripts/setup.sh && .venv/bin/snakemake --cores 2" in block
+    assert ".venv/bin/python -m pytest -q" in block
+    assert (ROOT / "scripts" / "setup.sh").is_file()
+
+
+def test_the_check_sees_a_missing_path():
+    assert named_paths("see `docs/nowhere.md` and [x](docs/method.md), `results/{model}`") == {
+        "docs/nowhere.md",
+        "docs/method.md",
+    }
+
+
+def dotted_names(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w/])invertibility\.([a-z_]+(?:\.[A-Za-z_]+)*)", text))
+
+
+def stale_names(text: str) -> list[str]:
+    """The dotted names (``invertibility.analysis.measures``, ``...claims.KINDS``) that are
+    neither a module of the package nor a name defined at the top of one."""
+    from invertibility.core.provenance import module_file
+
+    package = ROOT / "src" / "invertibility"
+    stale = []
+    for name in dotted_names(text):
+        parts = name.split(".")
+        found = [k for k in range(len(parts), 0, -1) if module_file(package, ".".join(parts[:k]))]
+        if not found:
+            stale.append(name)
+            continue
+        source = module_file(package, ".".join(parts[: found[0]])).read_text()
+        rest = parts[found[0] :]
+        pattern = rf"^(def|class) {rest[0]}\b|^{rest[0]}\s*[:=]" if rest else ""
+        if rest and not re.search(pattern, source, re.M):
+            stale.append(name)
+    return sorted(stale)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_named_module_exists(document):
+    stale = stale_names(document.read_text())
+    assert not stale, f"{document.name} names what the package lacks: {stale}"
+
+
+def test_a_stale_module_name_is_caught():
+    text = "`invertibility.analysis.measures`, `invertibility.models`, `invertibility.figures.NOPE`"
+    assert stale_names(text) == ["figures.NOPE", "models"]
