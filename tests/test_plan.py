@@ -366,3 +366,25 @@ def test_the_embedded_default_runs_without_a_config_file(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "results/checkpoints/mlp_wide" in run.stdout
     assert "results/checkpoints/alexnet" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "figure, message",
+    [
+        ({"kind": "image_grid"}, r"^figures.extra: a figure of kind image_grid needs 'panels'"),
+        (
+            {"kind": "claims_forest", "panels": []},
+            r"^figures.extra: a figure of kind claims_forest takes no 'panels'",
+        ),
+        (
+            {"kind": "width_horizons", "models": ["mlp", "resnet18_nobn"]},
+            r"^figures.extra.models: a width_horizons figure compares two or more MLPs "
+            r"\(given: mlp, resnet18_nobn; not MLPs: resnet18_nobn\)",
+        ),
+    ],
+)
+def test_each_figure_kind_checks_its_own_entry(test_config, figure, message):
+    config = copy.deepcopy(test_config)
+    config["figures"]["extra"] = figure
+    with pytest.raises(ConfigError, match=message):
+        Plan(config)

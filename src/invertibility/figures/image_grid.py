@@ -111,6 +111,7 @@ def draw(files: dict, spec: dict, pdf: str, png: str) -> None:
 KIND = FigureKind(
     name="image_grid",
     inputs=inputs,
+    panels=True,
     draw=draw,
     category="Paper figures",
     caption="""\

@@ -2,8 +2,8 @@
 
 A kind is one module of this package with a ``KIND``; the one ``figure`` rule asks each figure's
 kind for its inputs (from the plan, which the kind receives and never imports) and its caption,
-and its script calls the kind's ``draw``. Drawing imports matplotlib only when it draws, so that
-planning reads the registry without it.
+its script calls the kind's ``draw``, and the config checker asks it to check its entry. Drawing
+imports matplotlib only when it draws, so that planning reads the registry without it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class FigureKind:
     category: str  # the report's section
     caption: str  # reStructuredText for the report; "{name}" stands for the figure's name
     planned: Callable[[Any, str], dict] | None = None  # facts of the plan the drawing needs
+    panels: bool = False  # drawn from the config entry's panels (which every other kind refuses)
+    check: Callable[[dict, str, Any], None] | None = None  # (entry, its key, the config checker)
 
     def caption_of(self, name: str) -> str:
         return self.caption.replace("{name}", name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core import paths
+from ..core.errors import ConfigError
 from ..core.vocabulary import CONTROLS
 from .kind import FigureKind
 
@@ -97,6 +98,16 @@ def draw(files: dict, spec: dict, pdf: str, png: str) -> None:
     draw_width_horizons(horizons, summary, spec["widths"], pdf, png, title=spec.get("title"))
 
 
+def check(entry: dict, where: str, checker) -> None:
+    models = entry.get("models", [])
+    not_mlp = [m for m in models if checker.models[m]["architecture"] != "mlp"]
+    if len(models) < 2 or not_mlp:
+        raise ConfigError(
+            f"{where}.models: a width_horizons figure compares two or more MLPs "
+            f"(given: {', '.join(models) or 'none'}; not MLPs: {', '.join(not_mlp) or 'none'})"
+        )
+
+
 KIND = FigureKind(
     name="width_horizons",
     inputs=inputs,
@@ -111,4 +122,5 @@ tested, which can differ between models), and the mean retained similarity (midd
 (bottom, secondary) over the activation steps after t that every model tested, with the range of
 their 95% CIs.""",
     planned=planned,
+    check=check,
 )

@@ -20,6 +20,7 @@ import functools
 from ..core.errors import ConfigError, DataError
 from ..core.steps import iterations_per_epoch, parse_step, step_from_index
 from ..data import datasets
+from ..figures import KINDS as FIGURE_KINDS
 from ..nets.models import (
     OPTIONS,
     describe_layers,
@@ -275,22 +276,15 @@ class _Checker:
     def check_figures(self) -> None:
         for name, figure in self.config["figures"].items():
             where = f"figures.{name}"
-            kind = figure.setdefault("kind", "image_grid")
-            if kind == "image_grid" and not figure.get("panels"):
-                raise ConfigError(f"{where}: a figure of kind image_grid needs 'panels'")
-            if kind != "image_grid" and "panels" in figure:
-                raise ConfigError(f"{where}: a figure of kind {kind} takes no 'panels'")
+            kind = FIGURE_KINDS[figure.setdefault("kind", "image_grid")]
+            if kind.panels and not figure.get("panels"):
+                raise ConfigError(f"{where}: a figure of kind {kind.name} needs 'panels'")
+            if not kind.panels and "panels" in figure:
+                raise ConfigError(f"{where}: a figure of kind {kind.name} takes no 'panels'")
             for model in figure.get("models", []):
                 self.known_model(model, f"{where}.models")
-            if kind == "width_horizons":
-                models = figure.get("models", [])
-                not_mlp = [m for m in models if self.models[m]["architecture"] != "mlp"]
-                if len(models) < 2 or not_mlp:
-                    raise ConfigError(
-                        f"{where}.models: a width_horizons figure compares two or more MLPs "
-                        f"(given: {', '.join(models) or 'none'}; not MLPs: "
-                        f"{', '.join(not_mlp) or 'none'})"
-                    )
+            if kind.check:
+                kind.check(figure, where, self)  # what only this kind asks of its entry
             for i, panel in enumerate(figure.get("panels", [])):
                 self.check_grid(f"{where}.panels[{i}]", panel)
                 panel.setdefault("seed", self.models[panel["model"]]["seeds"][0])
