@@ -32,6 +32,14 @@ def test_the_claim_kind_enum_is_the_registry():
     assert schema()["$defs"]["claim"]["properties"]["kind"]["enum"] == list(KINDS)
 
 
+def test_the_architecture_enum_is_the_registry():
+    from invertibility.nets.models import ARCHITECTURES
+
+    enum = schema()["$defs"]["model"]["properties"]["architecture"]["enum"]
+    assert sorted(enum) == sorted(ARCHITECTURES)
+    assert all(architecture.name == name for name, architecture in ARCHITECTURES.items())
+
+
 def test_the_figure_kind_enum_is_the_registry():
     from invertibility.figures import KINDS as FIGURE_KINDS
 

@@ -14,7 +14,9 @@ from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
 from invertibility.methods.redundancy import frame_potential
 from invertibility.methods.similarity import debiased_linear_cka, linear_cka, representation_change
 from invertibility.methods.training import TrainSettings, train
-from invertibility.nets.models import MLP, blocks_up_to, resnet18_nobn
+from invertibility.nets.mlp import MLP
+from invertibility.nets.models import blocks_up_to
+from invertibility.nets.resnet import resnet18_nobn
 from invertibility.nets.taps import get_module, relative_change
 
 

@@ -13,7 +13,8 @@ from conftest import ROOT, STUB_OPTIONS, load_config, sbatch_stubs, snakemake_co
 from invertibility.core.inversion_settings import InversionSettings
 from invertibility.jobs.device import choose_device
 from invertibility.methods.inversion import initial_images, invert
-from invertibility.nets.models import MLP, build_model
+from invertibility.nets.mlp import MLP
+from invertibility.nets.models import build_model
 from invertibility.nets.taps import Tap
 from invertibility.planning.plan import Plan
 

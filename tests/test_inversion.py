@@ -10,7 +10,8 @@ from invertibility.methods.inversion import (
     invert_in_chunks,
     invert_with_retry,
 )
-from invertibility.nets.models import MLP, build_model, parameters_up_to
+from invertibility.nets.mlp import MLP
+from invertibility.nets.models import build_model, parameters_up_to
 from invertibility.nets.taps import Tap, weight_drift
 
 SETTINGS = InversionSettings(iterations=150, lr=5.0, lambda_tv=0.001, lambda_alpha=1e-6)

@@ -3,7 +3,9 @@ import torch
 from torch import nn
 
 from invertibility.core.errors import ConfigError
-from invertibility.nets.models import MLP, build_model, describe_layers, resnet18_nobn
+from invertibility.nets.mlp import MLP
+from invertibility.nets.models import build_model, describe_layers
+from invertibility.nets.resnet import resnet18_nobn
 from invertibility.nets.taps import Tap
 
 

@@ -18,7 +18,7 @@ from invertibility.core.errors import CheckpointError
 from invertibility.core.provenance import code_version, module_closure
 from invertibility.jobs.train_job import run_training
 from invertibility.nets.checkpoints import load_checkpoint, save_checkpoint
-from invertibility.nets.models import MLP
+from invertibility.nets.mlp import MLP
 from invertibility.planning.plan import Plan
 
 

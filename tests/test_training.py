@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from invertibility.methods.training import TrainSettings, train
-from invertibility.nets.models import MLP
+from invertibility.nets.mlp import MLP
 
 
 def test_steps_and_table_are_momentum_sgd_on_the_batch():

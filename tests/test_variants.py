@@ -15,13 +15,8 @@ from invertibility.core.errors import ConfigError
 from invertibility.core.inversion_settings import InversionSettings
 from invertibility.methods.inversion import initial_images, invert
 from invertibility.nets.checkpoints import load_network, save_checkpoint
-from invertibility.nets.models import (
-    BasicBlock,
-    build_model,
-    describe_layers,
-    resnet18,
-    resnet18_nobn,
-)
+from invertibility.nets.models import build_model, describe_layers
+from invertibility.nets.resnet import BasicBlock, resnet18, resnet18_nobn
 from invertibility.nets.taps import Tap
 from invertibility.planning.plan import Plan
 

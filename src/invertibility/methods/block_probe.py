@@ -35,14 +35,11 @@ BLOCK_COLUMNS = {
 
 
 def diagnostic_blocks(model: nn.Module) -> list[str]:
-    """The module paths of the blocks, in forward order."""
-    from ..nets.models import BasicBlock
-
-    named = [(name, m) for name, m in model.named_modules() if name]
-    residual = [name for name, m in named if isinstance(m, BasicBlock)]
-    if residual:
-        return ["conv1", *residual]
-    return [name for name, m in named if isinstance(m, nn.Conv2d | nn.Linear)]
+    """The module paths of the blocks, in forward order: the network's own
+    ``diagnostic_blocks`` (each family names them), else its convolutions and linear layers."""
+    if hasattr(model, "diagnostic_blocks"):
+        return model.diagnostic_blocks()
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)]
 
 
 def _per_image_norm(x: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ from ..core.steps import iterations_per_epoch, parse_step, step_from_index
 from ..data import datasets
 from ..figures import KINDS as FIGURE_KINDS
 from ..nets.models import (
+    ARCHITECTURES,
     OPTIONS,
     describe_layers,
     has_batch_norm,
@@ -140,8 +141,10 @@ class _Checker:
                 f"{where}.residual_scale: h = {scale} is outside (0, 1]; a block computes "
                 f"relu(x + h F(x)), and h = 1 is the standard ResNet"
             )
-        if architecture == "mlp" and not spec.get("hidden"):
-            raise ConfigError(f"{where}.hidden: an 'mlp' model needs a list of hidden widths")
+        if ARCHITECTURES[architecture].needs_hidden and not spec.get("hidden"):
+            raise ConfigError(
+                f"{where}.hidden: an {architecture!r} model needs a list of hidden widths"
+            )
         if any(width < 1 for width in spec.get("hidden") or []):
             raise ConfigError(f"{where}.hidden: every width must be at least 1: {spec['hidden']}")
         mode = {**self.config.get("inversion", {}), **spec.get("inversion", {})}.get(
