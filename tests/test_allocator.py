@@ -8,7 +8,7 @@ import pytest
 
 CHURN = """
 import resource, sys, torch
-from invertibility.allocator import keep_freed_memory
+from invertibility.jobs.allocator import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory() and keep_freed_memory()  # idempotent
 def churn(rounds):

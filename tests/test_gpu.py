@@ -99,7 +99,7 @@ def test_slots_spread_over_gpus_before_they_stack_and_are_released(tmp_path):
 
 SLOT_JOB = """
 import sys, time
-from invertibility.device import claim_gpu_slot
+from invertibility.jobs.device import claim_gpu_slot
 claim_gpu_slot(1, int(sys.argv[2]), sys.argv[1], poll_s=0.02)
 start = time.time()
 time.sleep(0.6)
