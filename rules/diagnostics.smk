@@ -16,7 +16,7 @@ rule diagnostics:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("invert_mem_mb"),
+        mem_mb=res("diagnostics_mem_mb"),
         runtime=res("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
