@@ -19,7 +19,9 @@ from ..core.inversion_settings import layer_settings
 from ..core.vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
 from ..data import image_sets
 from ..nets.models import layer_depth, network_on_meta
-from .validation import check_config, grids, network_spec, step_index
+from .check_grids import grids
+from .check_models import network_spec
+from .validation import check_config, step_index
 
 
 @dataclass(frozen=True, order=True)

@@ -1,0 +1,224 @@
+"""Config checks of datasets and models: architectures and their options, input sizes, layers,
+checkpoint schedules and seeds; the facts every later check reads (a model's dataset, its
+iterations per epoch, the index of a step)."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import functools
+
+from ..core.errors import ConfigError, DataError
+from ..core.steps import iterations_per_epoch, parse_step, step_from_index
+from ..data import datasets
+from ..nets.models import (
+    ARCHITECTURES,
+    OPTIONS,
+    describe_layers,
+    has_batch_norm,
+    network_on_meta,
+    smallest_input_size,
+)
+
+
+class ModelChecks:
+    def __init__(self, config: dict):
+        self.config = copy.deepcopy(config)
+        self.models = self.config["models"]
+
+    def dataset(self, model: str) -> dict:
+        return self.config["datasets"][self.models[model]["dataset"]]
+
+    @functools.cache  # noqa: B019 (one checker per config)
+    def per_epoch(self, model: str) -> int:
+        spec = self.models[model]
+        return iterations_per_epoch(
+            datasets.train_size(self.dataset(model)), spec["train"]["batch_size"]
+        )
+
+    def index(self, model: str, label: str, where: str) -> int:
+        per_epoch = self.per_epoch(model)
+        return parse_step(label, per_epoch, where).index(per_epoch)
+
+    def check_datasets(self) -> None:
+        for name, spec in self.config["datasets"].items():
+            if spec["source"] != "imagefolder":
+                continue
+            for key in ("root", "holdout_root", "train_size", "num_classes"):
+                if key not in spec:
+                    raise ConfigError(f"datasets.{name}.{key}: required for source imagefolder")
+            for key in ("root", "holdout_root"):
+                try:
+                    datasets.class_names(spec[key], key)
+                except DataError as error:
+                    raise ConfigError(f"datasets.{name}.{error}") from None
+
+    def check_model(self, name: str) -> None:
+        spec = self.models[name]
+        where = f"models.{name}"
+        if spec["dataset"] not in self.config["datasets"]:
+            raise ConfigError(
+                f"{where}.dataset: unknown dataset {spec['dataset']!r}; datasets in the config: "
+                f"{', '.join(self.config['datasets'])}"
+            )
+        ds = self.dataset(name)
+        self.check_architecture(name)
+        network = network_spec(spec, ds)
+        valid = describe_layers(**network)
+        for display, module in spec["layers"].items():
+            if module not in valid:
+                raise ConfigError(
+                    f"{where}.layers.{display}: unknown layer {module!r} for architecture "
+                    f"{spec['architecture']!r}; valid layers are: {', '.join(valid)}"
+                )
+        smallest = smallest_input_size(**network)
+        if smallest is not None:
+            raise ConfigError(
+                f"datasets.{spec['dataset']}.image_size: {ds['image_size']} px is too small for "
+                f"{where} ({spec['architecture']}): its layers shrink the image to nothing; the "
+                f"smallest size at which every layer exists is {smallest} px"
+            )
+        for photo in spec["images"].get("photos", []):
+            if photo not in datasets.PHOTOS:
+                raise ConfigError(
+                    f"{where}.images.photos: {photo!r} is not a photo that ships with "
+                    f"scikit-image; choose from: {', '.join(datasets.PHOTOS)}"
+                )
+        seeds = spec.setdefault("seeds", [0])
+        repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+        if repeated:
+            raise ConfigError(
+                f"{where}.seeds: seed(s) {repeated} repeat; each training seed must differ"
+            )
+        spec["schedule"] = self.schedule(name)
+
+    def check_architecture(self, name: str) -> None:
+        """Options the architecture takes, in range; a width of at least 1; a network with
+        batch norm inverts in eval mode (its running statistics: images never mix)."""
+        spec = self.models[name]
+        where = f"models.{name}"
+        architecture = spec["architecture"]
+        for key in OPTION_KEYS:
+            if key in spec and key not in OPTIONS[architecture]:
+                takes = ", ".join(OPTIONS[architecture]) or "none"
+                raise ConfigError(
+                    f"{where}.{key}: the option {key!r} does not apply to architecture "
+                    f"{architecture!r} (its options: {takes})"
+                )
+        scale = spec.get("residual_scale", 1.0)
+        if not 0 < scale <= 1:
+            raise ConfigError(
+                f"{where}.residual_scale: h = {scale} is outside (0, 1]; a block computes "
+                f"relu(x + h F(x)), and h = 1 is the standard ResNet"
+            )
+        if ARCHITECTURES[architecture].needs_hidden and not spec.get("hidden"):
+            raise ConfigError(
+                f"{where}.hidden: an {architecture!r} model needs a list of hidden widths"
+            )
+        if any(width < 1 for width in spec.get("hidden") or []):
+            raise ConfigError(f"{where}.hidden: every width must be at least 1: {spec['hidden']}")
+        mode = {**self.config.get("inversion", {}), **spec.get("inversion", {})}.get(
+            "network_mode", "eval"
+        )
+        if mode != "eval" and has_batch_norm(
+            network_on_meta(**network_spec(spec, self.dataset(name)))
+        ):
+            raise ConfigError(
+                f"{where}.inversion.network_mode: {mode!r}, but {name!r} has batch norm: in "
+                f"train mode BN normalizes with the batch's statistics, so the images of a batch "
+                f"would change each other's inversion; use 'eval' (the running statistics of the "
+                f"inverted step)"
+            )
+
+    def schedule(self, model: str) -> list[str]:
+        """The model's saved steps: its ``checkpoints`` (labels and ranges) and its classifier
+        step, in training order, each within the training length."""
+        spec = self.models[model]
+        where = f"models.{model}.checkpoints"
+        per_epoch = self.per_epoch(model)
+        epochs = spec["train"].get("epochs", 90)
+        length = epochs * per_epoch
+        steps: dict[int, str] = {}
+        for i, entry in enumerate(spec["checkpoints"]):
+            if isinstance(entry, str):
+                steps.setdefault(self.index(model, entry, f"{where}[{i}]"), entry)
+                continue
+            start = self.index(model, entry.get("from", "0_0"), f"{where}[{i}].from")
+            until = self.index(model, entry["until"], f"{where}[{i}].until")
+            if until < start:
+                raise ConfigError(
+                    f"{where}[{i}]: the range is empty: until {entry['until']} comes before "
+                    f"from {entry.get('from', '0_0')}"
+                )
+            for index in range(start, until + 1, entry["every"]):
+                steps.setdefault(index, step_from_index(index, per_epoch).label)
+        classifier = spec.get("classifier_step")
+        if not classifier:
+            classifier = f"{epochs}_0" if spec["train"].get("train_to_end") else None
+        if classifier:  # saved too; under the schedule's label if it names the same step
+            index = self.index(model, classifier, f"models.{model}.classifier_step")
+            classifier = steps.setdefault(index, classifier)
+        if not steps:
+            raise ConfigError(f"{where}: the schedule saves no step")
+        last = max(steps)
+        if last > length:
+            raise ConfigError(
+                f"{where}: step {steps[last]} (optimizer step {last}) is past the training "
+                f"length: {epochs} epochs x {per_epoch} iterations = {length} steps ({epochs}_0); "
+                f"raise models.{model}.train.epochs or drop the step"
+            )
+        spec["classifier_step"] = classifier or steps[last]
+        return [steps[index] for index in sorted(steps)]
+
+    @functools.cache  # noqa: B019
+    def scheduled(self, model: str) -> frozenset[str]:
+        return frozenset(self.models[model]["schedule"])
+
+    def on_schedule(self, model: str, label: str, where: str) -> int:
+        """The index of ``label``; a ConfigError naming the nearest scheduled steps if the model
+        does not save it."""
+        index = self.index(model, label, where)
+        if label in self.scheduled(model):
+            return index
+        schedule = self.models[model]["schedule"]
+        indices = [self.index(model, s, "schedule") for s in schedule]
+        at = bisect.bisect_left(indices, index)
+        nearest = [schedule[j] for j in (at - 1, at) if 0 <= j < len(schedule)]
+        raise ConfigError(
+            f"{where}: step {label} is not on the checkpoint schedule of model {model!r} "
+            f"(models.{model}.checkpoints); nearest scheduled steps: {', '.join(nearest)}. Add it "
+            f"to the schedule (this retrains {model}) or use a scheduled step"
+        )
+
+    def known_model(self, model: str, where: str) -> None:
+        if model not in self.models:
+            raise ConfigError(
+                f"{where}.model: unknown model {model!r}; models in the config: "
+                f"{', '.join(self.models)}"
+            )
+
+    def known_layer(self, model: str, layer: str, where: str) -> None:
+        layers = self.models[model]["layers"]
+        if layer not in layers:
+            raise ConfigError(
+                f"{where}: model {model!r} has no layer named {layer!r} in its 'layers' entry; "
+                f"named layers: {', '.join(layers)}"
+            )
+
+
+def network_spec(model: dict, dataset: dict) -> dict:
+    """The keyword arguments of :func:`invertibility.nets.models.build_model` for a model entry (its
+    architecture options only where the entry sets them, so a plain model's spec is unchanged)."""
+    spec = {
+        "architecture": model["architecture"],
+        "num_classes": datasets.num_classes(dataset),
+        "input_shape": list(datasets.input_shape(dataset)),
+        "hidden": model.get("hidden"),
+    }
+    options = {key: model[key] for key in OPTION_KEYS if key in model}
+    if options:
+        spec["options"] = options
+    return spec
+
+
+OPTION_KEYS = sorted({key for keys in OPTIONS.values() for key in keys})
