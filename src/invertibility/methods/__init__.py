@@ -1,2 +1,2 @@
-"""Torch methods the jobs compose: training, inversion, objectives, identification, redundancy and
-similarity measures, norm distances, block probes."""
+"""Torch methods the jobs compose: training, inversion, objectives, redundancy and similarity
+measures, norm distances, block probes, seeding."""
