@@ -135,9 +135,8 @@ def run_inversion(
         share = slice(begin, begin + len(step.rows))
         begin = share.stop
         originals = pixels[step.rows]
-        image_error = (recon_pixels[share] - originals).flatten(1).norm(dim=1) / originals.flatten(
-            1
-        ).norm(dim=1).clamp_min(1e-12)
+        distance = (recon_pixels[share] - originals).flatten(1).norm(dim=1)
+        image_error = distance / originals.flatten(1).norm(dim=1).clamp_min(1e-12)
         metrics = {
             "image_id": np.array(ids[share]),
             "label": images.labels[step.rows].numpy(),
