@@ -8,12 +8,12 @@ from snakemake.utils import validate
 
 from invertibility.core import paths
 from invertibility.core.errors import ConfigError
-from invertibility.planning.plan import InversionJob, Plan
 from invertibility.core.provenance import code_version
-from invertibility.planning.schema_check import check_schema
 from invertibility.core.steps import STEP_PATTERN
 from invertibility.core.vocabulary import CONTROLS, canonical
 from invertibility.figures import KINDS as FIGURE_KINDS
+from invertibility.planning.plan import InversionJob, Plan
+from invertibility.planning.schema_check import check_schema
 
 try:
     # one line naming the key, before Snakemake's validator would dump the whole schema

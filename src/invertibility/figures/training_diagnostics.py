@@ -80,11 +80,15 @@ def inputs(plan, name: str) -> dict:
     return {"blocks": plan.block_diagnostics_tables(), "weights": weights}
 
 
+def read_tables(paths: list[str]) -> pd.DataFrame:
+    """The tables as one (empty when there are none: a config whose inversions have no
+    diagnostics run still draws its block diagnostics)."""
+    frames = [pd.read_parquet(path) for path in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def draw(files: dict, spec: dict, pdf: str, png: str) -> None:
-    blocks, weights = (
-        pd.concat([pd.read_parquet(path) for path in files[key]], ignore_index=True)
-        for key in ("blocks", "weights")
-    )
+    blocks, weights = read_tables(files["blocks"]), read_tables(files["weights"])
     if spec.get("models"):
         blocks = blocks[blocks["model"].isin(spec["models"])]
         weights = weights[weights["model"].isin(spec["models"])]
