@@ -47,11 +47,12 @@ def widest_key(plan: Plan, model: str) -> list:
     return max(keys.values(), key=len)
 
 
-def invert(workdir: Path, configs: list[Path], targets: list[str]) -> tuple[float, int]:
-    """Run the targets' jobs on one core: the sum of their wall times (benchmark files), and
-    how many jobs ran."""
-    for target in targets:
-        (workdir / target).unlink(missing_ok=True)
+def invert(
+    workdir: Path, configs: list[Path], folder: str, targets: list[str]
+) -> tuple[float, int]:
+    """Run the targets' jobs on one core, from an empty (layer, t) ``folder``: the sum of their
+    wall times (benchmark files), and how many jobs ran."""
+    shutil.rmtree(workdir / folder, ignore_errors=True)
     shutil.rmtree(workdir / "benchmarks", ignore_errors=True)
     command = [sys.executable, "-m", "snakemake", "--cores", "1", "--directory", str(workdir)]
     # the linked checkpoints are older than this checkout's code: never retrain them here
@@ -60,7 +61,7 @@ def invert(workdir: Path, configs: list[Path], targets: list[str]) -> tuple[floa
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"snakemake failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    files = list((workdir / "benchmarks" / "invert").rglob("*.tsv"))
+    files = list((workdir / "benchmarks").rglob("*.tsv"))  # rule invert's, or invert_chunk's
     return sum(float(pd.read_csv(f, sep="\t")["s"].iloc[0]) for f in files), len(files)
 
 
@@ -91,13 +92,18 @@ def main() -> None:
         for index, model in enumerate(models):
             jobs = widest_key(plan, model)
             targets = [job.path for job in jobs]
+            folder = str(Path(targets[0]).parent)
             overlay = Path(tmp) / f"{model}_chunk.yaml"
             overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": args.chunk}}}))
-            arms = {"one job per file": [args.config], "chunked": [args.config, overlay]}
+            arms = {
+                "one job per file": ([args.config], targets),
+                "chunked": ([args.config, overlay], [folder]),  # the chunk's job writes the folder
+            }
             order = list(arms) if index % 2 == 0 else list(reversed(arms))
             seconds = {}
             for arm in order:
-                seconds[arm], n_jobs = invert(workdir, arms[arm], targets)
+                configs, arm_targets = arms[arm]
+                seconds[arm], n_jobs = invert(workdir, configs, folder, arm_targets)
                 kept = Path(tmp) / model / arm
                 for target in targets:
                     (kept / target).parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,13 @@
 """Benchmark: plan (snakemake -n) the paper-scale grid of config/paper.yaml on the SLURM profile.
 
 Builds a throwaway ImageNet-shaped folder tree (class folders and empty image files: planning
-only reads names), points a copy of config/paper.yaml at it, and times the dry run once per
-``--chunks`` value (every model's ``invert_chunk``: 1 is one job per (layer, t, tp)), counting
-the inversion jobs and the SLURM jobs that would be submitted (50 inversions per group, as the
-profile says; with ``--ungrouped`` also without grouping).
+only reads names), points a copy of config/paper.yaml at it, and times the dry run of the config
+as it ships, then once per ``--chunks`` value (every model's ``invert_chunk``: 1 is one job per
+(layer, t, tp)), counting the inversion jobs and the SLURM jobs that would be submitted (one per
+chunk, 50 unchunked inversions per group, as the profile says; with ``--ungrouped`` also
+without grouping).
 
-    .venv/bin/python benchmarks_src/plan_paper_grid.py [--chunks 1 16] [--ungrouped]
+    .venv/bin/python benchmarks_src/plan_paper_grid.py [--chunks 1 8] [--ungrouped]
 """
 
 from __future__ import annotations
@@ -68,35 +69,41 @@ def inversion_jobs(counts: dict[str, int]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chunks", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--chunks", type=int, nargs="*", default=[1])
     parser.add_argument("--ungrouped", action="store_true", help="also plan without groups")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fake_imagenet(tmp / "imagenet")
-        for chunk in args.chunks:
+        for chunk in [None, *args.chunks]:
             config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
             config["datasets"]["imagenet"].update(
                 root=str(tmp / "imagenet" / "train"), holdout_root=str(tmp / "imagenet" / "invert")
             )
             for entry in config["models"].values():
-                entry["invert_chunk"] = chunk
-            path = tmp / f"paper_chunk{chunk}.yaml"
+                if chunk is not None:
+                    entry["invert_chunk"] = chunk
+            path = tmp / f"paper_chunk{chunk or 'shipped'}.yaml"
             path.write_text(yaml.safe_dump(config))
             seconds, output = dry_run(path, tmp / "run")
             counts, groups = job_counts(output)
             jobs = inversion_jobs(counts)
             other = counts["total"] - jobs - 1  # all jobs but inversions and 'all'
+            chunks = counts.get("invert_chunk", 0)  # each submitted alone
+            label = chunk or "as config/paper.yaml sets"
             print(
-                f"invert_chunk {chunk}: {jobs} inversion jobs, {counts['total']} jobs in all; "
-                f"planning (snakemake -n, SLURM profile) {seconds:.1f} s; "
-                f"{groups + other} SLURM jobs with 50 inversion jobs per group",
+                f"invert_chunk {label}: {jobs} inversion jobs ({chunks} chunks), "
+                f"{counts['total']} jobs in all; planning (snakemake -n, SLURM profile) "
+                f"{seconds:.1f} s; {groups + chunks + other} SLURM jobs with 50 unchunked "
+                "inversion jobs per group",
                 flush=True,
             )
             if args.ungrouped:
                 seconds, output = dry_run(path, tmp / "run", "--group-components", "inversions=1")
                 _, groups = job_counts(output)
-                print(f"  ungrouped: planning {seconds:.1f} s; {groups + other} SLURM jobs")
+                print(
+                    f"  ungrouped: planning {seconds:.1f} s; {groups + chunks + other} SLURM jobs"
+                )
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def names_pattern(names):
 
 def get_final_targets():
     targets = [paths.training_table(model, seed) for model, seed in PLAN.runs()]
-    targets += [job.path for job in PLAN.inversion_jobs]
+    targets += get_all_inversions()
     for name in PLAN.figure_names():
         targets += [paths.figure(name, "pdf"), paths.figure(name, "png")]
     targets += [
@@ -74,7 +74,8 @@ def get_final_targets():
 
 
 def get_all_inversions(wildcards=None):
-    return [job.path for job in PLAN.inversion_jobs]
+    """Every inversion file, or its chunk's folder."""
+    return PLAN.inversion_targets(PLAN.inversion_jobs)
 
 
 def get_all_pools(wildcards=None):
@@ -122,19 +123,26 @@ def get_inversion_checkpoints(wildcards):
     return [paths.checkpoint_dir(job.model, seed) for seed in PLAN.inversion_runs(job)]
 
 
-def chunk_functions(chunk):
-    """The checkpoint-input and spec functions of one chunk's ``invert_chunk_*`` rule."""
+def get_chunk(wildcards):
+    return PLAN.chunk(
+        wildcards.model, int(wildcards.seed), wildcards.layer, wildcards.t
+    )
 
-    def checkpoints(wildcards):
-        return [
-            paths.checkpoint_dir(chunk.model, seed)
-            for seed in PLAN.inversion_runs(chunk)
-        ]
 
-    def spec(wildcards):
-        return canonical(PLAN.inversion_spec(chunk))
+def get_chunk_checkpoints(wildcards):
+    chunk = get_chunk(wildcards)
+    return [
+        paths.checkpoint_dir(chunk.model, seed) for seed in PLAN.inversion_runs(chunk)
+    ]
 
-    return checkpoints, spec
+
+def get_chunk_runtime(wildcards):
+    """Minutes: the config's ``invert_runtime`` for each of the chunk's batched optimizations."""
+    return res("invert_runtime") * PLAN.inversion_batches(get_chunk(wildcards))
+
+
+def get_chunk_spec(wildcards):
+    return canonical(PLAN.inversion_spec(get_chunk(wildcards)))
 
 
 def figure_kind(wildcards):

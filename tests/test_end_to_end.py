@@ -241,26 +241,31 @@ def test_one_label_judge_decides_the_labels_of_its_dataset(finished_run):
     assert table.loc[table["model"] == "mlp", "label_judge"].isna().all()
 
 
-@pytest.mark.parametrize("model", ["mlp", "resnet18_nobn"])
-def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(finished_run, tmp_path, model):
-    """invert_chunk: all activation steps of a (seed, layer, t) in one job and one batch; each
-    file equals the one its own job wrote (images are independent problems with fixed
-    starts; only the floating-point order of a bigger batch may differ), for an MLP and for
-    a conv net, whose batched convolutions may take other kernels than one file's batch."""
+@pytest.mark.parametrize("model, steps_per_batch", [("mlp", 2), ("resnet18_nobn", 8)])
+def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(
+    finished_run, tmp_path, model, steps_per_batch
+):
+    """invert_chunk: all activation steps of a (seed, layer, t) in one job, which writes their
+    folder, in batches of ``invert_chunk`` steps (the MLP's 4-5 steps in several, the
+    ResNet's in one); each file equals the one its own job wrote (images are independent
+    problems with fixed starts; only the floating-point order of a bigger batch may differ),
+    for an MLP and for a conv net, whose batched convolutions may take other kernels than one
+    file's batch."""
     workdir = tmp_path / "chunked"
     for kept in ("checkpoints", "images"):
         shutil.copytree(finished_run / "results" / kept, workdir / "results" / kept)
     overlay = tmp_path / "chunked.yaml"
-    overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": 8}}}))
+    overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": steps_per_batch}}}))
     config = [ROOT / "config" / "test.yaml", overlay]
     jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversion_jobs
-    targets = [job.path for job in jobs if job.model == model]
-    run = run_snakemake(workdir, *targets, config=config)
-    ran = planned_rules(run.stdout + run.stderr)
-    assert ran and all(rule.startswith("invert_chunk_") for rule in ran), ran
+    jobs = [job for job in jobs if job.model == model]
+    folders = sorted({paths.inversion_folder(j.model, j.seed, j.layer, j.t) for j in jobs})
+    run = run_snakemake(workdir, *folders, config=config)
+    assert set(planned_rules(run.stdout + run.stderr)) == {"invert_chunk"}
     # one job per (seed, layer, t): 2 seeds x 2 layers, each with its steps and controls
-    assert len(list((workdir / "logs" / "invert" / model).rglob("chunk_*.log"))) == 4
-    for path in targets:
+    assert len(folders) == 4
+    assert len(list((workdir / "logs" / "invert_chunk" / model).rglob("*.log"))) == 4
+    for path in (job.path for job in jobs):
         ours, theirs = load_inversion(workdir / path), load_inversion(finished_run / path)
         differences = largest_differences(ours, theirs)
         floats = {key for key, value in theirs.items() if np.asarray(value).dtype.kind == "f"}

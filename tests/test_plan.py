@@ -1,6 +1,7 @@
 import copy
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,7 +10,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from invertibility.core.errors import ConfigError
-from invertibility.core.vocabulary import CROSS_SEED, OTHER_IMAGE
+from invertibility.core.vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
 from invertibility.planning.plan import InversionJob, Plan
 from invertibility.planning.schema_check import check_schema
 from invertibility.planning.validation import check_step_labels_are_strings
@@ -105,15 +106,30 @@ def test_chunks_partition_the_inversions(test_config):
     config["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5", "1_0", "1_5"]
     plan = Plan(config)
     mlp = {job for job in plan.inversion_jobs if job.model == "mlp"}
-    chunked = [job for chunk in plan.inversion_chunks for job in chunk.jobs]
+    chunks = plan.inversion_chunks
+    chunked = [job for chunk in chunks for job in chunk.jobs]
     assert sorted(chunked) == sorted(mlp) and len(chunked) == len(set(chunked))
-    assert all(1 <= len(chunk.tps) <= 2 for chunk in plan.inversion_chunks)
-    # step order, the controls last
-    assert plan.inversion_chunks[0].tps == ("0_5", "1_0")
+    # one chunk, and one folder, per (seed, layer, t)
+    keys = {(job.seed, job.layer, job.t) for job in mlp}
+    assert len(chunks) == len(keys) == len({chunk.folder for chunk in chunks})
+    assert {len(chunk.tps) for chunk in chunks} == {4, 5}  # seed 0: one more step
+    for chunk in chunks:  # step order, the controls last
+        steps = [tp for tp in chunk.tps if tp not in CONTROLS]
+        assert list(chunk.tps) == steps + [tp for tp in CONTROLS if tp in chunk.tps]
+        assert steps == sorted(steps, key=lambda step: plan.step_index("mlp", step))
     assert plan.unchunked_models() == ["resnet18_nobn", "judge32"]
-    spec = plan.inversion_spec(plan.inversion_chunks[0])
-    assert [target["tp"] for target in spec["targets"]] == ["0_5", "1_0"]
-    assert [target["p"] for target in spec["targets"]] == [0, 15]
+    assert plan.chunked_models() == ["mlp"]
+    spec = plan.inversion_spec(chunks[0])
+    assert spec["steps_per_batch"] == 2
+    assert "steps_per_batch" not in plan.inversion_spec(next(iter(plan.inversion_jobs)))
+    assert [target["tp"] for target in spec["targets"]] == list(chunks[0].tps)
+    first = chunks[0].jobs[0]
+    assert plan.chunk(first.model, first.seed, first.layer, first.t) == chunks[0]
+    # the DAG builds each chunked model's folder once, and every other model's files
+    targets = plan.inversion_targets(plan.inversion_jobs)
+    assert targets.count(chunks[0].folder) == 1
+    assert all(Path(job.path).parent.as_posix() == chunks[0].folder for job in chunks[0].jobs)
+    assert len(targets) == len(chunks) + len(plan.inversion_jobs) - len(mlp)
 
 
 def mutate(config, path, value):

@@ -32,23 +32,35 @@ PROFILES = ["--profile", "profiles/slurm", "--workflow-profile", "profiles/slurm
 
 @slurm
 def test_tiny_config_runs_through_sbatch(tmp_path):
+    """The test config, its MLP chunked (a folder per job) and the rest one job per file
+    (grouped 4 to a submission by the test profile)."""
+    chunked = tmp_path / "chunked.yaml"
+    chunked.write_text("models: {mlp: {invert_chunk: 2}}\n")
+    config = [ROOT / "config" / "test.yaml", chunked]
     run = run_snakemake(
-        tmp_path, *PROFILES, "--slurm-keep-successful-logs", check=False, timeout=1500
+        tmp_path / "run",
+        *PROFILES,
+        "--slurm-keep-successful-logs",
+        config=config,
+        check=False,
+        timeout=1500,
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-5000:]
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     for job in plan.inversion_jobs:
-        assert (tmp_path / job.path).is_file()
-    assert (tmp_path / paths.claims()).is_file()
+        assert (tmp_path / "run" / job.path).is_file()
+    assert (tmp_path / "run" / paths.claims()).is_file()
     # every job of the run was submitted with sbatch: one SLURM job id per submission
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
     groups = output.count("Group job inversions")
-    n_inversions = len(plan.inversion_jobs)
+    n_grouped = sum(job.model != "mlp" for job in plan.inversion_jobs)
     other_jobs = len(re.findall(r"^rule (?!all\b|invert\b)\w+:", output, re.M))
+    chunks = len(re.findall(r"^rule invert_chunk:", output, re.M))
+    assert chunks == len({(j.seed, j.layer, j.t) for j in plan.inversion_jobs if j.model == "mlp"})
     assert len(submitted) == len(set(submitted)) == groups + other_jobs, output[-3000:]
-    assert groups == -(-n_inversions // 4)  # 4 inversions per group in the test profile
-    logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert groups == -(-n_grouped // 4)  # 4 inversions per group in the test profile
+    logs = list((tmp_path / "run" / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.stem for p in logs} >= set(submitted)
 
 

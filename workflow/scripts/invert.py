@@ -1,18 +1,19 @@
-"""Rules invert and invert_chunk_*: one inversion job per (model, layer, t, tp), or per chunk of
-activation steps of one (model, layer, t)."""
+"""Rules invert and invert_chunk: one inversion job per (model, seed, layer, t, tp), or one per
+(model, seed, layer, t) that writes the folder of its steps' files."""
 
 import json
 
 from invertibility.core.logs import logged
-from invertibility.jobs.invert_job import run_inversion
+from invertibility.jobs.invert_job import run_inversion, step_files
 
 
 def main(smk):
     with logged(smk.log[0]):
+        spec = json.loads(smk.params.spec)
         run_inversion(
-            json.loads(smk.params.spec),
+            spec,
             dict(smk.input.items()),
-            list(smk.output),
+            step_files(spec) if smk.rule == "invert_chunk" else list(smk.output),
             smk.threads,
             jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
         )

@@ -2,6 +2,7 @@
 
 import json
 
+from invertibility.core.inversion_io import inversion_files
 from invertibility.core.logs import logged
 from invertibility.jobs.judge_job import judge_labels
 
@@ -10,7 +11,7 @@ def main(smk):
     with logged(smk.log[0]):
         judge_labels(
             json.loads(smk.params.spec),
-            list(smk.input.inversions),
+            inversion_files(smk.input.inversions),
             smk.output[0],
             smk.threads,
             jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],

@@ -14,7 +14,9 @@ the analysis side's (:mod:`invertibility.analysis.recognition`), from the recons
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 
 import numpy as np
 
@@ -56,6 +58,19 @@ def save_inversion(
         drift=np.array(float(drift)),
         **{key: np.asarray(metrics[key]) for key in METRIC_KEYS},
     )
+
+
+def inversion_files(inputs: list[str]) -> list[str]:
+    """The inversion files of a rule's inputs: each file as it is, each chunk's folder as the
+    files in it (sorted; a write's hidden temporary file is never one)."""
+    files = []
+    for path in inputs:
+        files += (
+            sorted(glob.glob(os.path.join(glob.escape(path), "*.npz")))
+            if os.path.isdir(path)
+            else [path]
+        )
+    return files
 
 
 def load_inversion(path: str, images: bool = True) -> dict:

@@ -36,7 +36,12 @@ def judged_labels(dataset: str) -> str:
 
 def inversion(model: str, seed, layer: str, t: str, tp: str) -> str:
     """``tp`` is an activation step label, or a control (``other_image``, ``cross_seed``)."""
-    return f"{RESULTS}/inversions/{model}/seed{seed}/{layer}/{t}/{tp}.npz"
+    return f"{inversion_folder(model, seed, layer, t)}/{tp}.npz"
+
+
+def inversion_folder(model: str, seed, layer: str, t: str) -> str:
+    """The inversions of one (model, seed, layer, t): a chunked model's job writes the folder."""
+    return f"{RESULTS}/inversions/{model}/seed{seed}/{layer}/{t}"
 
 
 def checkpoint_dir(model: str, seed) -> str:

@@ -101,16 +101,23 @@ def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
 
 
 def inputs(plan, name: str) -> dict:
-    return {"inversions": [job.path for job in plan.figure_jobs(name)]}
+    """The panels' inversion files, or the chunk folders that hold them."""
+    return {"inversions": plan.inversion_targets(plan.figure_jobs(name))}
+
+
+def planned(plan, name: str) -> dict:
+    """Which files of those the panels show."""
+    return {"files": [job.path for job in plan.figure_jobs(name)]}
 
 
 def draw(files: dict, spec: dict, pdf: str, png: str) -> None:
-    draw_figure(spec, files["inversions"], pdf, png)
+    draw_figure(spec, spec["files"], pdf, png)
 
 
 KIND = FigureKind(
     name="image_grid",
     inputs=inputs,
+    planned=planned,
     panels=True,
     draw=draw,
     category="Paper figures",

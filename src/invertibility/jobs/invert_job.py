@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..core import paths
 from ..core.inversion_io import save_inversion
 from ..core.inversion_settings import InversionSettings
 from ..core.vocabulary import OTHER_IMAGE
@@ -55,6 +56,12 @@ def targets_of(entry: dict, images, x, function, forward, network, spec, device)
         return Targets(entry["tp"], entry["p"], rows, partner_ids, target, drift)
 
 
+def step_files(spec: dict) -> list[str]:
+    """The file of each activation step a spec inverts: what a chunk's folder will hold."""
+    where = (spec["model"], spec["seed"], spec["layer"], spec["t"])
+    return [paths.inversion(*where, target["tp"]) for target in spec["targets"]]
+
+
 def run_inversion(
     spec: dict,
     inputs: dict[str, str],
@@ -66,24 +73,48 @@ def run_inversion(
     """``inputs``: the ``images`` file and the checkpoint folders, from which the job reads, per
     entry of the spec's ``targets`` (one activation step, or a chunk's), the ``t``, ``target``
     (the ``tp`` network, or another seed's ``t`` for the cross-seed control; none for the
-    other-image control) and ``classifier`` checkpoints. All steps' rows are inverted in one
-    batch (images are independent problems with fixed starts, so the result is each step's
-    alone); writes one inversion file per step, in ``outputs``' order; returns their metrics.
+    other-image control) and ``classifier`` checkpoints. The steps are inverted
+    ``steps_per_batch`` at a time (a chunk's spec says; all at once otherwise), each batch's rows
+    in one optimization (images are independent problems with fixed starts, so the result is
+    each step's alone); writes one inversion file per step, in ``outputs``' order; returns their
+    metrics.
 
-    It calls into seven modules, in this order (``tests/test_layout.py`` traces it): settings,
-    device, images, checkpoints (every network in one read), forward passes (targets and
-    drift), the optimization, then forward passes again (the classifier's labels of the
-    reconstructions), images again (back to pixels) and the inversion files."""
-    # spec
+    For one batch it calls into seven modules, in this order (``tests/test_layout.py`` traces
+    it): settings, device, images, checkpoints (every network of the batch in one read),
+    forward passes (targets and drift), the optimization, then forward passes again (the
+    classifier's labels of the reconstructions), images again (back to pixels) and the
+    inversion files."""
     outputs = [outputs] if isinstance(outputs, str) else list(outputs)
-    if len(outputs) != len(spec["targets"]):
-        raise ValueError(f"{len(spec['targets'])} activation steps but {len(outputs)} outputs")
+    targets = spec["targets"]
+    if len(outputs) != len(targets):
+        raise ValueError(f"{len(targets)} activation steps but {len(outputs)} outputs")
     settings = InversionSettings(**spec["settings"])
-    recorded_settings = settings.as_dict()
+    recorded = settings.as_dict()
     device = start_job(threads, spec["device"], jobs_per_gpu, seed=settings.init_seed)
-
     # images: the ones to invert, and the held-out pool (partners, identification candidates)
     images = image_sets.load(inputs["images"], spec["images_fingerprint"])
+    size = spec.get("steps_per_batch", len(targets))
+    metrics = []
+    for start in range(0, len(targets), size):
+        batch = slice(start, start + size)
+        if len(targets) > size:
+            log.info(
+                "steps %d-%d of %d", batch.start + 1, min(batch.stop, len(targets)), len(targets)
+            )
+        metrics += _invert_batch(
+            {**spec, "targets": targets[batch]},
+            outputs[batch],
+            settings,
+            recorded,
+            images,
+            device,
+            progress,
+        )
+    return metrics
+
+
+def _invert_batch(spec, outputs, settings, recorded_settings, images, device, progress):
+    """One batched optimization: every activation step of ``spec["targets"]``; their metrics."""
     x = images.images.to(device)
     pixels = images.to_pixels(images.images)
 

@@ -39,12 +39,11 @@ class InversionJob:
 
 @dataclass(frozen=True, order=True)
 class InversionChunk:
-    """Activation steps of one (model, seed, layer, t) inverted together: one job, one batched
-    optimization, one file per (layer, t, tp) as if each had its own job. Each chunk is a rule
-    of its own, with no wildcards: Snakemake finds a file's producer by the constant start of
-    each output, so a rule with wildcards and many outputs is looked at for every file of its
-    model (planning the paper grid in 1,335 chunks took 337 s that way, 200 s with one rule per
-    chunk, on one busy CPU)."""
+    """All activation steps of one (model, seed, layer, t) of a chunked model: one job, whose
+    output is the folder of their files (one per (layer, t, tp), as if each had its own job),
+    inverted ``invert_chunk`` steps at a time in one batched optimization each. One folder
+    instead of one file per step spares Snakemake its per-file work at planning: the paper grid
+    is 66,748 files but 345 folders."""
 
     model: str
     seed: int
@@ -57,9 +56,8 @@ class InversionChunk:
         return [InversionJob(self.model, self.seed, self.layer, self.t, tp) for tp in self.tps]
 
     @property
-    def label(self) -> str:
-        """Names the chunk's log and benchmark files; never a step or control name."""
-        return f"chunk_{self.tps[0]}_{len(self.tps)}"
+    def folder(self) -> str:
+        return paths.inversion_folder(self.model, self.seed, self.layer, self.t)
 
 
 class Plan:
@@ -117,30 +115,54 @@ class Plan:
         return sorted(jobs)
 
     def invert_chunk(self, model: str) -> int:
-        """How many activation steps of one (seed, layer, t) a job of ``model`` inverts."""
+        """How many activation steps of one (seed, layer, t) ``model``'s batched optimizations
+        invert together: 1 is one job per (seed, layer, t, tp); more, one job per (seed,
+        layer, t) (see :class:`InversionChunk`)."""
         return self.models[model].get("invert_chunk", 1)
 
     def unchunked_models(self) -> list[str]:
         """The models whose inversions are one job per (seed, layer, t, tp)."""
         return [model for model in self.models if self.invert_chunk(model) == 1]
 
+    def chunked_models(self) -> list[str]:
+        """The models whose inversions are one job per (seed, layer, t)."""
+        return [model for model in self.models if self.invert_chunk(model) > 1]
+
     @functools.cached_property
     def inversion_chunks(self) -> list[InversionChunk]:
-        """The chunked models' inversion jobs, by (seed, layer, t) in step order (the controls
-        last), cut into pieces of at most the model's ``invert_chunk`` steps."""
+        """The chunked models' inversion jobs, one per (seed, layer, t), their steps in step
+        order (the controls last)."""
         keys: dict[tuple[str, int, str, str], list[str]] = {}
         for job in self.inversion_jobs:
             if self.invert_chunk(job.model) > 1:
                 keys.setdefault((job.model, job.seed, job.layer, job.t), []).append(job.tp)
-        chunks = []
-        for (model, seed, layer, t), tps in keys.items():
-            tps.sort(key=lambda tp: self._tp_order(model, tp))
-            size = self.invert_chunk(model)
-            for start in range(0, len(tps), size):
-                chunks.append(
-                    InversionChunk(model, seed, layer, t, tuple(tps[start : start + size]))
-                )
-        return sorted(chunks)
+        return sorted(
+            InversionChunk(*key, tuple(sorted(tps, key=lambda tp: self._tp_order(key[0], tp))))
+            for key, tps in keys.items()
+        )
+
+    @functools.cached_property
+    def _chunks_by_folder(self) -> dict[str, InversionChunk]:
+        return {chunk.folder: chunk for chunk in self.inversion_chunks}
+
+    def chunk(self, model: str, seed: int, layer: str, t: str) -> InversionChunk:
+        """The chunk whose job writes the folder of (model, seed, layer, t)."""
+        return self._chunks_by_folder[paths.inversion_folder(model, seed, layer, t)]
+
+    def inversion_batches(self, chunk: InversionChunk) -> int:
+        """How many batched optimizations a chunk's job runs, one after another."""
+        return -(-len(chunk.tps) // self.invert_chunk(chunk.model))
+
+    def inversion_targets(self, jobs: list[InversionJob]) -> list[str]:
+        """What the DAG must build for ``jobs``' files: each unchunked job's file, and the
+        folder of each chunked one's (once), in ``jobs``' order."""
+        targets = (
+            paths.inversion_folder(job.model, job.seed, job.layer, job.t)
+            if self.invert_chunk(job.model) > 1
+            else job.path
+            for job in jobs
+        )
+        return list(dict.fromkeys(targets))
 
     def _tp_order(self, model: str, tp: str) -> tuple[int, int]:
         if tp in CONTROLS:
@@ -190,11 +212,18 @@ class Plan:
     def inversion_spec(self, jobs: InversionJob | InversionChunk) -> dict:
         """What an inversion job needs besides its prepared images: the settings and, per
         activation step it inverts (one, or a chunk's), ``tp``, ``p`` and the checkpoint files it
-        reads (inside its model's checkpoint folders, the rule's input)."""
-        jobs = jobs.jobs if isinstance(jobs, InversionChunk) else [jobs]
+        reads (inside its model's checkpoint folders, the rule's input); a chunk's also says how
+        many steps one batched optimization inverts."""
+        batch = {}
+        if isinstance(jobs, InversionChunk):
+            batch = {"steps_per_batch": self.invert_chunk(jobs.model)}
+            jobs = jobs.jobs
+        else:
+            jobs = [jobs]
         first = jobs[0]
         return {
             **self._inversion_base(first.model, first.layer),
+            **batch,
             "seed": first.seed,
             "t": first.t,
             "targets": [
@@ -220,7 +249,9 @@ class Plan:
         return sorted({self.models[j.model]["dataset"] for j in self.inversion_jobs} & set(judged))
 
     def judged_inversions(self, dataset: str) -> list[str]:
-        return [j.path for j in self.inversion_jobs if self.models[j.model]["dataset"] == dataset]
+        """The inversion files and chunk folders of the models on ``dataset``."""
+        jobs = [j for j in self.inversion_jobs if self.models[j.model]["dataset"] == dataset]
+        return self.inversion_targets(jobs)
 
     def judge_spec(self, dataset: str) -> dict:
         judge = self.analyses["label_judges"][dataset]
