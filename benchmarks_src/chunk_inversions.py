@@ -92,7 +92,7 @@ def main() -> None:
         for index, model in enumerate(models):
             jobs = widest_key(plan, model)
             targets = [job.path for job in jobs]
-            folder = str(Path(targets[0]).parent)
+            folder = jobs[0].folder
             overlay = Path(tmp) / f"{model}_chunk.yaml"
             overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": args.chunk}}}))
             arms = {

@@ -259,7 +259,7 @@ def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(
     config = [ROOT / "config" / "test.yaml", overlay]
     jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversion_jobs
     jobs = [job for job in jobs if job.model == model]
-    folders = sorted({paths.inversion_folder(j.model, j.seed, j.layer, j.t) for j in jobs})
+    folders = sorted({job.folder for job in jobs})
     run = run_snakemake(workdir, *folders, config=config)
     assert set(planned_rules(run.stdout + run.stderr)) == {"invert_chunk"}
     # one job per (seed, layer, t): 2 seeds x 2 layers, each with its steps and controls

@@ -129,6 +129,7 @@ def test_chunks_partition_the_inversions(test_config):
     targets = plan.inversion_targets(plan.inversion_jobs)
     assert targets.count(chunks[0].folder) == 1
     assert all(Path(job.path).parent.as_posix() == chunks[0].folder for job in chunks[0].jobs)
+    assert all(job.folder == chunks[0].folder for job in chunks[0].jobs)
     assert len(targets) == len(chunks) + len(plan.inversion_jobs) - len(mlp)
 
 

@@ -36,6 +36,11 @@ class InversionJob:
     def path(self) -> str:
         return paths.inversion(self.model, self.seed, self.layer, self.t, self.tp)
 
+    @property
+    def folder(self) -> str:
+        """Its (model, seed, layer, t) folder: a chunked model's job writes it whole."""
+        return paths.inversion_folder(self.model, self.seed, self.layer, self.t)
+
 
 @dataclass(frozen=True, order=True)
 class InversionChunk:
@@ -142,12 +147,12 @@ class Plan:
         )
 
     @functools.cached_property
-    def _chunks_by_folder(self) -> dict[str, InversionChunk]:
-        return {chunk.folder: chunk for chunk in self.inversion_chunks}
+    def _chunks_by_key(self) -> dict[tuple[str, int, str, str], InversionChunk]:
+        return {(c.model, c.seed, c.layer, c.t): c for c in self.inversion_chunks}
 
     def chunk(self, model: str, seed: int, layer: str, t: str) -> InversionChunk:
         """The chunk whose job writes the folder of (model, seed, layer, t)."""
-        return self._chunks_by_folder[paths.inversion_folder(model, seed, layer, t)]
+        return self._chunks_by_key[model, seed, layer, t]
 
     def inversion_batches(self, chunk: InversionChunk) -> int:
         """How many batched optimizations a chunk's job runs, one after another."""
@@ -156,13 +161,8 @@ class Plan:
     def inversion_targets(self, jobs: list[InversionJob]) -> list[str]:
         """What the DAG must build for ``jobs``' files: each unchunked job's file, and the
         folder of each chunked one's (once), in ``jobs``' order."""
-        targets = (
-            paths.inversion_folder(job.model, job.seed, job.layer, job.t)
-            if self.invert_chunk(job.model) > 1
-            else job.path
-            for job in jobs
-        )
-        return list(dict.fromkeys(targets))
+        chunked = set(self.chunked_models())
+        return list(dict.fromkeys(job.folder if job.model in chunked else job.path for job in jobs))
 
     def _tp_order(self, model: str, tp: str) -> tuple[int, int]:
         if tp in CONTROLS:
