@@ -11,7 +11,7 @@ from torch import nn
 
 from invertibility.jobs.diagnostics_job import grad_ratio_below
 from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
-from invertibility.methods.redundancy import frame_potential
+from invertibility.methods.redundancy import frame_potential, gram_squared_norm
 from invertibility.methods.similarity import debiased_linear_cka, linear_cka, representation_change
 from invertibility.methods.training import TrainSettings, train
 from invertibility.nets.mlp import MLP
@@ -34,6 +34,21 @@ def test_frame_potential_of_an_orthonormal_frame_equals_its_minimum():
     # a conv weight: its filters flattened
     conv = torch.randn(8, 3, 3, 3)
     assert frame_potential(conv) >= 1.0
+
+
+def test_gram_squared_norm_by_blocks_equals_the_whole_gram(monkeypatch):
+    rows = torch.randn(10, 7, dtype=torch.float64)
+    whole = float((rows @ rows.T).pow(2).sum())
+    for block in (1, 3, 4, 10, 64):  # one block, uneven blocks, one row per block
+        monkeypatch.setattr("invertibility.methods.redundancy.GRAM_BLOCK", block)
+        assert gram_squared_norm(rows) == pytest.approx(whole, rel=1e-12)
+
+
+def test_frame_potential_in_float32_products_matches_float64():
+    weight = torch.randn(300, 200, dtype=torch.float64)
+    units = weight / weight.norm(dim=1, keepdim=True)
+    exact = float((units.T @ units).pow(2).sum()) / (300 * 300 / 200)
+    assert frame_potential(weight) == pytest.approx(exact, rel=1e-6)
 
 
 def test_relative_change_is_over_all_listed_parameters():
