@@ -1,7 +1,7 @@
 """Benchmark: how much of each inversion job's wall time is spent inverting.
 
-Runs a config end to end (default: the embedded ``config.yaml``) in a fresh working folder and
-reports, from the jobs' own records:
+Runs a config end to end (default: the embedded ``config.yaml``) in a fresh working folder, or
+takes a finished run's folder (``--finished``), and reports, from the jobs' own records:
 
 * job efficiency: total optimization-loop time over total wall time of the inversion jobs
   (wall time from each job's Snakemake ``benchmark:`` file, loop time from the ``loop_seconds``
@@ -12,6 +12,7 @@ reports, from the jobs' own records:
 
     .venv/bin/python benchmarks_src/job_efficiency.py [--source DIR] [--config FILE]
         [--cores 2] [--keep DIR]
+    .venv/bin/python benchmarks_src/job_efficiency.py --finished RUN_FOLDER
 
 ``--source`` runs the workflow and package of another checkout (for before/after comparisons:
 its ``src`` goes first on PYTHONPATH, so its package is the one the jobs import).
@@ -59,21 +60,26 @@ def loop_seconds(npz: Path, log: Path) -> float:
 
 
 def inversion_records(workdir: Path) -> pd.DataFrame:
+    """One row per inversion job: its wall time and the loop time of the files it wrote (a
+    chunk job, rule ``invert_chunk``, writes its (model, seed, layer, t) folder: its files
+    share its loop out, so they are summed back)."""
     rows = []
-    for bench in sorted((workdir / "benchmarks" / "invert").rglob("*.tsv")):
-        relative = bench.relative_to(workdir / "benchmarks" / "invert").with_suffix("")
-        log = workdir / "logs" / "invert" / relative.with_suffix(".log")
-        wall = float(pd.read_csv(bench, sep="\t")["s"].iloc[0])
-        if relative.name.startswith("chunk_"):  # its files share its loop out: sum them back
-            # (the chunk of a (seed, layer, t) with all its steps: the whole folder)
-            files = sorted((workdir / "results" / "inversions" / relative.parent).glob("*.npz"))
-            loop = sum(loop_seconds(npz, log) for npz in files)
-        else:
-            npz = workdir / "results" / "inversions" / relative.with_suffix(".npz")
-            if not npz.is_file():
+    for rule in ("invert", "invert_chunk"):
+        for bench in sorted((workdir / "benchmarks" / rule).rglob("*.tsv")):
+            relative = bench.relative_to(workdir / "benchmarks" / rule).with_suffix("")
+            log = workdir / "logs" / rule / relative.with_suffix(".log")
+            output = workdir / "results" / "inversions" / relative
+            files = (
+                sorted(output.glob("*.npz"))
+                if rule == "invert_chunk"
+                else [output.with_suffix(".npz")]
+            )
+            files = [npz for npz in files if npz.is_file()]
+            if not files:
                 continue
-            loop = loop_seconds(npz, log)
-        rows.append({"job": str(relative), "wall_s": wall, "loop_s": loop})
+            wall = float(pd.read_csv(bench, sep="\t")["s"].iloc[0])
+            loop = sum(loop_seconds(npz, log) for npz in files)
+            rows.append({"job": str(relative), "wall_s": wall, "loop_s": loop})
     return pd.DataFrame(rows)
 
 
@@ -92,6 +98,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="config file (default: SOURCE/config.yaml)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
+    parser.add_argument(
+        "--finished", type=Path, help="report on this finished run's folder instead of running"
+    )
     args = parser.parse_args()
     source = args.source.resolve()
     config = (args.config or source / "config.yaml").resolve()
@@ -101,6 +110,9 @@ def main() -> None:
     }
 
     torch_s = torch_import_seconds()
+    if args.finished:
+        report(args.finished.resolve(), torch_s, f"finished run {args.finished}", float("nan"))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = (args.keep or Path(tmp) / "run").resolve()
         workdir.mkdir(parents=True, exist_ok=True)
@@ -111,12 +123,17 @@ def main() -> None:
         total = time.perf_counter() - start
         if run.returncode != 0:
             sys.exit(f"the run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-        jobs = inversion_records(workdir)
-        rules = rule_totals(workdir)
+        report(workdir, torch_s, f"{source} ({config.name}), {args.cores} cores", total)
 
+
+def report(workdir: Path, torch_s: float, source: str, total: float) -> None:
+    jobs = inversion_records(workdir)
+    if jobs.empty:
+        sys.exit(f"no inversion job's benchmark file under {workdir / 'benchmarks'}")
+    rules = rule_totals(workdir)
     overhead = jobs["wall_s"] - jobs["loop_s"]
-    print(f"source: {source} ({config.name}), {args.cores} cores")
-    print(f"whole run (snakemake --cores {args.cores}): {total:8.1f} s")
+    print(f"source: {source}")
+    print(f"whole run: {total:8.1f} s")
     print(
         f"inversion jobs: {len(jobs)}; loop time {jobs['loop_s'].sum():.1f} s of "
         f"{jobs['wall_s'].sum():.1f} s job wall time"
