@@ -111,7 +111,7 @@ def main() -> None:
 
     torch_s = torch_import_seconds()
     if args.finished:
-        report(args.finished.resolve(), torch_s, f"finished run {args.finished}", float("nan"))
+        report(args.finished.resolve(), torch_s, f"finished run {args.finished}", None)
         return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = (args.keep or Path(tmp) / "run").resolve()
@@ -126,14 +126,15 @@ def main() -> None:
         report(workdir, torch_s, f"{source} ({config.name}), {args.cores} cores", total)
 
 
-def report(workdir: Path, torch_s: float, source: str, total: float) -> None:
+def report(workdir: Path, torch_s: float, source: str, total: float | None) -> None:
     jobs = inversion_records(workdir)
     if jobs.empty:
         sys.exit(f"no inversion job's benchmark file under {workdir / 'benchmarks'}")
     rules = rule_totals(workdir)
     overhead = jobs["wall_s"] - jobs["loop_s"]
     print(f"source: {source}")
-    print(f"whole run: {total:8.1f} s")
+    if total is not None:  # a finished run's wall time is its own record, not ours
+        print(f"whole run: {total:8.1f} s")
     print(
         f"inversion jobs: {len(jobs)}; loop time {jobs['loop_s'].sum():.1f} s of "
         f"{jobs['wall_s'].sum():.1f} s job wall time"
