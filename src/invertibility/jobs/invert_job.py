@@ -125,9 +125,10 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
     for index, entry in enumerate(spec["targets"]):
         if "target" in entry["checkpoints"]:
             files[f"target {index}"] = (entry["checkpoints"]["target"], mode)
-    # channels-last conv weights: on one CPU thread ResNet-18's layer1 layers invert in 0.78-0.87x
-    # the time, AlexNet's conv2 and conv5 in 0.93-0.95x, the two first convs in 1.02-1.12x
-    # (benchmarks_src/inversion_layout.py); an MLP's 2-D weights are left as they are
+    # channels-last conv weights, a net gain on the two x86_64 CPUs measured (one thread,
+    # benchmarks_src/inversion_layout.py): ResNet-18's layer1 inverts in 0.78-0.87x the time,
+    # AlexNet's conv2 in 0.95x, the first convs in 1.02-1.15x, AlexNet's conv5 in 0.93-1.11x;
+    # an MLP's 2-D weights are left as they are
     networks = {
         name: net.to(device, memory_format=torch.channels_last)
         for name, net in load_networks(spec["network"], files).items()
