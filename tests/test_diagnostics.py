@@ -9,10 +9,15 @@ import pytest
 import torch
 from torch import nn
 
-from invertibility.jobs.diagnostics_job import grad_ratio_below
+from invertibility.jobs.diagnostics_job import grad_ratios_below
 from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
 from invertibility.methods.redundancy import frame_potential, gram_squared_norm
-from invertibility.methods.similarity import debiased_linear_cka, linear_cka, representation_change
+from invertibility.methods.similarity import (
+    debiased_linear_cka,
+    gram,
+    linear_cka,
+    representation_change,
+)
 from invertibility.methods.training import TrainSettings, train
 from invertibility.nets.mlp import MLP
 from invertibility.nets.models import blocks_up_to
@@ -67,6 +72,22 @@ def test_cka_is_invariant_to_rotation_and_scale_and_low_for_unrelated():
     assert change["cosine"] == pytest.approx(1.0)
     assert change["relative_distance"] == pytest.approx(1.0)
     assert change["norm_distance"] == pytest.approx(float(x.norm(dim=1).mean()))
+
+
+def test_cka_from_the_grams_equals_cka_of_the_centered_data():
+    """The Grams are multiplied out once per step and centered afterwards (H K H); that equals
+    the textbook estimator on mean-centered features, also for features far from zero mean
+    (post-bias activations), and passing the Grams in changes nothing."""
+    torch.manual_seed(0)
+    x = torch.randn(60, 500, dtype=torch.float64) + 30.0
+    y = 0.5 * x + torch.randn(60, 500, dtype=torch.float64)
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    k, m = xc @ xc.T, yc @ yc.T
+    textbook = float((k * m).sum() / (k.norm() * m.norm()))
+    assert linear_cka(x, y) == pytest.approx(textbook, rel=1e-12)
+    assert 0.2 < textbook < 0.99
+    given = representation_change(x.float(), y.float(), (gram(x.float()), gram(y.float())))
+    assert given == representation_change(x.float(), y.float())
 
 
 def test_probe_matches_autograd_and_the_blocks_are_the_forward_order():
@@ -167,15 +188,20 @@ def replace_by_leaf(_module, _inputs, output, kept):
     return kept[-1].clone()
 
 
-def test_grad_ratio_below_matches_two_separate_autograd_passes():
-    """One backward pass gives dL/dx and dL/dr_l; checked against autograd run twice: once for
-    the input, once with r_l replaced by a leaf (in-place ReLUs after the layer included)."""
+def test_grad_ratios_below_match_two_separate_autograd_passes_per_layer():
+    """One backward pass gives dL/dx and dL/dr_l for every layer; checked against autograd run
+    twice per layer: once for the input, once with r_l replaced by a leaf (in-place ReLUs after
+    the layer included). Asking for the layers together gives what asking for each alone does."""
     torch.manual_seed(0)
     model = resnet18_nobn(10).eval()
     x = torch.randn(6, 3, 32, 32)
     labels = torch.arange(6) % 10
-    for module in ("conv1", "layer1.1.conv2", "layer1.1"):
-        ratio = grad_ratio_below(model, module, x, labels)
+    modules = ["conv1", "layer1.1.conv2", "layer1.1"]
+    together = grad_ratios_below(model, [*modules, "conv1"], x, labels)
+    assert list(together) == modules
+    for module in modules:
+        alone = grad_ratios_below(model, [module], x, labels)[module]
+        assert together[module] == pytest.approx(alone, rel=1e-9), module
         leaf_x = x.clone().requires_grad_(True)
         nn.functional.cross_entropy(model(leaf_x), labels).backward()
         leaves = []
@@ -185,7 +211,7 @@ def test_grad_ratio_below_matches_two_separate_autograd_passes():
         nn.functional.cross_entropy(model(x), labels).backward()
         handle.remove()
         expected = leaf_x.grad.norm() / leaves[0].grad.norm()
-        assert ratio == pytest.approx(float(expected), rel=1e-5), module
+        assert together[module] == pytest.approx(float(expected), rel=1e-5), module
 
 
 def test_debiased_cka_is_near_zero_for_unrelated_features_that_far_outnumber_images():

@@ -3,8 +3,9 @@ import torch
 from torch import nn
 
 from invertibility.core.errors import ConfigError
+from invertibility.jobs.invert_job import weight_layout
 from invertibility.nets.mlp import MLP
-from invertibility.nets.models import build_model, describe_layers
+from invertibility.nets.models import build_model, describe_layers, network_on_meta
 from invertibility.nets.resnet import resnet18_nobn
 from invertibility.nets.taps import Tap
 
@@ -124,3 +125,20 @@ def test_conv_nets_are_torchvisions_module_for_module(architecture):
         assert torch.equal(tensor, theirs[name]), name
     x = torch.randn(2, 3, 64, 64)
     torch.testing.assert_close(ours.eval()(x), reference.eval()(x))
+
+
+@pytest.mark.parametrize(
+    "architecture, shape, contiguous, channels_last",
+    [
+        ("alexnet", (3, 64, 64), "features.0", ["features.3", "features.10"]),
+        ("resnet18_nobn", (3, 64, 64), "conv1", ["layer1.1.conv2", "layer1.1"]),
+    ],
+)
+def test_inversions_of_the_first_conv_keep_the_default_layout(
+    architecture, shape, contiguous, channels_last
+):
+    """Channels-last for every inverted conv layer but the first (3 input channels)."""
+    net = network_on_meta(architecture, 10, shape)
+    assert weight_layout(net, contiguous) == torch.contiguous_format
+    for module in channels_last:
+        assert weight_layout(net, module) == torch.channels_last, module

@@ -24,7 +24,7 @@ import torch
 from ..core.atomic import atomic_path
 from ..data import image_sets
 from ..methods.redundancy import frame_potential
-from ..methods.similarity import representation_change
+from ..methods.similarity import gram, representation_change
 from ..nets.checkpoints import load_network
 from ..nets.taps import Tap, get_module, relative_change, weight_drift
 from .device import start_job
@@ -59,27 +59,38 @@ SIMILARITY_COLUMNS = {
 GRAD_IMAGES = 128  # held-out images in the batch whose gradients give grad_ratio_below
 
 
-def grad_ratio_below(
-    net: torch.nn.Module, module: str, images: torch.Tensor, labels: torch.Tensor
-) -> float:
-    """``||dL/dx|| / ||dL/dr_l||`` for the batch ``images``, ``L`` the mean cross-entropy, in
-    one backward pass: the gradient at the input over the gradient at ``module``'s output."""
-    captured = {}
+def grad_ratios_below(
+    net: torch.nn.Module, modules: list[str], images: torch.Tensor, labels: torch.Tensor
+) -> dict[str, float]:
+    """``||dL/dx|| / ||dL/dr_l||`` for each of ``modules`` on the batch ``images``, ``L`` the
+    mean cross-entropy, all from one backward pass: the gradient at the input over the gradient
+    at each module's output (one pass per checkpoint instead of one per layer; each layer's
+    ratio is the arithmetic of a pass that asked for that layer alone)."""
+    modules = list(dict.fromkeys(modules))  # two display names may share a module
+    captured: dict[str, torch.Tensor] = {}
 
-    def keep(_module, _inputs, output):
-        captured["r"] = output
-        return output.clone()  # a following in-place ReLU must not overwrite r_l
+    def keep(module: str):
+        def hook(_module, _inputs, output):
+            captured[module] = output
+            return output.clone()  # a following in-place ReLU must not overwrite r_l
 
-    handle = get_module(net, module).register_forward_hook(keep)
+        return hook
+
+    handles = [get_module(net, m).register_forward_hook(keep(m)) for m in modules]
     try:
         x = images.clone().requires_grad_(True)
         with torch.enable_grad():
             loss = torch.nn.functional.cross_entropy(net(x), labels)
-            grad_x, grad_r = torch.autograd.grad(loss, [x, captured["r"]])
+            grad_x, *grad_r = torch.autograd.grad(loss, [x, *(captured[m] for m in modules)])
     finally:
-        handle.remove()
-    denominator = float(grad_r.norm())
-    return float(grad_x.norm()) / denominator if denominator > 0 else float("nan")
+        for handle in handles:
+            handle.remove()
+    numerator = float(grad_x.norm())
+    ratios = {}
+    for module, grad in zip(modules, grad_r, strict=True):
+        denominator = float(grad.norm())
+        ratios[module] = numerator / denominator if denominator > 0 else float("nan")
+    return ratios
 
 
 @torch.no_grad()
@@ -134,21 +145,23 @@ def run_diagnostics(
         previous = net
 
     index_of = dict(spec["schedule"])
-    ratios: dict[tuple[str, str], float] = {}  # gradient ratio by (module, saved step)
+    ratios: dict[str, dict[str, float]] = {}  # gradient ratio by saved step, then module
 
     def ratio_at(module: str, step: str) -> float:
-        if (module, step) not in ratios:
-            ratios[module, step] = grad_ratio_below(network(step), module, *batch)
-        return ratios[module, step]
+        if step not in ratios:  # every layer of the job at once: one backward pass
+            ratios[step] = grad_ratios_below(network(step), list(layers.values()), *batch)
+        return ratios[step][module]
 
     similarity = []
     for layer, pairs in itertools.groupby(sorted(spec["pairs"]), key=lambda pair: pair[0]):
         module = layers[layer]
         represented: dict[str, torch.Tensor] = {}  # this layer's, by step
+        grams: dict[str, torch.Tensor] = {}  # their Grams: one product per step, not per pair
         for _, t, tp in pairs:
             for step in (t, tp):
                 if step not in represented:
                     represented[step] = pool_representation(network(step), module, pool, device)
+                    grams[step] = gram(represented[step])
             similarity.append(
                 {
                     "model": spec["model"],
@@ -157,7 +170,7 @@ def run_diagnostics(
                     "t": t,
                     "tp": tp,
                     "p": index_of[tp] - index_of[t],
-                    **representation_change(represented[t], represented[tp]),
+                    **representation_change(represented[t], represented[tp], (grams[t], grams[tp])),
                     "drift": weight_drift(network(t), network(tp), module),
                     "grad_ratio_below": float(
                         np.mean(

@@ -56,6 +56,17 @@ def targets_of(entry: dict, images, x, function, forward, network, spec, device)
         return Targets(entry["tp"], entry["p"], rows, partner_ids, target, drift)
 
 
+def weight_layout(network: torch.nn.Module, module: str) -> torch.memory_format:
+    """The memory layout of a job's conv weights: channels-last, a net gain on the two x86_64
+    CPUs measured (one thread, ``benchmarks_src/inversion_layout.py``: ResNet-18's layer1
+    inverts in 0.78-0.87x the time, AlexNet's conv2 in 0.95x, its conv5 in 0.93-1.11x), except
+    where the inverted layer is the network's first conv, whose 3 input channels give the layout
+    nothing to vectorize over (1.02x and 1.12-1.15x slower on both CPUs). An MLP's 2-D weights
+    are left as they are either way."""
+    convs = (name for name, m in network.named_modules() if isinstance(m, torch.nn.Conv2d))
+    return torch.contiguous_format if module == next(convs, None) else torch.channels_last
+
+
 def step_files(spec: dict) -> list[str]:
     """The file of each activation step a spec inverts: what a chunk's folder will hold."""
     where = (spec["model"], spec["seed"], spec["layer"], spec["t"])
@@ -125,14 +136,9 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
     for index, entry in enumerate(spec["targets"]):
         if "target" in entry["checkpoints"]:
             files[f"target {index}"] = (entry["checkpoints"]["target"], mode)
-    # channels-last conv weights, a net gain on the two x86_64 CPUs measured (one thread,
-    # benchmarks_src/inversion_layout.py): ResNet-18's layer1 inverts in 0.78-0.87x the time,
-    # AlexNet's conv2 in 0.95x, the first convs in 1.02-1.15x, AlexNet's conv5 in 0.93-1.11x;
-    # an MLP's 2-D weights are left as they are
-    networks = {
-        name: net.to(device, memory_format=torch.channels_last)
-        for name, net in load_networks(spec["network"], files).items()
-    }
+    loaded = load_networks(spec["network"], files)
+    layout = weight_layout(loaded["function"], spec["module"])
+    networks = {name: net.to(device, memory_format=layout) for name, net in loaded.items()}
 
     # targets, one block of rows per activation step, through the function truncated at the layer
     function = networks["function"]
