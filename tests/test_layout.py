@@ -72,20 +72,12 @@ def test_the_layout_check_sees_a_forbidden_import():
     assert not imported <= ALLOWED["analysis"] | {"analysis"}
 
 
-@pytest.mark.slow
-def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_path, monkeypatch):
-    """Traced at run time (``sys.setprofile``): the package modules that the invert job's own
-    code calls into (the nearest package caller of a call is the job's module; torch's frames
-    in between do not count) are at most 7, and each loader is entered once: every network is
-    read in one call, the images in one, and the job comes back to a module it left only to
-    use what it already holds. A chunk of the test config's ResNet (three targets
-    and two controls) is the case with the most networks."""
-    import sys
-
+def resnet_chunk(tmp_path):
+    """A chunk of the test config's ResNet (three targets and two controls): the inversion job
+    with the most networks; its spec, its inputs and its output files."""
     from conftest import ROOT, load_config
 
     from invertibility.core import paths
-    from invertibility.jobs import invert_job
     from invertibility.planning.plan import Plan
 
     config = load_config(ROOT / "config" / "test.yaml")
@@ -94,6 +86,21 @@ def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_pat
     chunk = next(c for c in plan.inversion_chunks if c.model == "resnet18_nobn" and c.seed == 0)
     spec = plan.inversion_spec(chunk)
     outputs = [str(tmp_path / f"{tp}.npz") for tp in chunk.tps]
+    return spec, {"images": paths.images("resnet18_nobn")}, outputs
+
+
+@pytest.mark.slow
+def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_path, monkeypatch):
+    """Traced at run time (``sys.setprofile``): the package modules that the invert job's own
+    code calls into (the nearest package caller of a call is the job's module; torch's frames
+    in between do not count) are at most 7, the images are read in one call and each network
+    in one of its own, and after the optimization the job comes back to a module only to use
+    what it already holds."""
+    import sys
+
+    from invertibility.jobs import invert_job
+
+    spec, inputs, outputs = resnet_chunk(tmp_path)
     job = "jobs.invert_job"
 
     def module(frame):
@@ -118,9 +125,7 @@ def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_pat
     monkeypatch.chdir(finished_run)
     sys.setprofile(profile)
     try:
-        invert_job.run_inversion(
-            spec, {"images": paths.images("resnet18_nobn")}, outputs, progress=False
-        )
+        invert_job.run_inversion(spec, inputs, outputs, progress=False)
     finally:
         sys.setprofile(None)
     visits = [
@@ -130,12 +135,44 @@ def test_an_inversion_job_enters_each_module_it_needs_once(finished_run, tmp_pat
     ]
     assert len(set(visits)) <= 7, visits
     calls = [function for _, function in entered]
-    assert calls.count("load_networks") == 1 and calls.count("load") == 1, entered
-    assert "load_network" not in calls  # never one network at a time from the job
-    # after the optimization the job goes back only to map and judge what it reconstructed:
-    # the images' module (to pixels) and the forward passes' (the classifier's labels)
+    networks = 2 + sum("target" in entry["checkpoints"] for entry in spec["targets"])
+    assert calls.count("load") == 1 and calls.count("load_network") == networks, entered
+    # the job comes back to the checkpoints' module only to read the next network; after the
+    # optimization it goes back only to map and judge what it reconstructed: the images' module
+    # (to pixels) and the forward passes' (the classifier's labels)
     again = {name for name in visits if visits.count(name) > 1}
-    assert again <= {"data.image_sets", "nets.taps"}, visits
+    assert again <= {"data.image_sets", "nets.taps", "nets.checkpoints"}, visits
     after = entered[[name for name, _ in entered].index("methods.inversion") :]
     assert {function for name, function in after if name in again} <= {"to_pixels", "predict"}
     assert all(Path(output).is_file() for output in outputs)
+
+
+@pytest.mark.slow
+def test_an_inversion_job_holds_two_networks_at_a_time(finished_run, tmp_path, monkeypatch):
+    """A chunk reads each step's target network after the one before is freed, and the
+    classifier after the targets: when a network is read, at most one other (the function
+    r_l^t) is alive, however many steps the chunk inverts (with every network read at once,
+    a wide-MLP chunk of 8 steps held 3.8 GB)."""
+    import gc
+    import weakref
+
+    from invertibility.jobs import invert_job
+
+    spec, inputs, outputs = resnet_chunk(tmp_path)
+    read = invert_job.load_network
+    loaded: list[weakref.ref] = []
+    alive_at_each_read: list[int] = []
+
+    def counted_read(*args, **kwargs):
+        gc.collect()
+        alive_at_each_read.append(sum(ref() is not None for ref in loaded))
+        network = read(*args, **kwargs)
+        loaded.append(weakref.ref(network))
+        return network
+
+    monkeypatch.setattr(invert_job, "load_network", counted_read)
+    monkeypatch.chdir(finished_run)
+    invert_job.run_inversion(spec, inputs, outputs, progress=False)
+    targets = sum("target" in entry["checkpoints"] for entry in spec["targets"])
+    assert targets >= 3 and len(alive_at_each_read) == 2 + targets
+    assert alive_at_each_read == [0] + [1] * (targets + 1), alive_at_each_read

@@ -63,10 +63,3 @@ def load_network(network: dict, path: str | Path, mode: str = "eval") -> nn.Modu
 
     model = load_checkpoint(network_on_meta(**network), path, assign=True)
     return model.train(mode == "train").requires_grad_(False)
-
-
-def load_networks(network: dict, files: dict[str, tuple[str | Path, str]]) -> dict[str, nn.Module]:
-    """Every network a job reads, in one call: ``files`` maps a name to a checkpoint and a mode
-    (as :func:`load_network` takes them); each is built and loaded on its own, so that no two
-    names share a module (a ``tp = t`` target is the function's checkpoint read twice)."""
-    return {name: load_network(network, path, mode) for name, (path, mode) in files.items()}
