@@ -131,7 +131,7 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
 
     # each step's target network is read, used and freed in turn and the classifier read after
     # them, so that a chunk holds two networks at a time, not one per step (a wide-MLP chunk
-    # of 8 steps held 3.8 GB with all of them read at once)
+    # of five steps, four of them with a network, peaked at 3.8 GB with all six read at once)
     first = spec["targets"][0]["checkpoints"]
     mode = settings.network_mode
     function = load_network(spec["network"], first["t"], mode)
