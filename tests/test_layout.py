@@ -152,7 +152,7 @@ def test_an_inversion_job_holds_two_networks_at_a_time(finished_run, tmp_path, m
     """A chunk reads each step's target network after the one before is freed, and the
     classifier after the targets: when a network is read, at most one other (the function
     r_l^t) is alive, however many steps the chunk inverts (with every network read at once,
-    a wide-MLP chunk of 8 steps held 3.8 GB)."""
+    a wide-MLP chunk of five steps, six networks, peaked at 3.8 GB)."""
     import gc
     import weakref
 
