@@ -62,7 +62,12 @@ def get_final_targets():
         targets += [paths.figure(name, "pdf"), paths.figure(name, "png")]
     targets += [
         paths.table(name)
-        for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
+        for name in (
+            "invertibility",
+            "invertibility_summary",
+            "invertibility_horizons",
+            "invertibility_horizons_by_seed",
+        )
     ]
     targets += get_all_distances()
     targets += get_all_diagnostics()

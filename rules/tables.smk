@@ -1,5 +1,5 @@
 rule invertibility_tables:
-    """One row per (model, layer, t, tp, image); summaries with bootstrap CIs; horizons."""
+    """One row per (model, layer, t, tp, image); summaries with CIs; horizons, and per seed."""
     input:
         inversions=get_all_inversions,
         accuracy=get_all_accuracies,
@@ -9,6 +9,7 @@ rule invertibility_tables:
         table=paths.table("invertibility"),
         summary=paths.table("invertibility_summary"),
         horizons=paths.table("invertibility_horizons"),
+        horizons_by_seed=paths.table("invertibility_horizons_by_seed"),
     log:
         paths.log("invertibility_tables"),
     benchmark:

@@ -30,7 +30,12 @@ def test_every_expected_file_exists(finished_run):
     expected += ["logs/prepare_images/mlp.log", "benchmarks/invert/mlp/seed1/fc1/0_5/1_5.tsv"]
     expected += [
         paths.table(name)
-        for name in ("invertibility", "invertibility_summary", "invertibility_horizons")
+        for name in (
+            "invertibility",
+            "invertibility_summary",
+            "invertibility_horizons",
+            "invertibility_horizons_by_seed",
+        )
     ]
     expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distance_jobs()]
     expected += [paths.claims(), paths.claims_by_seed(), paths.judged_labels("mnist32")]
@@ -153,6 +158,11 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
     assert set(summary["n_seeds"]) == {2} and set(summary["images"]) == {"dataset", "photos"}
     horizons = pd.read_parquet(finished_run / paths.table("invertibility_horizons"))
     assert set(horizons["layer"]) == {"fc1", "fc2", "conv1", "conv5"}
+    by_seed = pd.read_parquet(finished_run / paths.table("invertibility_horizons_by_seed"))
+    keys = ["model", "layer", "t"]
+    assert set(map(tuple, by_seed[keys].to_numpy())) == set(map(tuple, horizons[keys].to_numpy()))
+    assert set(by_seed["seed"]) == {0, 1}
+    assert (horizons["n_seeds"] + horizons["n_seeds_unmeasurable"] <= 2).all()
 
 
 def test_claims_table_has_a_verdict_per_claim(finished_run):

@@ -1,109 +1,44 @@
-"""Calibration of the claims' statistics: simulated seeds and images with a known answer, the
-project's own per-seed statistic (retained similarity from image means, a difference of seeds,
-Welch across networks) and its interval. Fixed RNG, 4,000 simulations per case: the coverage
-estimate's standard error is 0.0034, so [0.93, 0.97] holds with a margin of 6 of them."""
+"""The statistics over seeds as functions: intervals and one-sided p agree, the spread floor of a
+discrete effect, the permutation trend test, Holm, and the seed-planning rules. Their calibration
+through the claims evaluator is in ``tests/test_calibration.py``."""
 
 import numpy as np
 import pytest
 
-from invertibility.analysis.retention import retained_ratio
 from invertibility.analysis.stats import (
     holm,
     p_greater,
     p_less,
+    permutation_trend,
     seeds_for_power,
     seeds_needed,
     seeds_to_clear,
     t_interval,
-    t_intervals,
     welch,
 )
 
-N_SIMS, N_IMAGES = 4000, 10
-REGIMES = [  # (seed sd, image sd): seeds dominate, then images dominate
-    (0.2, 0.1),
-    (0.4, 0.1),
-    (0.05, 0.3),
-    (0.0, 0.3),
-]
+
+def test_a_discrete_effect_whose_seeds_agree_exactly_does_not_get_p_zero():
+    """Three seeds that each keep 10 of 10 labels: with the spread floored at one image (0.1)
+    the test still finds the effect, but with a finite p; without a floor p would be 0."""
+    effects = np.array([1.0, 1.0, 1.0])
+    assert p_greater(effects, 0.5) == 0.0  # no floor: the forbidden p = 0
+    floored = p_greater(effects, 0.5, resolution=0.1)
+    assert 0 < floored < 0.025
+    assert p_greater(np.array([0.6, 0.6, 0.6]), 0.5, resolution=0.1) > 0.1
+    result = welch(np.ones(3), np.zeros(3), resolution=0.1)
+    assert 0 < result["p"] < 0.025 and np.isfinite(result["low"]) and result["low"] < 1
 
 
-def simulated_retained(rng, n_seeds, seed_sd, image_sd, retained=0.6, n_sims=N_SIMS):
-    """Per simulation and seed, the seed's retained similarity from 10 images' correlations
-    (bounded in [-1, 1]): each seed's true R varies by ``seed_sd``, each image by ``image_sd``."""
-    shape = (n_sims, n_seeds)
-    true_r = retained + seed_sd * rng.standard_normal(shape)
-    null = 0.1 + 0.1 * seed_sd * rng.standard_normal(shape)
-    control = 0.7 + 0.1 * seed_sd * rng.standard_normal(shape)
-    target = null + true_r * (control - null)
-
-    def image_mean(mean):
-        noise = image_sd * rng.standard_normal((*shape, N_IMAGES))
-        return np.clip(mean[..., None] + noise, -1, 1).mean(axis=-1)
-
-    return retained_ratio(image_mean(target), image_mean(control), image_mean(null))
-
-
-def coverage(effects, truth):
-    _, low, high = t_intervals(effects)
-    return float(np.mean((low <= truth) & (truth <= high))), float(np.mean(low > truth))
-
-
-@pytest.mark.parametrize("seed_sd, image_sd", REGIMES)
-@pytest.mark.parametrize("n_seeds", [3, 5, 10])
-def test_paired_difference_of_retained_similarity_covers_and_rarely_supports_a_null(
-    n_seeds, seed_sd, image_sd
-):
-    """fc1 vs fc2 of one network (paired by seed), no true difference."""
-    rng = np.random.default_rng(n_seeds * 100 + int(seed_sd * 10) + int(image_sd * 100))
-    first = simulated_retained(rng, n_seeds, seed_sd, image_sd)
-    second = simulated_retained(rng, n_seeds, seed_sd, image_sd)
-    covered, supported = coverage(first - second, 0.0)
-    assert 0.93 <= covered <= 0.97
-    assert supported <= 0.03
-
-
-@pytest.mark.parametrize("seed_sd, image_sd", REGIMES)
-@pytest.mark.parametrize("n_seeds", [3, 5, 10])
-def test_one_side_retained_similarity_covers_its_expectation(n_seeds, seed_sd, image_sd):
-    """A threshold side: the interval covers the expected seed value (measured on 200,000
-    simulated seeds) and calls a side at the level "above" at most 3% of the time (20,000
-    simulations: the one-tailed rate, about 2.6% at 3 seeds, has a standard error of 0.0011)."""
-    rng = np.random.default_rng(7 + n_seeds)
-    truth = float(simulated_retained(rng, 1, seed_sd, image_sd, n_sims=200_000).mean())
-    effects = simulated_retained(rng, n_seeds, seed_sd, image_sd, n_sims=5 * N_SIMS)
-    covered, above = coverage(effects, truth)
-    assert 0.93 <= covered <= 0.97
-    assert above <= 0.03
-
-
-@pytest.mark.parametrize("n_seeds", [3, 5, 10])
-def test_welch_across_networks_covers_with_unequal_spreads(n_seeds):
-    """ResNet vs AlexNet: independent seeds, one network's seeds four times as variable."""
-    rng = np.random.default_rng(n_seeds)
-    a = simulated_retained(rng, n_seeds, 0.4, 0.1, retained=0.7)
-    b = simulated_retained(rng, n_seeds, 0.1, 0.1, retained=0.7)
-    truth = float(
-        simulated_retained(rng, 1, 0.4, 0.1, 0.7, 400_000).mean()
-        - simulated_retained(rng, 1, 0.1, 0.1, 0.7, 400_000).mean()
-    )
-    results = [welch(a[i], b[i]) for i in range(1000)]
-    covered = np.mean([r["low"] <= truth <= r["high"] for r in results])
-    supported = np.mean([r["p"] < 0.025 for r in results])
-    assert 0.93 <= covered <= 0.97
-    assert supported <= 0.03 + 0.01  # 1,000 simulations: standard error 0.005
-
-
-@pytest.mark.parametrize("n_seeds", [3, 5, 10])
-def test_identification_rate_differences_cover_with_seed_variation(n_seeds):
-    """Per-image 0/1 identification, 10 images per seed, seeds' rates spread around 0.5."""
-    rng = np.random.default_rng(50 + n_seeds)
-    rates = 0.5 + 0.15 * rng.standard_normal((2, N_SIMS, n_seeds))
-    hits = rng.random((2, N_SIMS, n_seeds, N_IMAGES)) < np.clip(rates, 0, 1)[..., None]
-    effects = hits[0].mean(-1) - hits[1].mean(-1)
-    covered, supported = coverage(effects, 0.0)
-    assert 0.93 <= covered <= 0.97
-    assert supported <= 0.03
+def test_the_permutation_trend_test_is_exact_for_three_sides():
+    """Over 3 sides Spearman takes 1, 0.5, -0.5, -1 with chances 1/6, 2/6, 2/6, 1/6 under no
+    trend: three seeds all at 1 have p 1/216; two at 1 and one at 0.5, 1/216 + 3/108."""
+    x = np.array([1.0, 2.0, 3.0])
+    p_up, p_down = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3.0]]))
+    assert p_up == pytest.approx(1 / 216, abs=0.002) and p_down == pytest.approx(1.0)
+    p_up, _ = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 3, 2.0]]))
+    assert p_up == pytest.approx(1 / 216 + 3 / 108, abs=0.004)
+    assert np.isnan(permutation_trend(x, np.ones((3, 3)))[0])  # every side ties: no ranks
 
 
 def test_t_interval_and_one_sided_p_agree():

@@ -3,7 +3,15 @@ import pandas as pd
 import pytest
 
 from invertibility.analysis.recognition import Pool, row_measures, standardized
-from invertibility.analysis.tables import horizon, horizons
+from invertibility.analysis.tables import (
+    HORIZON_BY_SEED_COLUMNS,
+    HORIZON_COLUMNS,
+    horizon,
+    horizons,
+    horizons_by_seed,
+    median_interval,
+    order_statistic_k,
+)
 
 
 def test_horizon_of_a_constructed_curve():
@@ -16,13 +24,18 @@ def test_horizon_of_a_constructed_curve():
     assert np.isnan(horizon(p, np.array([np.nan] * 4)))
 
 
-def horizon_rows(retained_at, seeds=(0, 1, 2), n=20, missing=()):
-    """Similarity rows: control 0.8, null 0.1, each activation step retaining its fraction."""
+def horizon_rows(retained_at, seeds=(0, 1, 2), n=20, missing=(), control=None):
+    """Similarity rows: control 0.8, null 0.1, each activation step retaining its fraction
+    (a number, or ``{seed: fraction}``); ``control``: ``{seed: fraction}`` at ``tp = t``
+    (default 1: 0 leaves the seed's control no margin over the null)."""
     rows = []
-    steps = [(0, "0_10", 1.0), *retained_at, (None, "other_image", 0.0)]
+    control = control or {}
+    drifts = {0: 0.0, 10: 0.1, 40: 0.2, 71: 0.4, 100: 0.6}
     for seed in seeds:
+        steps = [(0, "0_10", control.get(seed, 1.0)), *retained_at, (None, "other_image", 0.0)]
         for image in range(n):
             for p, tp, kept in steps:
+                kept = kept[seed] if isinstance(kept, dict) else kept
                 similarity = 0.1 + kept * 0.7 + 0.01 * ((image * 7 + seed) % 5 - 2)
                 rows.append(
                     {
@@ -32,7 +45,7 @@ def horizon_rows(retained_at, seeds=(0, 1, 2), n=20, missing=()):
                         "t": "0_10",
                         "tp": tp,
                         "p": p,
-                        "drift": {0: 0.0, 40: 0.2, 71: 0.4}.get(p, 1.4),
+                        "drift": drifts.get(p, 1.4) + 0.01 * seed * (p is not None),
                         "image_id": f"i{image}",
                         "photo": False,
                         "similarity": np.nan if (image, p) in missing else similarity,
@@ -47,10 +60,88 @@ def test_horizons_table_with_interval_over_seeds_and_drift():
     table = horizon_rows([(40, "0_50", 0.75), (71, "1_10", 0.2)])
     result = horizons(table).iloc[0]
     assert result["horizon_p"] == 40 and result["horizon_tp"] == "0_50"
-    assert result["horizon_drift"] == pytest.approx(0.2)
-    assert result["last_tp_tested"] == "1_10" and not result["censored"]
-    assert result["horizon_p_low"] <= 40 <= result["horizon_p_high"]
+    assert result["horizon_drift"] == pytest.approx(0.21)  # the seeds' mean drift at p = 40
+    assert result["last_tp_tested"] == "1_10"
+    assert result["n_censored"] == 0 and not result["median_censored"]
+    assert not result["high_censored"]
+    assert result["horizon_p_low"] == result["horizon_p_high"] == 40  # every seed agrees
+    assert result["interval_coverage"] == pytest.approx(0.75)  # min, max of 3: 1 - 2 / 8
     assert result["n_seeds"] == 3 and result["n_images"] == 20
+    assert result["n_seeds_unmeasurable"] == 0
+    assert list(horizons(table).columns) == list(HORIZON_COLUMNS)
+
+
+def test_censored_seeds_make_the_median_a_lower_bound():
+    """Two of three seeds never fail: their horizon is at least the last step tested, so the
+    median (71) is only a lower bound, and so is the interval's upper end."""
+    table = horizon_rows([(40, "0_50", 0.75), (71, "1_10", {0: 0.2, 1: 0.9, 2: 0.8})])
+    result = horizons(table).iloc[0]
+    assert result["horizon_p"] == 71 and result["horizon_tp"] == "1_10"
+    assert result["n_censored"] == 2 and result["median_censored"]
+    assert result["horizon_p_low"] == 40 and result["horizon_p_high"] == 71
+    assert result["high_censored"] and result["interval_coverage"] == pytest.approx(0.75)
+    assert result["horizon_drift_low"] == pytest.approx(0.21)
+    assert result["horizon_drift_high"] == pytest.approx(0.41)
+    by_seed = horizons_by_seed(table)
+    assert list(by_seed.columns) == list(HORIZON_BY_SEED_COLUMNS)
+    by_seed = by_seed.set_index("seed")
+    assert by_seed["horizon_p"].tolist() == [40, 71, 71]
+    assert by_seed["censored"].tolist() == [False, True, True]
+    assert by_seed["horizon_tp"].tolist() == ["0_50", "1_10", "1_10"]
+    assert by_seed["horizon_drift"].tolist() == pytest.approx([0.2, 0.41, 0.42])  # own drift
+    assert (by_seed["last_tp_tested"] == "1_10").all() and (by_seed["n_images"] == 20).all()
+    assert by_seed["measurable"].all()
+
+
+def test_one_censored_seed_of_three_leaves_the_median_observed():
+    table = horizon_rows([(40, "0_50", 0.75), (71, "1_10", {0: 0.2, 1: 0.3, 2: 0.9})])
+    result = horizons(table).iloc[0]
+    assert result["horizon_p"] == 40 and result["n_censored"] == 1
+    assert not result["median_censored"] and result["high_censored"]
+
+
+def test_five_seeds_get_min_and_max_with_their_coverage():
+    """No order-statistic interval of five values reaches 95%: (min, max) covers the median
+    with probability 1 - 2 / 32. A t interval would centre on the mean (32.2) instead."""
+    fails_at = {0: 10, 1: 40, 2: 71, 3: 71, 4: 100}  # horizons 0, 10, 40, 40, 71
+    steps = [
+        (p, tp, {seed: 0.2 if fails_at[seed] == p else 0.9 for seed in fails_at})
+        for p, tp in ((10, "0_20"), (40, "0_50"), (71, "1_10"), (100, "1_39"))
+    ]
+    table = horizon_rows(steps, seeds=tuple(fails_at), n=10)
+    result = horizons(table).iloc[0]
+    assert result["horizon_p"] == 40 and result["horizon_tp"] == "0_50"
+    assert result["horizon_p_low"] == 0 and result["horizon_p_high"] == 71
+    assert result["interval_coverage"] == pytest.approx(0.9375)
+    assert result["n_censored"] == 0 and not result["median_censored"]
+    assert not result["high_censored"] and result["last_tp_tested"] == "1_39"
+    by_seed = horizons_by_seed(table)
+    assert by_seed["horizon_p"].tolist() == [0, 10, 40, 40, 71]
+    assert not by_seed["censored"].any()
+
+
+def test_a_seed_whose_control_is_not_measurable_is_counted_not_used():
+    table = horizon_rows([(40, "0_50", 0.75), (71, "1_10", 0.2)], control={1: 0.0})
+    result = horizons(table).iloc[0]
+    assert result["n_seeds"] == 2 and result["n_seeds_unmeasurable"] == 1
+    assert result["horizon_p"] == 40 and result["interval_coverage"] == pytest.approx(0.5)
+    by_seed = horizons_by_seed(table).set_index("seed")
+    assert by_seed["measurable"].tolist() == [True, False, True]
+    assert np.isnan(by_seed.loc[1, "horizon_p"]) and by_seed.loc[1, "horizon_tp"] == ""
+    assert not by_seed.loc[1, "censored"]
+
+
+def test_order_statistic_interval_for_the_median():
+    assert order_statistic_k(3) == (1, pytest.approx(0.75))
+    assert order_statistic_k(5) == (1, pytest.approx(0.9375))
+    assert order_statistic_k(6) == (1, pytest.approx(1 - 2 / 64))
+    assert order_statistic_k(10) == (2, pytest.approx(1 - 2 * 11 / 1024))  # k = 3: 0.89
+    assert order_statistic_k(20)[0] == 6  # 1 - 2 BinomCDF(5; 20, 1/2) = 0.959
+    got = median_interval([5, 1, 3, 9, 9], [False, False, False, True, True])
+    assert (got["estimate"], got["low"], got["high"]) == (5, 1, 9)
+    assert got["high_censored"] and not got["median_censored"] and got["n_censored"] == 2
+    empty = median_interval([np.nan], [False])
+    assert np.isnan(empty["estimate"]) and empty["n_censored"] == 0
 
 
 def pool_of(images: np.ndarray, labels, ids, candidates) -> Pool:
@@ -151,3 +242,5 @@ def test_a_diverged_image_leaves_the_horizon_computable():
     table = horizon_rows([(4, "0_5", 0.9)], seeds=(0,), n=10, missing={(0, 4)})
     result = horizons(table).iloc[0]
     assert result["horizon_p"] == 4 and result["n_images"] == 10
+    assert result["n_censored"] == 1 and result["median_censored"]  # it never failed
+    assert horizons_by_seed(table)["censored"].tolist() == [True]

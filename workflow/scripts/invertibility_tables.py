@@ -1,4 +1,4 @@
-"""Rule invertibility_tables: per-image table, summary with CIs, horizons."""
+"""Rule invertibility_tables: per-image table, summary with CIs, horizons (and per seed)."""
 
 from pathlib import Path
 

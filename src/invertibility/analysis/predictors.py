@@ -50,7 +50,6 @@ PREDICTOR_COLUMNS = {
     "n_units": "int64",
     "n_runs": "int64",  # (model, seed) training runs behind the units
     "n_models": "int64",
-    "best": "bool",  # the largest |rho| whose CI excludes 0
     "rho_within": "float64",  # Spearman inside each (model, layer), weighted by its units
     "low_within": "float64",  # same bootstrap (training runs resampled)
     "high_within": "float64",
@@ -176,14 +175,11 @@ def correlation(units: pd.DataFrame, predictor: str) -> dict:
 
 
 def rank_correlations(units: pd.DataFrame, measure: str = "retained") -> pd.DataFrame:
-    """One row per predictor; ``best`` marks the strongest one whose interval excludes 0."""
+    """One row per predictor, each with its own interval. None is singled out: picking the
+    strongest of several correlations would need a correction for the choice, and the table
+    is exploratory (a claim about one predictor is a ``predictor`` claim)."""
     frame = pd.DataFrame([correlation(units, name) for name in PREDICTORS])
     frame.insert(1, "measure", measure)
-    excludes_zero = (frame["low"] > 0) | (frame["high"] < 0)
-    strength = frame["rho"].abs().where(excludes_zero)
-    frame["best"] = False
-    if strength.notna().any():
-        frame.loc[strength.idxmax(), "best"] = True
     return frame[list(PREDICTOR_COLUMNS)].astype(PREDICTOR_COLUMNS)
 
 

@@ -13,6 +13,9 @@ image ``x_i`` (row of an inversion file):
   ``1 / n_class``; NaN for a photo). A row's target image (an other-image partner ``x_j``) is
   never a candidate: its reconstruction is meant to look like ``x_j``, and counting it would
   push the other-image control below chance.
+* ``similarity_class``: the mean of ``corr(x*, x_j)`` over the held-out images ``x_j`` of
+  ``x_i``'s class (less ``x_i`` and the target): the same-class null, how much a reconstruction
+  looks like any image of its class (NaN for a photo).
 """
 
 from __future__ import annotations
@@ -69,8 +72,8 @@ def row_measures(
     labels,
     pool: Pool,
 ) -> dict[str, np.ndarray]:
-    """``similarity``, ``rank``/``n_candidates``, ``rank_all``/``n_all`` and
-    ``rank_class``/``n_class`` per row (see the module docstring)."""
+    """``similarity``, ``rank``/``n_candidates``, ``rank_all``/``n_all``,
+    ``rank_class``/``n_class`` and ``similarity_class`` per row (see the module docstring)."""
     n = len(reconstructions)
     finite = np.isfinite(np.asarray(reconstructions).reshape(n, -1)).all(axis=1)
     recon = standardized(np.nan_to_num(reconstructions))
@@ -78,6 +81,7 @@ def row_measures(
     to_pool = recon @ pool.rows.T  # [n, P]
     out = {key: np.full(n, np.nan) for key in ("rank", "rank_all", "rank_class")}
     out |= {key: np.zeros(n, dtype=np.int64) for key in ("n_candidates", "n_all", "n_class")}
+    out["similarity_class"] = np.full(n, np.nan)
     rows = zip(image_ids, target_ids, labels, strict=True)
     for row, (image_id, target_id, label) in enumerate(rows):
         allowed = (pool.ids != image_id) & (pool.ids != target_id)
@@ -92,8 +96,11 @@ def row_measures(
             count = "n_candidates" if key == "" else f"n{key}"
             out[count][row] = chosen.sum() + 1  # the candidates and x_i itself
             out[f"rank{key}"][row] = np.sum(beats & chosen)
+        classmates = allowed & (pool.labels == label)
+        if label >= 0 and classmates.any():
+            out["similarity_class"][row] = to_pool[row][classmates].mean()
     out["similarity"] = np.where(finite, own, np.nan)
-    for key in ("rank", "rank_all", "rank_class"):
+    for key in ("rank", "rank_all", "rank_class", "similarity_class"):
         out[key][~finite] = np.nan
     out["rank_class"][np.asarray(labels) < 0] = np.nan
     return out

@@ -1,13 +1,18 @@
-"""Per-seed means of the invertibility table and the primary measure built from them,
-retained similarity ``R`` (see :mod:`invertibility.analysis.measures`), torch-free.
+"""Per-seed means of the invertibility table and the measures built from them (see
+:mod:`invertibility.analysis.measures`), torch-free.
 
 One row per (model, seed, layer, t, tp, images) where ``tp`` is an activation step or a control
 and ``images`` is ``dataset`` or ``photos``: ``similarity`` (the seed's mean over its images of
 each image's mean correlation), ``control`` (the same at ``tp = t``), ``null`` (at the
 other-image control), ``margin = control - null`` (what the perfect target gains over an
-unrelated one: the inversion works at all where it is above 0), ``retained = (similarity -
-null) / margin`` (1 at ``tp = t``; at ``tp = cross_seed`` it is the cross-seed *floor*: how much
-another seed's activations at ``t`` retain).
+unrelated one) with its standard error over images ``margin_se`` and ``measurable`` (the margin
+is at least :data:`~invertibility.analysis.measures.MIN_MARGIN` and
+:data:`~invertibility.analysis.measures.MIN_MARGIN_Z` standard errors), ``retained_raw =
+(similarity - null) / margin`` and ``retained`` (the same limited to [0, 1]), both NaN where the
+margin is not measurable; at ``tp = cross_seed`` ``retained`` is the cross-seed *floor*.
+``excess = similarity - null``. The same-class companions: ``similarity_class`` (the seed's mean
+correlation of the reconstructions with the other held-out images of their class),
+``identity_margin``, ``identity_measurable``, ``retained_identity(_raw)``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.vocabulary import OTHER_IMAGE
+from .measures import MIN_MARGIN, MIN_MARGIN_Z
 
 KEYS = ["model", "seed", "layer", "t", "images"]
 
@@ -23,32 +29,66 @@ KEYS = ["model", "seed", "layer", "t", "images"]
 def retained_ratio(similarity, control, null):
     """``(similarity - null) / (control - null)``: 1 where nothing is lost since ``t``, 0 where
     no closer to ``x_i`` than another image's reconstruction; NaN where the control has no
-    margin. Works on numbers, arrays and Series alike (the calibration tests call it on
-    simulated seed means)."""
+    margin. Works on numbers, arrays and Series alike."""
     margin = control - null
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(margin != 0, (similarity - null) / np.where(margin != 0, margin, 1), np.nan)
+
+
+def measurable(margin, margin_se):
+    """Whether a seed's margin can carry a ratio: at least ``MIN_MARGIN`` and ``MIN_MARGIN_Z``
+    standard errors over its images (a margin whose images agree exactly counts as measurable
+    once it is large enough)."""
+    margin, margin_se = np.asarray(margin, dtype=float), np.asarray(margin_se, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (margin >= MIN_MARGIN) & ~(margin < MIN_MARGIN_Z * np.nan_to_num(margin_se))
+
+
+def bounded(ratio):
+    """A ratio limited to [0, 1] (NaN stays NaN): not invertible is one value."""
+    return np.clip(np.asarray(ratio, dtype=float), 0.0, 1.0)
 
 
 def image_kind(table: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(table["photo"], "photos", "dataset"), index=table.index)
 
 
-def seed_means(table: pd.DataFrame, measure: str) -> pd.Series:
-    """``measure`` per (model, seed, layer, t, tp, images): each image's mean over its rows (the
-    other-image partners), then the mean over the seed's images (NaN rows, diverged, left out)."""
+def per_image_means(table: pd.DataFrame, measure: str) -> pd.Series:
+    """``measure`` per (model, seed, layer, t, tp, images, image): the mean over an image's rows
+    (its other-image partners; NaN rows, diverged, left out)."""
+    if measure not in table:
+        return pd.Series(np.nan, index=table.index).iloc[:0]
     rows = table.assign(images=image_kind(table), v=table[measure].astype("float64"))
-    per_image = rows.groupby([*KEYS, "tp", "image_id"], observed=True, sort=False)["v"].mean()
-    return per_image.groupby(level=[*KEYS, "tp"], sort=False).mean()
+    return rows.groupby([*KEYS, "tp", "image_id"], observed=True, sort=False)["v"].mean()
+
+
+def seed_means(table: pd.DataFrame, measure: str) -> pd.Series:
+    """``measure`` per (model, seed, layer, t, tp, images): each image's mean over its rows,
+    then the mean over the seed's images."""
+    return per_image_means(table, measure).groupby(level=[*KEYS, "tp"], sort=False).mean()
+
+
+def _margin_se(images: pd.DataFrame, at_control: pd.Series, null_of: pd.Series) -> pd.Series:
+    """Standard error over a seed's images of ``at_control - null_of`` per (seed, layer, t)."""
+    gap = (at_control - null_of).dropna()
+    grouped = gap.groupby(level=KEYS, sort=False)
+    return (grouped.std(ddof=1) / np.sqrt(grouped.count())).rename("se")
+
+
+def _controls(per_image: pd.Series, frame: pd.DataFrame, at: str) -> pd.Series:
+    """Each image's value at ``at`` (``"t"``: the tp = t control, else a tp label) keyed by
+    (model, seed, layer, t, images, image_id)."""
+    flat = per_image.reset_index()
+    chosen = flat[flat["tp"] == flat["t"]] if at == "t" else flat[flat["tp"] == at]
+    return chosen.set_index([*KEYS, "image_id"])["v"]
 
 
 def retention_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, seed, layer, t, tp, images): similarity, control, null, margin,
-    retained, with the step's p, drift, accuracies and image count."""
+    """One row per (model, seed, layer, t, tp, images): the columns of the module docstring,
+    with the step's p, drift, accuracies and image count."""
+    columns = [*KEYS, "tp", "similarity", "control", "null", "margin", "margin_se"]
     if table.empty:
-        return pd.DataFrame(
-            columns=[*KEYS, "tp", "similarity", "control", "null", "margin", "retained"]
-        )
+        return pd.DataFrame(columns=[*columns, "measurable", "retained", "retained_raw"])
     rows = table.assign(images=image_kind(table))
     group = rows.groupby([*KEYS, "tp"], observed=True, sort=False)
     frame = group.agg(
@@ -58,11 +98,48 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
         accuracy_tp=("accuracy_tp", "first"),
         n_images=("image_id", "nunique"),
     )
-    frame["similarity"] = seed_means(table, "similarity")
+    images = per_image_means(table, "similarity")
+    classmates = per_image_means(table, "similarity_class")
+    frame["similarity"] = images.groupby(level=[*KEYS, "tp"], sort=False).mean()
+    frame["similarity_class"] = (
+        classmates.groupby(level=[*KEYS, "tp"], sort=False).mean() if len(classmates) else np.nan
+    )
     frame = frame.reset_index()
-    same = frame[frame["tp"] == frame["t"]].set_index(KEYS)["similarity"].rename("control")
+
+    control_i = _controls(images.rename("v"), frame, "t")
+    null_i = _controls(images.rename("v"), frame, OTHER_IMAGE)
+    same = frame[frame["tp"] == frame["t"]].set_index(KEYS)
     null = frame[frame["tp"] == OTHER_IMAGE].set_index(KEYS)["similarity"].rename("null")
-    frame = frame.join(same, on=KEYS).join(null, on=KEYS)
+    frame = frame.join(same["similarity"].rename("control"), on=KEYS).join(null, on=KEYS)
+    frame = frame.join(_margin_se(images, control_i, null_i).rename("margin_se"), on=KEYS)
     frame["margin"] = frame["control"] - frame["null"]
-    frame["retained"] = retained_ratio(frame["similarity"], frame["control"], frame["null"])
+    frame["measurable"] = measurable(frame["margin"], frame["margin_se"])
+    raw = retained_ratio(frame["similarity"], frame["control"], frame["null"])
+    frame["retained_raw"] = np.where(frame["measurable"], raw, np.nan)
+    frame["retained"] = bounded(frame["retained_raw"])
+    frame["excess"] = np.where(frame["measurable"], frame["similarity"] - frame["null"], np.nan)
+
+    # the same-class null: the reconstruction's correlation with x_i's classmates, at each tp
+    if len(classmates):
+        class_t = _controls(classmates.rename("v"), frame, "t")
+        same_class = same["similarity_class"].rename("class_t")
+        frame = frame.join(same_class, on=KEYS)
+        frame["identity_margin"] = frame["control"] - frame["class_t"]
+        se = _margin_se(images, control_i, class_t).rename("identity_margin_se")
+        frame = frame.join(se, on=KEYS)
+        frame["identity_measurable"] = measurable(
+            frame["identity_margin"], frame["identity_margin_se"]
+        )
+        raw = retained_ratio(
+            frame["similarity"] - frame["similarity_class"] + frame["class_t"],
+            frame["control"],
+            frame["class_t"],
+        )
+        frame["retained_identity_raw"] = np.where(frame["identity_measurable"], raw, np.nan)
+        frame = frame.drop(columns=["class_t", "identity_margin_se"])
+    else:
+        frame["identity_margin"] = np.nan
+        frame["identity_measurable"] = False
+        frame["retained_identity_raw"] = np.nan
+    frame["retained_identity"] = bounded(frame["retained_identity_raw"])
     return frame

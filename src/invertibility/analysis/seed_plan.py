@@ -31,17 +31,18 @@ def _across_models(claim: pd.Series) -> bool:
 
 def plan_seeds(claims: pd.DataFrame, power: float = 0.8) -> pd.DataFrame:
     """One row per primary claim. The seed spread comes back out of the interval (half-width /
-    t(df) x sqrt(n); for a Welch claim, the root sum of the two sides' spreads with Welch's
-    largest df, 2(n - 1), which makes the spread no smaller than it is, and the count is per
-    side); the level is Holm's strictest, alpha / (number of primary claims). A claim
-    voided by a gate (``gated``) is not decided by seeds but by the gate's reason."""
+    t(df) x sqrt(n), at the interval's ``level``; for a Welch claim, the root sum of the two
+    sides' spreads with Welch's largest df, 2(n - 1), which makes the spread no smaller than it
+    is, and the count is per side); the level is Holm's strictest, alpha / (number of primary
+    claims). A claim voided by a gate (``gated``) is not decided by seeds but by the gate's reason."""
     primary = claims[claims["family"] == "primary"]
     alpha = ALPHA / max(len(primary), 1)
     rows = []
     for _, claim in primary.iterrows():
         n = int(claim["n_seeds"])
         df = 2 * (n - 1) if _across_models(claim) else n - 1
-        t = scipy_stats.t.ppf(0.5 + LEVEL / 2, df) if n > 1 else np.nan
+        level = float(claim["level"]) if "level" in claim and np.isfinite(claim["level"]) else LEVEL
+        t = scipy_stats.t.ppf(0.5 + level / 2, df) if n > 1 else np.nan
         sd = (claim["high"] - claim["low"]) / 2 / t * np.sqrt(n)
         gap = _gap(claim["value"], str(claim["line"]))
         # a verdict from the test says "p ..."; any other reason of an inconclusive claim is a gate

@@ -9,7 +9,9 @@ mean nothing, and the difference of two sides' means gets Welch's interval.
 
 P-values are one-sided in the claimed direction: ``p < ALPHA`` is the same event as the 95%
 interval clearing the line, so "supported" under a null effect comes up 2.5% of the time. Holm's
-step-down adjustment holds that rate over the primary family of claims.
+step-down adjustment holds that rate over the primary family of claims. A discrete effect (a
+fraction of a few images) has its spread floored at its resolution, and a trend over a few sides
+gets a permutation test, so that seeds agreeing exactly never give p = 0.
 """
 
 from __future__ import annotations
@@ -26,10 +28,18 @@ def _finite(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def t_interval(effects, level: float = LEVEL) -> tuple[float, float, float]:
+def _spread(effects: np.ndarray, resolution: float) -> float:
+    """The seeds' standard deviation, never below the measure's ``resolution`` (a fraction of 10
+    images moves in steps of 0.1: seeds that agree exactly would otherwise give p = 0)."""
+    return float(max(effects.std(ddof=1), resolution))
+
+
+def t_interval(
+    effects, level: float = LEVEL, resolution: float = 0.0
+) -> tuple[float, float, float]:
     """``(mean, low, high)`` of per-seed effects, Student's t with ``n - 1`` degrees of freedom
-    (NaN effects dropped; NaN bounds with fewer than two seeds, a zero-width interval when every
-    seed agrees exactly)."""
+    (NaN effects dropped; NaN bounds with fewer than two seeds; the spread floored at
+    ``resolution``)."""
     effects = _finite(effects)
     n = len(effects)
     if n == 0:
@@ -37,7 +47,7 @@ def t_interval(effects, level: float = LEVEL) -> tuple[float, float, float]:
     mean = float(effects.mean())
     if n < 2:
         return (mean, np.nan, np.nan)
-    half = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * effects.std(ddof=1) / np.sqrt(n)
+    half = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * _spread(effects, resolution) / np.sqrt(n)
     return (mean, float(mean - half), float(mean + half))
 
 
@@ -49,31 +59,33 @@ def t_intervals(effects: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, 
     return mean, mean - half, mean + half
 
 
-def p_greater(effects, null: float = 0.0) -> float:
-    """One-sided one-sample t-test p-value for ``mean(effects) > null``."""
+def p_greater(effects, null: float = 0.0, resolution: float = 0.0) -> float:
+    """One-sided one-sample t-test p-value for ``mean(effects) > null`` (the spread floored at
+    ``resolution``; a zero spread of a continuous effect gives 0 or 1)."""
     effects = _finite(effects)
     if len(effects) < 2:
         return np.nan
-    sd = effects.std(ddof=1)
+    sd = _spread(effects, resolution)
     if sd == 0:
         return 0.0 if effects.mean() > null else 1.0
     t = (effects.mean() - null) / (sd / np.sqrt(len(effects)))
     return float(scipy_stats.t.sf(t, len(effects) - 1))
 
 
-def p_less(effects, null: float = 0.0) -> float:
+def p_less(effects, null: float = 0.0, resolution: float = 0.0) -> float:
     """One-sided p-value for ``mean(effects) < null``."""
-    return p_greater(-_finite(effects), -null)
+    return p_greater(-_finite(effects), -null, resolution)
 
 
-def welch(a, b, level: float = LEVEL) -> dict:
+def welch(a, b, level: float = LEVEL, resolution: float = 0.0) -> dict:
     """Difference of the means of two independent sets of seed effects: ``value``, Welch's
-    ``low``/``high`` and the one-sided ``p`` for ``mean(a) > mean(b)`` (``p_reverse``: for <)."""
+    ``low``/``high`` and the one-sided ``p`` for ``mean(a) > mean(b)`` (``p_reverse``: for <);
+    each side's spread floored at ``resolution``."""
     a, b = _finite(a), _finite(b)
     value = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
     if len(a) < 2 or len(b) < 2:
         return {"value": value, "low": np.nan, "high": np.nan, "p": np.nan, "p_reverse": np.nan}
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    va, vb = _spread(a, resolution) ** 2 / len(a), _spread(b, resolution) ** 2 / len(b)
     se = np.sqrt(va + vb)
     if se == 0:
         return {
@@ -91,7 +103,42 @@ def welch(a, b, level: float = LEVEL) -> dict:
         "high": value + half,
         "p": float(scipy_stats.t.sf(value / se, df)),
         "p_reverse": float(scipy_stats.t.cdf(value / se, df)),
+        "df": float(df),
+        "se": float(se),
     }
+
+
+def permutation_trend(
+    x: np.ndarray, values: np.ndarray, n_draws: int = 20000, seed: int = 0
+) -> tuple[float, float]:
+    """One-sided p-values ``(increasing, decreasing)`` of the mean over seeds of Spearman's rho
+    between ``x`` and each seed's side values (``values``: ``[seed, side]``), from the
+    permutation null: under no trend a seed's values are exchangeable across its sides, so each
+    seed's values are shuffled independently (Page's trend test, by Monte Carlo with the
+    observed value counted among the draws; exact for discrete rho, ties included)."""
+    from scipy.stats import rankdata
+
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or len(values) < 1 or values.shape[1] < 3:
+        return np.nan, np.nan
+    x_rank = rankdata(x)
+    x_centred = (x_rank - x_rank.mean()) / np.linalg.norm(x_rank - x_rank.mean())
+    ranks = rankdata(values, axis=1)
+    centred = ranks - ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    usable = norms > 0  # a seed whose sides all tie carries no rank information
+    if not usable.any():
+        return np.nan, np.nan
+    centred = centred[usable] / norms[usable, None]
+    observed = float((centred @ x_centred).mean())
+    rng = np.random.default_rng(seed)
+    order = rng.random((n_draws, *centred.shape)).argsort(axis=-1)
+    shuffled = np.take_along_axis(np.broadcast_to(centred, order.shape), order, axis=-1)
+    draws = (shuffled @ x_centred).mean(axis=-1)
+    tol = 1e-12
+    p_up = (1 + np.sum(draws >= observed - tol)) / (n_draws + 1)
+    p_down = (1 + np.sum(draws <= observed + tol)) / (n_draws + 1)
+    return float(p_up), float(p_down)
 
 
 def holm(p_values) -> np.ndarray:
@@ -108,13 +155,15 @@ def holm(p_values) -> np.ndarray:
     return adjusted
 
 
-def seeds_to_clear(effects, null: float = 0.0, level: float = LEVEL) -> float:
-    """The number of seeds at which the interval of the observed mean would clear ``null`` if
-    the seeds kept their observed spread (NaN: no spread or no effect to find)."""
+def seeds_to_clear(
+    effects, null: float = 0.0, level: float = LEVEL, resolution: float = 0.0
+) -> float:
+    """The number of seeds at which the interval (at ``level``) of the observed mean would clear
+    ``null`` if the seeds kept their observed spread (NaN: no spread or no effect to find)."""
     effects = _finite(effects)
     if len(effects) < 2:
         return np.nan
-    return seeds_needed(abs(effects.mean() - null), effects.std(ddof=1), level)
+    return seeds_needed(abs(effects.mean() - null), _spread(effects, resolution), level)
 
 
 def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) -> float:

@@ -16,8 +16,9 @@ horizons. Definitions (also in docs/method.md; the measures in
   (per (model, layer, t, tp), over seeds): the mean ``retained`` is at least
   :data:`~invertibility.analysis.measures.INVERTIBLE` where the ``tp = t`` control is above the null
   (the lower bound of its seed interval above 0). The horizon is the last ``p`` before the first
-  step whose ``retained`` falls below that level, per seed, then over seeds.
-* every interval is Student's t over the seeds' means (:mod:`invertibility.analysis.stats`).
+  step whose ``retained`` falls below that level, per seed (censored, at least, where it is the
+  last step tested), then its median over seeds with an order-statistic interval.
+* every other interval is Student's t over the seeds' means (:mod:`invertibility.analysis.stats`).
 * ``ssim`` (secondary): SSIM of the unclipped reconstruction, pixel space; ``ssim_gain``: minus
   the mean SSIM of the image's other-image controls.
 * a diverged inversion is excluded from every measure (all NaN / NA) and counted (``n_diverged``);
@@ -31,15 +32,16 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 from skimage.metrics import structural_similarity
 
 from ..core.atomic import atomic_path
 from ..core.inversion_io import load_inversion
 from ..core.vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
-from .measures import INVERTIBLE, PER_IMAGE
+from .measures import INVERTIBLE, PER_IMAGE, PER_SEED
 from .recognition import Pool, load_pool, row_measures
 from .retention import KEYS, image_kind, retention_table, seed_means
-from .stats import t_interval
+from .stats import LEVEL, t_interval
 
 INVERTIBILITY_COLUMNS = {
     "model": "string",
@@ -56,6 +58,7 @@ INVERTIBILITY_COLUMNS = {
     "feature_error": "float64",  # ||Phi0 - r_l^t(x*)|| / ||Phi0||
     "image_error": "float64",  # ||x* - x_i|| / ||x_i||, pixel space
     "similarity": "float64",  # Pearson correlation of x* and x_i, pixel space
+    "similarity_class": "float64",  # mean correlation of x* with x_i's held-out classmates
     "rank": "float64",  # drawn candidates at least as similar to x* as x_i
     "identified": "boolean",  # rank == 0
     "id_score": "float64",  # 1 - rank / (K - 1)
@@ -76,7 +79,7 @@ INVERTIBILITY_COLUMNS = {
     "accuracy_t": "float64",  # held-out accuracy of the network at t
     "accuracy_tp": "float64",  # ... at tp (NA for the controls)
 }
-SUMMARY_MEASURES = (*PER_IMAGE, "retained")
+SUMMARY_MEASURES = (*PER_IMAGE, *PER_SEED)
 
 
 def ssim(reconstruction: np.ndarray, original: np.ndarray) -> float:
@@ -142,7 +145,14 @@ def invertibility_table(
     loaded = {model: load_pool(path) for model, path in pools.items()}
     rows = pd.concat([inversion_rows(path, loaded) for path in inversions], ignore_index=True)
     bad = rows["diverged"].to_numpy(dtype=bool)
-    for column in ("feature_error", "image_error", "similarity", "rank", "ssim"):
+    for column in (
+        "feature_error",
+        "image_error",
+        "similarity",
+        "similarity_class",
+        "rank",
+        "ssim",
+    ):
         rows.loc[bad, column] = np.nan
     rows.loc[bad, ["rank_all", "rank_class"]] = np.nan
     rows["photo"] = rows["label"] < 0
@@ -200,6 +210,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
                 "accuracy_tp": seeds["accuracy_tp"].mean(),
             }
         )
+        record["n_measurable"] = int(seeds["measurable"].sum())
         for measure in (*SUMMARY_MEASURES, "margin"):
             mean, low, high = t_interval(seeds[measure])
             record.update({measure: mean, f"{measure}_low": low, f"{measure}_high": high})
@@ -211,11 +222,12 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
 
 def add_invertible(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary's ``floor`` (cross-seed ``retained``) and ``invertible`` columns, per (model,
-    layer, t, images): invertible where the mean ``retained`` is at least ``INVERTIBLE``, defined
-    where the tp = t control is above the null (its margin's interval above 0)."""
+    layer, t, images): invertible where the mean ``retained`` (over the seeds whose margin is
+    measurable) is at least ``INVERTIBLE``, defined where most seeds' margins are measurable."""
     keys = ["model", "layer", "t", "images"]
     floor = summary[summary["tp"] == CROSS_SEED].set_index(keys)["retained"].rename("floor")
-    works = summary[summary["tp"] == summary["t"]].set_index(keys)["margin_low"] > 0
+    at_t = summary[summary["tp"] == summary["t"]].set_index(keys)
+    works = at_t["n_measurable"] > at_t["n_seeds"] / 2
     summary = summary.join(floor, on=keys).join(works.rename("control_works"), on=keys)
     keeps = summary["retained"] >= INVERTIBLE
     defined = summary["control_works"].fillna(False).astype(bool) & ~summary["tp"].isin(CONTROLS)
@@ -223,22 +235,39 @@ def add_invertible(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.drop(columns="control_works")
 
 
-HORIZON_COLUMNS = [
-    "model",
-    "layer",
-    "t",
-    "horizon_p",
-    "horizon_p_low",
-    "horizon_p_high",
-    "horizon_drift",
-    "horizon_drift_low",
-    "horizon_drift_high",
-    "horizon_tp",
-    "last_tp_tested",
-    "censored",
-    "n_seeds",
-    "n_images",
-]
+HORIZON_BY_SEED_COLUMNS = {
+    "model": "string",
+    "layer": "string",
+    "t": "string",
+    "seed": "int64",
+    "horizon_p": "float64",  # last p before the first not-invertible step (NaN: no horizon)
+    "horizon_tp": "string",  # its activation step label ("" where there is no horizon)
+    "horizon_drift": "float64",  # the seed's weight drift D_l at its horizon
+    "censored": "bool",  # the horizon is the last step tested: it is at least that
+    "measurable": "bool",  # the seed's tp = t control has a measurable margin
+    "last_tp_tested": "string",
+    "n_images": "int64",
+}
+HORIZON_COLUMNS = {
+    "model": "string",
+    "layer": "string",
+    "t": "string",
+    "horizon_p": "float64",  # median over the seeds with a horizon (censored seeds as tested)
+    "horizon_p_low": "float64",  # order-statistic interval for the median: x_(k)
+    "horizon_p_high": "float64",  # ... x_(n-k+1)
+    "horizon_drift": "float64",  # the seeds' mean drift, interpolated at those steps
+    "horizon_drift_low": "float64",
+    "horizon_drift_high": "float64",
+    "horizon_tp": "string",  # the median's step label ("" between two tested steps)
+    "last_tp_tested": "string",
+    "n_censored": "int64",  # seeds whose horizon is the last step tested
+    "median_censored": "bool",  # half or more censored: the median is a lower bound
+    "high_censored": "bool",  # x_(n-k+1) is censored: the upper bound is a lower bound
+    "interval_coverage": "float64",  # the interval's exact coverage of the median
+    "n_seeds": "int64",  # seeds with a horizon
+    "n_seeds_unmeasurable": "int64",  # seeds whose control's margin is not measurable
+    "n_images": "int64",
+}
 
 
 def horizon(p: np.ndarray, retained: np.ndarray) -> np.ndarray:
@@ -246,7 +275,8 @@ def horizon(p: np.ndarray, retained: np.ndarray) -> np.ndarray:
 
     ``p``: ``[k]`` sorted offsets, ``p[0] = 0`` (the ``tp = t`` control); ``retained``:
     ``[..., k]`` retained similarity at each ``p`` (NaN where the control has no margin, which
-    makes the horizon NaN). Returns ``[...]``."""
+    makes the horizon NaN). Returns ``[...]``; a horizon equal to ``p[-1]`` is censored (the
+    seed never failed: its horizon is at least that)."""
     retained = np.asarray(retained, dtype=float)
     failed = retained < INVERTIBLE
     failed[..., 0] = False
@@ -255,18 +285,69 @@ def horizon(p: np.ndarray, retained: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(retained).any(axis=-1), np.nan, result)
 
 
+def order_statistic_k(n: int, level: float = LEVEL) -> tuple[int, float]:
+    """The largest ``k`` whose interval ``[x_(k), x_(n-k+1)]`` covers the median of ``n``
+    values with probability ``1 - 2 BinomCDF(k - 1; n, 1/2)`` at least ``level``, and that
+    coverage; where no ``k`` reaches it (``n < 6`` at 95%), ``k = 1`` (min, max) with its
+    actual, lower coverage (0.75 at 3 values, 0.9375 at 5). Distribution-free: it holds for
+    discrete values and ties too, conservatively."""
+    if n < 1:
+        return 0, float("nan")
+    k_all = np.arange(1, (n + 1) // 2 + 1)
+    coverage = 1.0 - 2.0 * binom.cdf(k_all - 1, n, 0.5)
+    reaching = k_all[coverage >= level - 1e-12]
+    k = int(reaching.max()) if len(reaching) else 1
+    return k, float(coverage[k - 1])
+
+
+def median_interval(values, censored, level: float = LEVEL) -> dict:
+    """Median of ``values`` with its order-statistic interval (:func:`order_statistic_k`),
+    each value flagged ``censored`` (it is a lower bound: the true value is at least it).
+    Censored values are the largest tested, so they sort last: the median is a lower bound
+    when half or more are censored, and the interval's upper end when ``x_(n-k+1)`` is."""
+    values = np.asarray(values, dtype=float)
+    censored = np.asarray(censored, dtype=bool)
+    keep = np.isfinite(values)
+    values, censored = values[keep], censored[keep]
+    n = len(values)
+    k, coverage = order_statistic_k(n, level)
+    if n == 0:
+        return {
+            "estimate": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+            "n_censored": 0,
+            "median_censored": False,
+            "high_censored": False,
+            "coverage": coverage,
+        }
+    order = np.lexsort((censored, values))  # a censored value after an equal observed one
+    values, censored = values[order], censored[order]
+    n_censored = int(censored.sum())
+    return {
+        "estimate": float(np.median(values)),
+        "low": float(values[k - 1]),
+        "high": float(values[n - k]),
+        "n_censored": n_censored,
+        "median_censored": 2 * n_censored >= n,
+        "high_censored": bool(censored[n - k]),
+        "coverage": coverage,
+    }
+
+
 def drift_at(p: np.ndarray, drift: np.ndarray, value: float) -> float:
-    """The mean weight drift at step offset ``value`` (interpolated between tested steps)."""
+    """The weight drift ``drift`` (one seed's, or the seeds' mean) at step offset ``value``,
+    interpolated between tested steps."""
     return float(np.interp(value, p, drift)) if np.isfinite(value) else np.nan
 
 
-def horizons(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, layer, t) over dataset images: the invertibility horizon in optimizer steps
-    and in weight drift, each seed's horizon from its ``retained`` curve, then Student's t 95%
-    interval over the seeds (a seed whose control has no margin has no horizon)."""
-    records = []
+def _horizon_groups(table: pd.DataFrame):
+    """Per (model, layer, t) over dataset images: the tested steps every seed inverted and
+    each seed's horizon on them. Yields ``(key, p, tp_of, drift, seeds)``: ``p`` the sorted
+    offsets, ``tp_of`` their labels, ``drift`` ``[seeds, k]`` each seed's drift, and
+    ``seeds`` one row per seed (``seed``, ``horizon_p``, ``measurable``, ``n_images``)."""
     retention = retention_table(table[~table["photo"]])
-    for (model, layer, t), group in retention.groupby(["model", "layer", "t"], sort=False):
+    for key, group in retention.groupby(["model", "layer", "t"], sort=False):
         steps = group[~group["tp"].isin(CONTROLS)]
         # the steps every seed inverted (a figure may add steps for one seed only)
         n_seeds = group["seed"].nunique()
@@ -276,34 +357,104 @@ def horizons(table: pd.DataFrame) -> pd.DataFrame:
             continue
         order = steps.drop_duplicates("tp").sort_values("p")
         p = order["p"].to_numpy(dtype=int)
-        wide = steps.pivot_table(index="seed", columns="tp", values="retained", dropna=False)
-        retained = wide.reindex(columns=order["tp"]).to_numpy(dtype=float, copy=True)
-        works = group.groupby("seed")["margin"].first().reindex(wide.index) > 0
-        retained[~works.to_numpy(dtype=bool)] = np.nan
-        estimate, low, high = t_interval(horizon(p, retained))
-        drift = steps.groupby("p")["drift"].mean().reindex(p).to_numpy()
-        tp_of = dict(zip(p, order["tp"], strict=True))
+        tps = list(order["tp"])
 
-        in_drift = functools.partial(drift_at, p, drift)
+        def wide(values, steps=steps, tps=tps):
+            frame = steps.pivot_table(index="seed", columns="tp", values=values, dropna=False)
+            return frame.reindex(columns=tps)
+
+        retained = wide("retained")
+        control = group[group["tp"] == group["t"]].set_index("seed")["measurable"]
+        works = control.reindex(retained.index).fillna(False).astype(bool).to_numpy()
+        values = retained.to_numpy(dtype=float, copy=True)
+        values[~works] = np.nan
+        seeds = pd.DataFrame(
+            {
+                "seed": retained.index.to_numpy(dtype=int),
+                "horizon_p": horizon(p, values),
+                "measurable": works,
+                "n_images": steps.groupby("seed")["n_images"]
+                .max()
+                .reindex(retained.index)
+                .to_numpy(),
+            }
+        )
+        drift = wide("drift").reindex(retained.index).to_numpy(dtype=float)
+        tp_of = {int(step): label for step, label in zip(p, tps, strict=True)}
+        yield key, p, tp_of, drift, seeds
+
+
+def horizons_by_seed(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, layer, t, seed) over dataset images: the seed's horizon from its
+    ``retained`` curve (:func:`horizon`), in steps and in its own weight drift; ``censored``
+    where it is the last activation step tested (the seed never failed: at least that); NaN
+    where the seed's ``tp = t`` control has no measurable margin (``measurable`` False)."""
+    records = []
+    for (model, layer, t), p, tp_of, drift, seeds in _horizon_groups(table):
+        for i, row in enumerate(seeds.itertuples(index=False)):
+            value = row.horizon_p
+            finite = bool(np.isfinite(value))
+            records.append(
+                {
+                    "model": model,
+                    "layer": layer,
+                    "t": t,
+                    "seed": row.seed,
+                    "horizon_p": value,
+                    "horizon_tp": tp_of[int(value)] if finite else "",
+                    "horizon_drift": drift_at(p, drift[i], value),
+                    "censored": finite and value == p.max(),
+                    "measurable": bool(row.measurable),
+                    "last_tp_tested": tp_of[int(p.max())],
+                    "n_images": int(row.n_images),
+                }
+            )
+    by_seed = pd.DataFrame(records, columns=list(HORIZON_BY_SEED_COLUMNS))
+    return by_seed.astype(HORIZON_BY_SEED_COLUMNS)  # columns even when there is none
+
+
+def horizons(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, layer, t) over dataset images: the invertibility horizon in optimizer steps
+    and in weight drift. Each seed's horizon comes from its ``retained`` curve
+    (:func:`horizons_by_seed`); they are discrete and right-censored (a seed that never failed
+    has at least the last step tested), so the estimate is their median, with the
+    distribution-free order-statistic interval of :func:`median_interval` (its exact coverage
+    in ``interval_coverage``, below 95% under 6 seeds), not a t interval. A censored seed
+    counts as its last tested step: ``median_censored`` marks a median that is only a lower
+    bound, ``high_censored`` an upper end that is. Seeds whose control's margin is not
+    measurable have no horizon and are counted (``n_seeds_unmeasurable``), not used."""
+    records = []
+    for (model, layer, t), p, tp_of, drift, seeds in _horizon_groups(table):
+        values = seeds["horizon_p"].to_numpy(dtype=float)
+        censored = np.isfinite(values) & (values == p.max())
+        median = median_interval(values, censored)
+        mean_drift = np.nanmean(drift, axis=0) if len(drift) else np.full(len(p), np.nan)
+        in_drift = functools.partial(drift_at, p, mean_drift)
+        estimate = median["estimate"]
         records.append(
             {
                 "model": model,
                 "layer": layer,
                 "t": t,
                 "horizon_p": estimate,
-                "horizon_p_low": low,
-                "horizon_p_high": high,
+                "horizon_p_low": median["low"],
+                "horizon_p_high": median["high"],
                 "horizon_drift": in_drift(estimate),
-                "horizon_drift_low": in_drift(max(low, 0.0)) if np.isfinite(low) else np.nan,
-                "horizon_drift_high": in_drift(min(high, p.max())) if np.isfinite(high) else np.nan,
-                "horizon_tp": tp_of.get(int(estimate), "") if np.isfinite(estimate) else "",
-                "last_tp_tested": tp_of[p.max()],
-                "censored": bool(np.isfinite(estimate) and estimate == p.max()),
-                "n_seeds": n_seeds,
-                "n_images": int(steps.groupby("seed")["n_images"].max().min()),
+                "horizon_drift_low": in_drift(median["low"]),
+                "horizon_drift_high": in_drift(median["high"]),
+                "horizon_tp": tp_of.get(estimate, "") if np.isfinite(estimate) else "",
+                "last_tp_tested": tp_of[int(p.max())],
+                "n_censored": median["n_censored"],
+                "median_censored": median["median_censored"],
+                "high_censored": median["high_censored"],
+                "interval_coverage": median["coverage"],
+                "n_seeds": int(np.isfinite(values).sum()),
+                "n_seeds_unmeasurable": int((~seeds["measurable"]).sum()),
+                "n_images": int(seeds["n_images"].min()),
             }
         )
-    return pd.DataFrame(records, columns=HORIZON_COLUMNS)  # columns even when there is none
+    summary = pd.DataFrame(records, columns=list(HORIZON_COLUMNS))
+    return summary.astype(HORIZON_COLUMNS)  # columns even when there is none
 
 
 def write_invertibility_tables(
@@ -313,9 +464,10 @@ def write_invertibility_tables(
     judged: list[str],
     outputs: dict[str, str],
 ) -> None:
-    """The per-image table, its summary and the horizons, to ``outputs['table'|'summary'|
-    'horizons']``; ``accuracy``: the checkpoint-accuracy tables of every run; ``pools``: each
-    model's prepared image set; ``judged``: the label judges' tables."""
+    """The per-image table, its summary, the horizons and each seed's horizon, to
+    ``outputs['table'|'summary'|'horizons'|'horizons_by_seed']``; ``accuracy``: the
+    checkpoint-accuracy tables of every run; ``pools``: each model's prepared image set;
+    ``judged``: the label judges' tables."""
     table = invertibility_table(
         inversions,
         pd.concat([pd.read_parquet(path) for path in accuracy], ignore_index=True),
@@ -326,6 +478,7 @@ def write_invertibility_tables(
         ("table", table),
         ("summary", summarize(table)),
         ("horizons", horizons(table)),
+        ("horizons_by_seed", horizons_by_seed(table)),
     ):
         with atomic_path(outputs[key]) as tmp:
             frame.to_parquet(tmp, index=False)

@@ -1,4 +1,5 @@
-"""Each claim's effect with its 95% interval, pooled and per training seed, and its verdict."""
+"""Each claim's effect with its interval (at the level it is judged at), pooled and per training
+seed, and its verdict."""
 
 from __future__ import annotations
 
@@ -24,34 +25,37 @@ def short_label(claim: str, width: int = 70) -> str:
 
 
 def why_short(verdict: str, reason: str) -> str:
-    """The verdict, and for an inconclusive row a few words on why (the claims table has the
-    full reason)."""
-    if verdict != "inconclusive":
-        return verdict
+    """The verdict (an exploratory row's says so: unadjusted), and for an inconclusive row a few
+    words on why (the claims table has the full reason)."""
+    tag = "exploratory: " if verdict.startswith("exploratory") else ""
+    plain = verdict.removeprefix("exploratory: ")
+    if plain != "inconclusive":
+        return f"{tag}{plain}"
     for marker, short in (
-        ("control is not above", "control fails"),
+        ("seeds pass the control", "control fails"),
+        ("reliability", "measure unreliable"),
         ("cross-seed floor", "floor too high"),
         ("diverged", "diverged"),
         ("rests on", "too few seeds/images"),
         ("no effect", "no effect"),
     ):
         if marker in reason:
-            return f"inconclusive: {short}"
+            return f"{tag}inconclusive: {short}"
     seeds = re.search(r"about (\d+) seeds", reason)
     return (
-        f"inconclusive: CI reaches the line (~{seeds.group(1)} seeds)"
+        f"{tag}inconclusive: CI reaches the line (~{seeds.group(1)} seeds)"
         if seeds
-        else ("inconclusive: CI reaches the line")
+        else f"{tag}inconclusive: CI reaches the line"
     )
 
 
 def draw_claims_forest(
     claims: pd.DataFrame, by_seed: pd.DataFrame, pdf: str, png: str, title: str | None = None
 ):
-    """One row per claim: the effect with its 95% interval (black: primary, Holm family; grey:
-    exploratory) and each seed's effect (dots), the claim's own null or level as a tick, and the
-    verdict with, for an inconclusive row, why. Panels per kind (their scales differ); labels
-    are wrapped so that none is cut."""
+    """One row per claim: the effect with its interval (black: primary, Holm family, at Holm's
+    level; grey: exploratory) and each seed's effect (dots), the claim's own null or level as a
+    tick, and the verdict with, for an inconclusive row, why. Panels per kind (their scales
+    differ); labels are wrapped so that none is cut."""
     from .style import plt
 
     kinds = list(dict.fromkeys(claims["kind"]))
@@ -96,7 +100,8 @@ def draw_claims_forest(
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_title(kind, fontsize=8, loc="left")
     axes[-1, 0].set_xlabel(
-        "effect (black: primary family, grey: exploratory; 95% CI over seeds; orange: each seed; "
+        "effect (black: primary family, CI at Holm's level; grey: exploratory, 95% CI; "
+        "orange: each seed; "
         "dotted: the claim's null or level, or its equivalence bounds)"
     )
     fig.suptitle(title or "The paper's claims, measured", fontsize=10)
@@ -120,8 +125,10 @@ KIND = FigureKind(
     category="Measurements",
     caption="""\
 Figure ``{name}`` (kind ``claims_forest``): one row per claim of the config and per exploratory
-expansion, panels per claim kind: the effect with its Student's t 95% interval over training seeds
-(black: the primary family, Holm-adjusted; grey: exploratory), each seed's effect (orange), the
-claim's null or level (dotted: its line, or its equivalence bounds) and the verdict with, for an
-inconclusive row, a few words on why (the claims table has the full reason).""",
+expansion, panels per claim kind: the effect with its interval over training seeds at the level the
+claim is judged at (black: the primary family, at Holm's level for each claim, so that it clears
+the line exactly when the adjusted p clears 0.025; grey: exploratory, 95%, verdicts unadjusted),
+each seed's effect (orange), the claim's null or level (dotted: its line, or its equivalence
+bounds) and the verdict with, for an inconclusive row, a few words on why (the claims table has
+the full reason).""",
 )

@@ -1,5 +1,6 @@
-"""Figure 7 (ours): the summary's measure against the activation step and the weight drift,
-with Student's t bands over seeds and the controls."""
+"""Figure 7 (ours): the summary's measure against the activation step and the weight drift, and
+the excess similarity E (no division) against the step, with Student's t bands over seeds and
+the controls."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def draw_invertibility_curves(
 ):
     """Per (model, t) of ``models`` (default all), dataset images: the measure (mean over seeds,
     Student's t 95% band over seeds) against the optimizer steps p (top row) and against the
-    weight drift D_l (bottom row), one line per layer; dashed: the layer's cross-seed floor."""
+    weight drift D_l (middle row), and the excess similarity ``E = c_tp - c_null`` against p (bottom
+    row, where the summary has it and the measure is not E itself), one line per layer; dashed:
+    the layer's cross-seed floor."""
     import seaborn as sns
 
     from .style import finish, plt
@@ -31,18 +34,24 @@ def draw_invertibility_curves(
     curves = summary[~summary["tp"].isin(CONTROLS)]
     groups = curves[["model", "t"]].drop_duplicates().to_numpy().tolist()
     cols = len(groups)
-    fig, axes = plt.subplots(2, cols, figsize=(4.2 * cols, 6.4), squeeze=False)
+    panels = [("p", measure), ("drift", measure)]
+    if measure != "excess" and "excess" in summary:
+        panels.append(("p", "excess"))
+    fig, axes = plt.subplots(
+        len(panels), cols, figsize=(4.2 * cols, 3.2 * len(panels)), squeeze=False
+    )
     palette = sns.color_palette("colorblind")
     for col, (model, t) in enumerate(groups):
         rows = curves[(curves["model"] == model) & (curves["t"] == t)]
-        for axis, x_name in ((axes[0, col], "p"), (axes[1, col], "drift")):
+        for row, (x_name, shown) in enumerate(panels):
+            axis = axes[row, col]
             lines = rows.groupby("layer", sort=False)
             for color, (layer, line) in zip(palette, lines, strict=False):
                 line = line.sort_values("p")
                 x = line[x_name].astype(float)
-                axis.plot(x, line[measure], marker="o", ms=3, color=color, label=layer)
+                axis.plot(x, line[shown], marker="o", ms=3, color=color, label=layer)
                 axis.fill_between(
-                    x, line[f"{measure}_low"], line[f"{measure}_high"], color=color, alpha=0.2
+                    x, line[f"{shown}_low"], line[f"{shown}_high"], color=color, alpha=0.2
                 )
                 floor = summary[
                     (summary["model"] == model)
@@ -51,14 +60,17 @@ def draw_invertibility_curves(
                     & (summary["tp"] == CROSS_SEED)
                 ]
                 if not floor.empty:
-                    axis.axhline(floor.iloc[0][measure], color=color, ls="--", lw=1)
-            axis.set_ylabel(measure)
+                    axis.axhline(floor.iloc[0][shown], color=color, ls="--", lw=1)
+            axis.set_ylabel(shown)
             if x_name == "p":
                 ticks = rows.drop_duplicates("p").sort_values("p")
                 axis.set_xticks(ticks["p"].astype(float), ticks["tp"], rotation=45, fontsize=6)
                 axis.set_xlabel("activation step tp")
-                axis.set_title(f"{model}, function t = {t}", fontsize=9)
-                axis.legend(fontsize=7, title="layer (dashed: cross-seed floor)", title_fontsize=6)
+                if row == 0:
+                    axis.set_title(f"{model}, function t = {t}", fontsize=9)
+                    axis.legend(
+                        fontsize=7, title="layer (dashed: cross-seed floor)", title_fontsize=6
+                    )
             else:
                 axis.set_xlabel("weight drift D_l from t to tp")
     fig.suptitle(
@@ -91,7 +103,9 @@ KIND = FigureKind(
     caption="""\
 Figure ``{name}`` (kind ``invertibility_curves``, ours): the figure's ``measure`` (default:
 retained similarity, 1 = nothing lost since t, 0 = no closer to x_i than another image's
-reconstruction) against the activation step (top) and against the weight drift D_l (bottom), per
-layer, mean over training seeds with Student's t 95% bands over the seeds' means; the dashed
-line is the layer's cross-seed floor.""",
+reconstruction; limited to [0, 1], missing for a seed whose control margin is not measurable)
+against the activation step (top) and against the weight drift D_l (middle), and the excess
+similarity E = c_tp - c_null, without division, against the step (bottom), per layer, mean over
+training seeds with Student's t 95% bands over the seeds' means; the dashed line is the layer's
+cross-seed floor.""",
 )

@@ -34,9 +34,8 @@ def draw_predictors(
                 s=18,
                 legend=ax is axes[0],
             )
-        best = " (best)" if row["best"] else ""
         ax.set_title(
-            f"{name}{best}: rho {row['rho']:.2f} [{row['low']:.2f}, {row['high']:.2f}], "
+            f"{name}: rho {row['rho']:.2f} [{row['low']:.2f}, {row['high']:.2f}], "
             f"{row['n_units']} units\nwithin (model, layer): {row['rho_within']:.2f} "
             f"[{row['low_within']:.2f}, {row['high_within']:.2f}], {row['n_strata']} strata",
             fontsize=8,
@@ -66,7 +65,7 @@ KIND = FigureKind(
 Figure ``{name}`` (kind ``predictors``, ours): each candidate predictor of invertibility against
 the retained similarity (``analyses.predictors_measure``) of every inverted (model, seed, layer,
 t, tp > t); the title gives Spearman's rank correlation with a 95% interval from a bootstrap
-over training runs, and marks the strongest predictor whose interval excludes 0. Below it, the
-same inside each (model, layer), averaged over the strata: a pooled correlation can come from
-differences between networks alone.""",
+over training runs (each predictor's own interval, not corrected for looking at several). Below
+it, the same inside each (model, layer), averaged over the strata: a pooled correlation can come
+from differences between networks alone.""",
 )

@@ -1,26 +1,32 @@
 """The paper's claims as measurements with intervals, p-values and verdicts, over training seeds.
 
 A claim is a config entry (``analyses.claims``) of a *kind*, one module each (see
-:data:`KINDS`). Every kind reduces its data to one effect per training seed and tests it with
-Student's t over the seeds (Welch across architectures; :mod:`invertibility.analysis.stats`);
-images give
-each seed's precision, never replication. The p-value is one-sided, in the claimed direction.
+:data:`KINDS`). Every kind reduces its data to one effect per training seed and tests it over
+the seeds (Student's t, Welch across architectures, a permutation test for a trend;
+:mod:`invertibility.analysis.stats`); images give each seed's precision, never replication. The
+p-value is one-sided, in the claimed direction; where a claim needs several things at once (a
+threshold's two sides; a limited measure and its raw ratio) it is the largest of their p-values
+(an intersection-union test).
 
 *Primary and exploratory.* The config's claims (``primary: true``, the default) are the primary
 family, one row each: their p-values are Holm-adjusted over the family, and a verdict uses the
-adjusted one. Per-(model, layer) expansions and claims with ``primary: false`` are exploratory
-and uncorrected.
+adjusted one. Per-(model, layer) expansions (of the distance claims, and of every side that pools
+layers) and claims with ``primary: false`` are exploratory, uncorrected, and say so in their
+verdict ("exploratory: supported (unadjusted)").
 
-*Verdict.* "supported" when the (adjusted) p is below ``ALPHA`` = 0.025 (the 95% interval clears
-the claim's line), "contradicted" when the p of the reverse direction is, else "inconclusive".
-The data can void a verdict, and then it is "inconclusive" whatever its p, with the reason:
-a side's ``tp = t`` control is not above the other-image null (the inversion fails before any
-iteration); a side that claims a *loss* (``lesser``, ``below``) has a cross-seed floor that
-leaves no room for one; more than ``MAX_DIVERGED`` of a side's inversions diverged; fewer than
-``MIN_SEEDS`` seeds or ``MIN_IMAGES`` distinct images. A side that claims invertibility *holds*
-is tested against the null, with its cross-seed floor reported beside it. Each row reports its
-seeds, distinct images, the sides' held-out accuracy at ``t``, and, where inconclusive, the seed
-count at which the interval would clear its line at the observed spread.
+*Verdict.* "supported" when the (adjusted) p is below ``ALPHA`` = 0.025, "contradicted" when the
+p of the reverse direction is, else "inconclusive". The interval shown is at the level the claim
+is judged at: 95% for an exploratory claim; for a primary claim, ``1 - 2 ALPHA p / p_adjusted``
+(Holm's own level for it), so that it clears the line exactly when the adjusted p clears
+``ALPHA``; ``seeds_to_decide`` is computed at the same level. The data can void a verdict, and
+then it is "inconclusive" whatever its p, with the reason: fewer than ``MIN_SEEDS`` seeds of a
+side pass its control gate at every layer (:mod:`.evidence`); a side that claims a *loss*
+(``lesser``, ``below``) has a cross-seed floor that leaves no room for one; more than
+``MAX_DIVERGED`` of a side's inversions diverged; fewer than ``MIN_SEEDS`` seeds or
+``MIN_IMAGES`` distinct images; for a "does not predict" claim, a measure too unreliable to tell
+no prediction from no measurement. Each row reports its seeds, distinct images, the sides'
+held-out accuracy at ``t``, and, where inconclusive, the seed count at which the interval would
+clear its line at the observed spread.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import pandas as pd
 from ...core.atomic import atomic_path
 from ..stats import ALPHA, holm
 from . import compare, distance, norm_predicts, predictor, threshold, trend
-from .evidence import MIN_IMAGES, MIN_SEEDS, Evidence, accuracy_text
+from .evidence import DEFAULT_MEASURE, MIN_IMAGES, MIN_SEEDS, Evidence, accuracy_text
 from .kind import Kind, Row
 
 KINDS: dict[str, Kind] = {
@@ -46,6 +52,7 @@ CLAIM_COLUMNS = [
     "value",
     "low",
     "high",
+    "level",
     "null",
     "line",
     "p_value",
@@ -57,6 +64,7 @@ CLAIM_COLUMNS = [
     "seeds_to_decide",
     "accuracy_t",
     "same_sign_every_seed",
+    "sub_verdict",
     "detail",
 ]
 
@@ -66,21 +74,78 @@ def same_sign(effects: dict, null: float) -> bool:
     return len(signs) == 1 and 0.0 not in signs
 
 
-def verdict(p: float, p_reverse: float, notes: list[str], decide: float, line: str):
-    if notes:
-        return "inconclusive", "; ".join(notes)
-    if p < ALPHA:
-        return "supported", f"p {p:.3g} < {ALPHA:g}"
-    if p_reverse < ALPHA:
-        return "contradicted", f"p against the claim {p_reverse:.3g} < {ALPHA:g}"
+def judged_alpha(p: float, p_adjusted: float) -> float:
+    """The one-sided level a claim is judged at: ``ALPHA`` for an exploratory claim; for a
+    primary one, the level Holm's step-down tests it at, ``ALPHA * p / p_adjusted`` (so that its
+    p clears it exactly when its adjusted p clears ``ALPHA``): ``ALPHA / m`` for the smallest p
+    of ``m``, and so on down the steps."""
+    if not (np.isfinite(p) and np.isfinite(p_adjusted)) or p <= 0 or p_adjusted <= 0:
+        return ALPHA
+    return ALPHA * min(1.0, p / p_adjusted)
+
+
+def interval_level(alpha: float, two_sided: bool) -> float:
+    """The two-sided level of an interval that clears a line exactly when a one-sided test at
+    ``alpha`` does (a two-sided claim's p is already doubled: ``1 - alpha``)."""
+    return 1 - alpha if two_sided else 1 - 2 * alpha
+
+
+def verdict(row: Row, p: float, p_reverse: float, primary: bool, alpha: float, line: str):
+    """The verdict and its reason: the p-value, Holm's adjusted one for a primary claim, what it
+    is compared with, and the interval at the level the claim is judged at."""
+    tag = "" if primary else "exploratory: "
+    level = interval_level(alpha, row.two_sided)
+    if row.notes:
+        return f"{tag}inconclusive", "; ".join(row.notes)
     if np.isnan(p):
-        return "inconclusive", "no effect could be computed"
+        return f"{tag}inconclusive", "no effect could be computed"
+    shown = f"p {row.p:.3g}" + (f", Holm-adjusted {p:.3g}" if primary else " (unadjusted)")
+    largest = max(
+        (name for name, part in row.parts.items() if part[0] is not None),
+        key=lambda name: row.parts[name][0] if np.isfinite(row.parts[name][0]) else np.inf,
+        default="",
+    )
+    if p < ALPHA:
+        return (
+            f"{tag}supported" + ("" if primary else " (unadjusted)"),
+            f"{shown} < {ALPHA:g}: the {level:.1%} interval clears {line}",
+        )
+    if p_reverse < ALPHA:
+        against = f"p against the claim {row.p_reverse:.3g}" + (
+            f", Holm-adjusted {p_reverse:.3g}" if primary else " (unadjusted)"
+        )
+        return f"{tag}contradicted" + ("" if primary else " (unadjusted)"), f"{against} < {ALPHA:g}"
+    seeds = row.decide(level) if row.decide else np.nan
+    part = f" (its largest part: {largest})" if len(row.parts) > 1 and largest else ""
     more = (
-        f"; at the observed spread about {decide:.0f} seeds would clear it"
-        if np.isfinite(decide)
+        f"; at the observed spread about {seeds:.0f} seeds would clear it at this level"
+        if np.isfinite(seeds) and seeds > row.n_seeds
         else ""
     )
-    return "inconclusive", f"p {p:.3g} >= {ALPHA:g}: the interval reaches {line}{more}"
+    return (
+        f"{tag}inconclusive",
+        f"{shown} >= {ALPHA:g}{part}: the {level:.1%} interval reaches {line}{more}",
+    )
+
+
+def per_layer(claim: dict, kind: Kind) -> list[dict]:
+    """Exploratory copies of a claim, one per layer of each side that pools layers (so the
+    table says which layer carries or breaks it)."""
+    copies = []
+    for role in kind.roles:
+        side = claim[role]
+        if len(side["layers"]) < 2:
+            continue
+        for layer in side["layers"]:
+            copies.append(
+                {
+                    **claim,
+                    role: {**side, "layers": [layer]},
+                    "claim": f"{claim['claim']} [{role}: {side['model']} {layer}]",
+                    "primary": False,
+                }
+            )
+    return copies
 
 
 def evaluate_claims(
@@ -93,18 +158,21 @@ def evaluate_claims(
     ``similarity``: the diagnostics jobs' tables (for ``predictor`` claims)."""
     evidence = Evidence(table, distances, similarity)
     evaluated: list[tuple[dict, Row]] = []
-    for claim in claims:
-        kind = KINDS[claim["kind"]]
-        for row in kind.evaluate(evidence, claim):
-            for role, side in row.sides:
-                row.notes += evidence.gates(side, loss=role in kind.loss_roles)
-            if row.n_seeds < MIN_SEEDS or row.n_images < MIN_IMAGES:
-                row.notes.append(
-                    f"rests on {row.n_seeds} seeds and {row.n_images} distinct images (a "
-                    f"verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)"
-                )
-            row.notes = list(dict.fromkeys(row.notes))
-            evaluated.append((claim, row))
+    for config_claim in claims:
+        kind = KINDS[config_claim["kind"]]
+        for claim in [config_claim, *per_layer(config_claim, kind)]:
+            measure = claim.get("measure", DEFAULT_MEASURE)
+            for row in kind.evaluate(evidence, claim):
+                row.expansion = row.expansion or claim is not config_claim
+                for role, side in row.sides:
+                    row.notes += evidence.gates(side, role in kind.loss_roles, measure)
+                if row.n_seeds < MIN_SEEDS or row.n_images < MIN_IMAGES:
+                    row.notes.append(
+                        f"rests on {row.n_seeds} seeds and {row.n_images} distinct images (a "
+                        f"verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)"
+                    )
+                row.notes = list(dict.fromkeys(row.notes))
+                evaluated.append((claim, row))
     primary = [
         i
         for i, (claim, row) in enumerate(evaluated)
@@ -118,31 +186,41 @@ def evaluate_claims(
     for i, (claim, row) in enumerate(evaluated):
         kind = KINDS[claim["kind"]]
         null = kind.null(claim)
-        family = "primary" if i in primary else "exploratory"
-        line = kind.line_of(claim)
-        decided, reason = verdict(
-            adjusted[i], adjusted_reverse[i], row.notes, row.seeds_to_decide, line
+        is_primary = i in primary
+        line = row.line or kind.line_of(claim)
+        contradicted = not row.notes and adjusted_reverse[i] < ALPHA and not adjusted[i] < ALPHA
+        alpha = (
+            judged_alpha(
+                *((row.p_reverse, adjusted_reverse[i]) if contradicted else (row.p, adjusted[i]))
+            )
+            if is_primary
+            else ALPHA
         )
+        decided, reason = verdict(row, adjusted[i], adjusted_reverse[i], is_primary, alpha, line)
+        level = interval_level(alpha, row.two_sided)
+        low, high = row.interval(level) if row.interval else (row.low, row.high)
         records.append(
             {
                 "claim": row.claim,
                 "kind": claim["kind"],
-                "family": family,
+                "family": "primary" if is_primary else "exploratory",
                 "measure": row.measure,
                 "value": row.value,
-                "low": row.low,
-                "high": row.high,
+                "low": low,
+                "high": high,
+                "level": level,
                 "null": null,
                 "line": line,
                 "p_value": row.p,
-                "p_adjusted": adjusted[i] if family == "primary" else np.nan,
+                "p_adjusted": adjusted[i] if is_primary else np.nan,
                 "verdict": decided,
                 "reason": reason,
                 "n_seeds": row.n_seeds,
                 "n_images": row.n_images,
-                "seeds_to_decide": row.seeds_to_decide,
+                "seeds_to_decide": row.decide(level) if row.decide else np.nan,
                 "accuracy_t": accuracy_text(evidence, row.sides),
                 "same_sign_every_seed": same_sign(row.effects, null),
+                "sub_verdict": row.sub_verdict,
                 "detail": row.detail,
             }
         )

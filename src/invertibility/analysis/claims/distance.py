@@ -1,10 +1,13 @@
 """``distance`` (Figure 6): among the (image, tp) pairs where the image is identified, the
 fraction whose same-image distance ``||r_l^t(x_i) - r_l^tp(x_i)||`` exceeds its nearest
 other-class distance in the held-out pool. Per seed, then Student's t over seeds against
-``level`` (0.5): supported if the fraction is above it."""
+``level`` (0.5), the spread floored at the fraction's resolution (one pair of a seed's typical
+count), so that seeds that all read 0 or 1 do not give p = 0: supported if the fraction is above
+the level."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..stats import p_greater, p_less, seeds_to_clear
@@ -13,20 +16,33 @@ from .kind import Kind, Row
 from .pooled import pooled_rows
 
 
+def identified(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows["identified"].fillna(False).astype(bool)]
+
+
 def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     level = claim.get("level", 0.5)
 
     def per_seed(rows: pd.DataFrame) -> pd.Series:
-        invertible = rows[rows["identified"].fillna(False).astype(bool)]
+        invertible = identified(rows)
         larger = invertible["distance"] > invertible["nearest_other"]
         return larger.groupby(invertible["seed"]).mean().astype(float)
 
-    def test(effects: pd.Series):
-        return p_greater(effects, level), p_less(effects, level), seeds_to_clear(effects, level)
+    def test(effects: pd.Series, rows: pd.DataFrame) -> dict:
+        pairs = identified(rows).groupby(["model", "layer", "seed"]).size() if len(rows) else []
+        entries = rows.groupby(["model", "layer"]).ngroups if len(rows) else 1
+        # the pooled fraction is a mean over entries of fractions of about this many pairs
+        resolution = 1.0 / (entries * float(np.median(pairs))) if len(pairs) else 0.0
+        return {
+            "p": p_greater(effects, level, resolution),
+            "p_reverse": p_less(effects, level, resolution),
+            "decide": lambda lvl: seeds_to_clear(effects, level, lvl, resolution),
+            "resolution": resolution,
+        }
 
     def detail(rows: pd.DataFrame) -> str:
-        identified = int(rows["identified"].fillna(False).astype(bool).sum()) if len(rows) else 0
-        return f"{identified} identified (image, tp) pairs of {len(rows)}"
+        found = len(identified(rows)) if len(rows) else 0
+        return f"{found} identified (image, tp) pairs of {len(rows)}"
 
     return pooled_rows(
         evidence,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..stats import t_interval
+from ..stats import seeds_to_clear, t_interval
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,12 @@ class Kind:
 @dataclass
 class Row:
     """One evaluated claim (or expansion): effect with interval, one-sided p-values for the claim
-    (``p``) and against it (``p_reverse``), per-seed effects, and the sides it rests on."""
+    (``p``) and against it (``p_reverse``), per-seed effects, and the sides it rests on.
+
+    ``interval(level)`` gives ``(low, high)`` at a two-sided level and ``decide(level)`` the seeds
+    at which that interval would clear the claim's line at the observed spread: the evaluator
+    asks both at the level the claim is judged at (Holm's, for a primary claim). ``parts``: the
+    p-values of an intersection-union test (every part must hold; ``p`` is the largest)."""
 
     claim: str
     measure: str
@@ -48,14 +53,30 @@ class Row:
     sides: list = field(default_factory=list)  # (role, side) pairs, for the gates
     expansion: bool = False  # a per-(model, layer) expansion: exploratory
     notes: list = field(default_factory=list)  # reasons the data void a verdict
+    interval: Callable | None = None  # level -> (low, high)
+    decide: Callable | None = None  # level -> seeds
+    two_sided: bool = False
+    parts: dict = field(default_factory=dict)  # part -> (p, p_reverse)
+    sub_verdict: str = ""  # a companion measure's verdict (e.g. E beside R)
+    line: str = ""  # the line the interval must clear, where the data set it (else the kind's)
 
 
 def seed_row(
-    claim: str, measure: str, effects: pd.Series, p: float, p_reverse: float, **rest
+    claim: str,
+    measure: str,
+    effects: pd.Series,
+    p: float,
+    p_reverse: float,
+    line: float = 0.0,
+    resolution: float = 0.0,
+    **rest,
 ) -> Row:
-    """A row whose value and interval are Student's t over its per-seed ``effects``."""
+    """A row whose value and interval are Student's t over its per-seed ``effects`` (spread
+    floored at ``resolution``); ``line``: what the interval must clear."""
     effects = effects.dropna()
-    value, low, high = t_interval(effects)
+    value, low, high = t_interval(effects, resolution=resolution)
+    rest.setdefault("interval", lambda level: t_interval(effects, level, resolution=resolution)[1:])
+    rest.setdefault("decide", lambda level: seeds_to_clear(effects, line, level, resolution))
     return Row(
         claim=claim,
         measure=measure,

@@ -1,7 +1,12 @@
 """Claims that hold for every ``analyses.distances`` entry (Figure 6, Section 4): one primary
 row whose seed effect is the mean over the entries of each entry's effect at that seed number
 (seed k of every model: independent trainings, so the k-th set is one replicate), and one
-exploratory row per (model, layer) entry."""
+exploratory row per (model, layer) entry.
+
+Every contributing (model, seed, layer, t) passes the same control gate as a side (a measurable
+margin, :mod:`.evidence`): a failed inversion is noise, and noise must not enter a pooled effect.
+An entry left with fewer than ``MIN_SEEDS`` seeds is gated on its own row and left out of the
+pooled one (which says so)."""
 
 from __future__ import annotations
 
@@ -9,10 +14,34 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .evidence import Evidence
+from .evidence import MIN_SEEDS, UNIT, Evidence
 from .kind import Row, seed_row
 
-Test = Callable[[pd.Series], tuple[float, float, float]]  # effects -> p, p_reverse, to decide
+Test = Callable[[pd.Series], tuple[float, float, Callable]]  # effects -> p, p_reverse, decide
+
+
+def passing_units(evidence: Evidence) -> pd.Series:
+    """(model, seed, layer, t) -> whether its control's margin is measurable."""
+    return evidence.controls_pass["margin_ok"]
+
+
+def gate_rows(evidence: Evidence, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of (model, seed, layer, t) that pass the control gate, and notes naming those
+    that do not."""
+    if rows.empty:
+        return rows, []
+    ok = passing_units(evidence).reindex(pd.MultiIndex.from_frame(rows[UNIT]))
+    keep = ok.fillna(False).to_numpy(dtype=bool)
+    failed = rows.loc[~keep, UNIT].drop_duplicates()
+    notes = (
+        [
+            "left out, the control's margin not measurable: "
+            + ", ".join(f"{r.model} {r.layer} seed {r.seed} at {r.t}" for r in failed.itertuples())
+        ]
+        if len(failed)
+        else []
+    )
+    return rows[keep], notes
 
 
 def distance_pairs(evidence: Evidence) -> pd.DataFrame:
@@ -28,8 +57,9 @@ def distance_pairs(evidence: Evidence) -> pd.DataFrame:
     same = distances[(distances["kind"] == "same_image") & (distances["tp"] != distances["t"])]
     same = same.join(nearest, on=keys)
     measured = table[~table["tp"].isin(["other_image", "cross_seed"])]
-    measured = measured[[*keys, "tp", "identified", "similarity"]]
-    pairs = same.merge(measured, on=[*keys, "tp"]).dropna(subset=["nearest_other", "similarity"])
+    measured = measured[[*keys, "tp", "p", "identified", "similarity"]]
+    pairs = same.merge(measured, on=[*keys, "tp"], suffixes=("_distance", ""))
+    pairs = pairs.dropna(subset=["nearest_other", "similarity"])
     # seed-exchangeable steps only: a figure may invert extra steps for seed 0
     step = ["model", "layer", "t", "tp"]
     seeds_at = pairs.groupby(step)["seed"].transform("nunique")
@@ -41,41 +71,67 @@ def pooled_rows(
     evidence: Evidence,
     claim: dict,
     per_seed: Callable[[pd.DataFrame], pd.Series],
-    test: Test,
+    test: Callable[[pd.Series, pd.DataFrame], dict],
     measure: str,
     detail: Callable[[pd.DataFrame], str],
 ) -> list[Row]:
-    """The primary row, then one row per (model, layer) entry."""
+    """The primary row, then one row per (model, layer) entry. ``test(effects, rows)`` gives
+    ``p``, ``p_reverse``, ``decide`` (level -> seeds), ``line``, ``resolution``, ``notes`` and
+    ``text`` (for the detail)."""
     pairs = distance_pairs(evidence)
     groups = list(pairs.groupby(["model", "layer"])) if len(pairs) else []
-    entries = {f"{model} {layer}": (per_seed(rows), rows) for (model, layer), rows in groups}
+    entries, left_out = {}, {}
+    for (model, layer), rows in groups:
+        gated, notes = gate_rows(evidence, rows)
+        effects = per_seed(gated) if len(gated) else pd.Series(dtype=float)
+        entries[f"{model} {layer}"] = (effects, gated)
+        left_out[f"{model} {layer}"] = notes
 
     def row(name: str, effects: pd.Series, rows: pd.DataFrame, expansion: bool) -> Row:
-        p, p_reverse, decide = test(effects)
+        found = test(effects, rows)
         images = rows.groupby(["model", "seed"])["image_id"].nunique() if len(rows) else []
-        return seed_row(
+        made = seed_row(
             name,
             measure,
             effects,
-            p,
-            p_reverse,
+            found["p"],
+            found["p_reverse"],
+            resolution=found.get("resolution", 0.0),
             n_images=int(images.min()) if len(images) else 0,
-            seeds_to_decide=decide,
-            detail=detail(rows),
+            decide=found["decide"],
+            detail=detail(rows) + (f"; {found['text']}" if found.get("text") else ""),
             expansion=expansion,
         )
+        made.notes += found.get("notes", [])
+        made.line = found.get("line", "")
+        return made
 
-    if not entries:
+    decided = {
+        name: entry for name, entry in entries.items() if entry[0].notna().sum() >= MIN_SEEDS
+    }
+    if not decided:
         empty = pd.Series(dtype=float)
-        return [row(claim["claim"], empty, pairs.iloc[:0] if len(pairs) else pairs, False)]
-    together = pd.concat([effects for effects, _ in entries.values()], axis=1)
-    # a seed's mean over the entries that have a value for it (an entry where no image is
-    # identified at that seed has none)
-    pooled = together.mean(axis=1, skipna=True).dropna()
-    rows = [row(claim["claim"], pooled, pairs, False)]
-    rows[0].detail += f"; mean over {len(entries)} entries ({', '.join(entries)}) per seed number"
-    rows += [
-        row(f"{claim['claim']} [{name}]", effects, entry, True)
-        for name, (effects, entry) in entries.items()
-    ]
+        rows = [row(claim["claim"], empty, pairs.iloc[:0], False)]
+    else:
+        together = pd.concat([effects for effects, _ in decided.values()], axis=1)
+        # a seed's mean over the entries that have a value for it
+        pooled = together.mean(axis=1, skipna=True).dropna()
+        used = pd.concat([entry for _, entry in decided.values()])
+        rows = [row(claim["claim"], pooled, used, False)]
+        rows[
+            0
+        ].detail += f"; mean over {len(decided)} entries ({', '.join(decided)}) per seed number"
+    dropped = [name for name in entries if name not in decided]
+    if dropped:
+        rows[0].detail += f"; left out, fewer than {MIN_SEEDS} seeds pass: {', '.join(dropped)}"
+    rows[0].detail += "".join(f"; {note}" for notes in left_out.values() for note in notes)
+    for name, (effects, entry) in entries.items():
+        expansion = row(f"{claim['claim']} [{name}]", effects, entry, True)
+        expansion.detail += "".join(f"; {note}" for note in left_out[name])
+        if name in dropped:
+            expansion.notes.append(
+                f"{name}: {effects.notna().sum()} seeds pass the control gate (a verdict needs "
+                f"{MIN_SEEDS})"
+            )
+        rows.append(expansion)
     return rows
