@@ -34,7 +34,8 @@ def plan_seeds(claims: pd.DataFrame, power: float = 0.8) -> pd.DataFrame:
     t(df) x sqrt(n), at the interval's ``level``; for a Welch claim, the root sum of the two
     sides' spreads with Welch's largest df, 2(n - 1), which makes the spread no smaller than it
     is, and the count is per side); the level is Holm's strictest, alpha / (number of primary
-    claims). A claim voided by a gate (``gated``) is not decided by seeds but by the gate's reason."""
+    claims). A claim voided by a gate (``gated``) is not decided by seeds but by the gate's
+    reason."""
     primary = claims[claims["family"] == "primary"]
     alpha = ALPHA / max(len(primary), 1)
     rows = []
