@@ -9,7 +9,6 @@ from test_claims import compare_claim, synthetic_table
 from invertibility.analysis.claims import evaluate_claims
 from invertibility.analysis.predictors import (
     PREDICTORS,
-    partial_spearman,
     predictor_units,
     rank_correlations,
     spearman,
@@ -158,15 +157,26 @@ def test_a_trend_side_whose_control_fails_is_inconclusive():
 
 def test_partial_correlation_removes_a_correlation_that_p_alone_induces():
     """Distance grows with p and the measure decays with p, independently otherwise: pooled
-    over steps they correlate strongly, with p partialled out they do not."""
+    over steps they correlate strongly, with p partialled out (the predictor claim's ranks
+    residualized within the (model, layer) stratum) they do not."""
+    from invertibility.analysis.claims.predictor import residuals
+
     rng = np.random.default_rng(0)
     p = np.repeat(np.arange(1, 9), 25).astype(float)
     distance = p + rng.normal(0, 0.5, len(p))
     measure = -p + rng.normal(0, 0.5, len(p))
-    assert spearman(distance, measure) < -0.8
-    assert abs(partial_spearman(distance, measure, p)) < 0.1
     driven = -distance + rng.normal(0, 0.1, len(p))  # the measure follows the distance itself
-    assert partial_spearman(distance, driven, p) < -0.5
+    units = pd.DataFrame(
+        {"model": "m", "layer": "l", "p": p, "d": distance, "y": measure, "driven": driven}
+    )
+    found = residuals(units, ["d", "y", "driven"])
+
+    def r(a, b):
+        return np.corrcoef(found[a], found[b])[0, 1]
+
+    assert spearman(distance, measure) < -0.8
+    assert abs(r("d", "y")) < 0.1
+    assert r("d", "driven") < -0.5
 
 
 @pytest.mark.parametrize("a, b", [(0.9, 0.3), (0.3, 0.9)])

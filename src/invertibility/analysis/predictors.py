@@ -89,21 +89,6 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
 
 
-def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
-    """Spearman's rho of ``x`` and ``y`` with ``z`` partialled out (Pearson of the residuals
-    of their ranks on the ranks of ``z``): a correlation that ``z`` alone induces is removed."""
-    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
-    x, y, z = x[keep], y[keep], z[keep]
-    if len(x) < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return float("nan")
-    ranks = [rankdata(v) for v in (x, y, z)]
-    design = np.column_stack([np.ones(len(x)), ranks[2]])
-    residuals = [r - design @ np.linalg.lstsq(design, r, rcond=None)[0] for r in ranks[:2]]
-    if min(np.linalg.norm(r) for r in residuals) < 1e-12:
-        return float("nan")
-    return float(np.corrcoef(*residuals)[0, 1])
-
-
 def within_strata(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> tuple[float, int]:
     """Spearman's rho inside each stratum, averaged with the strata's sizes as weights; and the
     number of strata with a defined rho."""

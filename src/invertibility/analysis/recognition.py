@@ -88,15 +88,11 @@ def row_measures(
         drawn = np.zeros(len(pool.ids), dtype=bool)
         drawn[pool.candidates[image_id]] = True
         beats = to_pool[row] >= own[row]
-        for key, chosen in (
-            ("", allowed & drawn),
-            ("_all", allowed),
-            ("_class", allowed & (pool.labels == label)),
-        ):
+        classmates = allowed & (pool.labels == label)
+        for key, chosen in (("", allowed & drawn), ("_all", allowed), ("_class", classmates)):
             count = "n_candidates" if key == "" else f"n{key}"
             out[count][row] = chosen.sum() + 1  # the candidates and x_i itself
             out[f"rank{key}"][row] = np.sum(beats & chosen)
-        classmates = allowed & (pool.labels == label)
         if label >= 0 and classmates.any():
             out["similarity_class"][row] = to_pool[row][classmates].mean()
     out["similarity"] = np.where(finite, own, np.nan)

@@ -28,10 +28,11 @@ def _finite(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _spread(effects: np.ndarray, resolution: float) -> float:
-    """The seeds' standard deviation, never below the measure's ``resolution`` (a fraction of 10
-    images moves in steps of 0.1: seeds that agree exactly would otherwise give p = 0)."""
-    return float(max(effects.std(ddof=1), resolution))
+def floored_sd(effects, resolution: float = 0.0) -> float:
+    """The seeds' standard deviation (NaN effects dropped), never below the measure's
+    ``resolution`` (a fraction of 10 images moves in steps of 0.1: seeds that agree exactly
+    would otherwise give p = 0)."""
+    return float(max(_finite(effects).std(ddof=1), resolution))
 
 
 def t_interval(
@@ -47,7 +48,7 @@ def t_interval(
     mean = float(effects.mean())
     if n < 2:
         return (mean, np.nan, np.nan)
-    half = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * _spread(effects, resolution) / np.sqrt(n)
+    half = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * floored_sd(effects, resolution) / np.sqrt(n)
     return (mean, float(mean - half), float(mean + half))
 
 
@@ -65,7 +66,7 @@ def p_greater(effects, null: float = 0.0, resolution: float = 0.0) -> float:
     effects = _finite(effects)
     if len(effects) < 2:
         return np.nan
-    sd = _spread(effects, resolution)
+    sd = floored_sd(effects, resolution)
     if sd == 0:
         return 0.0 if effects.mean() > null else 1.0
     t = (effects.mean() - null) / (sd / np.sqrt(len(effects)))
@@ -85,7 +86,7 @@ def welch(a, b, level: float = LEVEL, resolution: float = 0.0) -> dict:
     value = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
     if len(a) < 2 or len(b) < 2:
         return {"value": value, "low": np.nan, "high": np.nan, "p": np.nan, "p_reverse": np.nan}
-    va, vb = _spread(a, resolution) ** 2 / len(a), _spread(b, resolution) ** 2 / len(b)
+    va, vb = floored_sd(a, resolution) ** 2 / len(a), floored_sd(b, resolution) ** 2 / len(b)
     se = np.sqrt(va + vb)
     if se == 0:
         return {
@@ -163,7 +164,7 @@ def seeds_to_clear(
     effects = _finite(effects)
     if len(effects) < 2:
         return np.nan
-    return seeds_needed(abs(effects.mean() - null), _spread(effects, resolution), level)
+    return seeds_needed(abs(effects.mean() - null), floored_sd(effects, resolution), level)
 
 
 def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) -> float:

@@ -26,7 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..measures import MARGIN_RATIO, MEASURES
-from ..stats import ALPHA, p_greater, p_less, seeds_needed, seeds_to_clear, t_interval, welch
+from ..stats import (
+    ALPHA,
+    floored_sd,
+    p_greater,
+    p_less,
+    seeds_needed,
+    seeds_to_clear,
+    t_interval,
+    welch,
+)
 from .evidence import DEFAULT_MEASURE, Evidence, describe, fmt
 from .kind import Kind, Row
 
@@ -63,10 +72,7 @@ def difference(evidence: Evidence, claim: dict, lesser: dict | None = None, meas
             return found["low"], found["high"]
 
         def decide(level):
-            spread = np.sqrt(
-                max(np.nanvar(greater, ddof=1), resolution**2)
-                + max(np.nanvar(other, ddof=1), resolution**2)
-            )
+            spread = np.hypot(floored_sd(greater, resolution), floored_sd(other, resolution))
             return seeds_needed(abs(value), spread, level)
 
         design = "unpaired (Welch)"
@@ -80,8 +86,6 @@ def difference(evidence: Evidence, claim: dict, lesser: dict | None = None, meas
         "interval": interval,
         "decide": decide,
         "design": design,
-        "greater": greater,
-        "lesser": other,
     }
 
 

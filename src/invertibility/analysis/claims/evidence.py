@@ -65,7 +65,8 @@ class Evidence:
         return frame if frame is not None else self.table.iloc[:0]
 
     def _selected(self, which: str, side: dict, tps: list[str] | None) -> pd.DataFrame:
-        """:func:`select` on one model's rows, remembered: a claim reads its sides many times."""
+        """A side's rows (:meth:`Columns.select` on its model's rows), remembered: a claim reads
+        its sides many times."""
         key = (which, canonical(side), canonical(tps))
         if key not in self._memo:
             frame = self._of(which, side)
@@ -265,7 +266,7 @@ def gate_text(measure: str) -> str:
 
 
 class Columns:
-    """A table's key columns as numpy arrays, read once, for :func:`select`."""
+    """A table's key columns as numpy arrays, read once per model, to select sides' rows."""
 
     def __init__(self, frame: pd.DataFrame):
         self.model = frame["model"].to_numpy(dtype=object)
@@ -276,7 +277,9 @@ class Columns:
         self.p = frame["p"].to_numpy(dtype=float, na_value=np.nan)
 
     def select(self, side: dict, tps: list[str] | None = None) -> np.ndarray:
-        """The boolean mask of :func:`select`."""
+        """A side's rows of a table keyed by (model, seed, layer, t, tp), as a mask: its model,
+        layers, function step, seeds and activation steps (``tps``, else the side's, else every
+        tp after t that every seed of the side inverted)."""
         chosen = (
             (self.model == side["model"])
             & np.isin(self.layer, side["layers"])
@@ -302,13 +305,6 @@ class Columns:
             if len(seeds_of[(layer, tp)]) != n_seeds:
                 chosen[k] = False
         return chosen
-
-
-def select(frame: pd.DataFrame, side: dict, tps: list[str] | None = None) -> pd.DataFrame:
-    """A side's rows of a table keyed by (model, seed, layer, t, tp): its model, layers, function
-    step, seeds and activation steps (``tps``, else the side's, else every tp after t that every
-    seed of the side inverted)."""
-    return frame[Columns(frame).select(side, tps)]
 
 
 def short(side: dict) -> str:

@@ -20,17 +20,13 @@ from .kind import Row, seed_row
 Test = Callable[[pd.Series], tuple[float, float, Callable]]  # effects -> p, p_reverse, decide
 
 
-def passing_units(evidence: Evidence) -> pd.Series:
-    """(model, seed, layer, t) -> whether its control's margin is measurable."""
-    return evidence.controls_pass["margin_ok"]
-
-
 def gate_rows(evidence: Evidence, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The rows of (model, seed, layer, t) that pass the control gate, and notes naming those
     that do not."""
     if rows.empty:
         return rows, []
-    ok = passing_units(evidence).reindex(pd.MultiIndex.from_frame(rows[UNIT]))
+    margin_ok = evidence.controls_pass["margin_ok"]  # per (model, seed, layer, t)
+    ok = margin_ok.reindex(pd.MultiIndex.from_frame(rows[UNIT]))
     keep = ok.fillna(False).to_numpy(dtype=bool)
     failed = rows.loc[~keep, UNIT].drop_duplicates()
     notes = (
