@@ -74,7 +74,7 @@ def get_final_targets():
     if PLAN.diagnostics_runs():
         targets += [paths.table("predictors"), paths.table("predictor_units")]
     if PLAN.claims():
-        targets.append(paths.claims())
+        targets += [paths.claims(), paths.table("claims_sensitivity")]
     return targets
 
 

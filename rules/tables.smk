@@ -83,3 +83,32 @@ rule claims:
         code=script_code("claims.py"),
     script:
         "../workflow/scripts/claims.py"
+
+
+rule claims_sensitivity:
+    """Each primary claim's verdict under each specification (docs/analysis_plan.md)."""
+    input:
+        table=paths.table("invertibility"),
+        distances=get_all_distances,
+        similarity=get_all_similarity,
+    output:
+        report(
+            paths.table("claims_sensitivity"),
+            caption="../workflow/report/claims_sensitivity.rst",
+            category="Measurements",
+        ),
+    log:
+        paths.log("claims_sensitivity"),
+    benchmark:
+        paths.benchmark("claims_sensitivity")
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        claims=canonical(PLAN.claims()),
+        code=script_code("claims_sensitivity.py"),
+    script:
+        "../workflow/scripts/claims_sensitivity.py"

@@ -345,3 +345,71 @@ def test_a_pure_noise_world_supports_nothing(monkeypatch):
     ]
     result = evaluate_claims(claims, frame, distances, similarity)[0]
     assert not result["verdict"].str.contains("supported").any(), result[["claim", "reason"]]
+
+
+def test_failed_steps_do_not_dilute_a_prediction_into_no_prediction():
+    """The norm distance predicts the similarity strongly at the two steps whose inversions work
+    and the later six failed (their similarity is each image's lasting quirk plus noise around
+    the null, which test-retest reads as reliable). Averaged over every step the correlation
+    would sit inside the shrunk bounds; only the steps that retain may enter, and there the
+    prediction is plain."""
+    rng = np.random.default_rng(15)
+    steps = (2, 3, 4, 5, 6, 7, 8, 9)
+    works = {"0_3", "0_4"}  # step_label(2), step_label(3)
+    models = {"m": {"l1": [0.8, 0.8, 0, 0, 0, 0, 0, 0], "l2": [0.8, 0.8, 0, 0, 0, 0, 0, 0]}}
+    for _ in range(2):
+        units = units_frame(models, range(10), p=steps, retained_sd=0.02, rng=rng)
+        frame = invertibility(units, image_sd=0.05, image_effect_sd=0.15, rng=rng)
+        at_steps = (frame["p"].fillna(0).astype(int) > 0).to_numpy()
+        similarity = frame.loc[at_steps, "similarity"].to_numpy()
+        working = frame.loc[at_steps, "tp"].isin(works).to_numpy()
+        same = np.where(
+            working,
+            2.0 - similarity + 0.02 * rng.standard_normal(len(similarity)),
+            rng.uniform(0.5, 1.5, len(similarity)),
+        )
+        result = evaluate_claims(CORRELATION_CLAIMS[:1], frame, distance_table(frame, same))[0]
+        assert result.iloc[0]["verdict"] == "contradicted", result.iloc[0].to_dict()
+
+
+def test_a_pooled_effect_keeps_only_the_seeds_every_entry_has():
+    """Seed 0's control fails in one of the two entries: its pooled value would be over the
+    other entry alone, so it is left out, and the detail says so."""
+    rng = np.random.default_rng(16)
+    frame, distances, _ = world_with_distances(5, rng, lambda s, g: g.uniform(0.5, 1.5, len(s)))
+    failed = (frame["seed"] == 0) & (frame["layer"] == "l2") & (frame["tp"] == T)
+    frame.loc[failed, "similarity"] = 0.1 + 0.01 * rng.standard_normal(failed.sum())
+    result = evaluate_claims([{"claim": "d", "kind": "distance"}], frame, distances)[0]
+    pooled = result.iloc[0]
+    assert pooled["n_seeds"] == 4 and "seeds 0 left out" in pooled["detail"], pooled.to_dict()
+    entry = result[result["claim"] == "d [m l2]"].iloc[0]
+    assert entry["n_seeds"] == 4
+
+
+def test_a_loss_side_with_no_floor_measured_is_inconclusive():
+    rng = np.random.default_rng(17)
+    units = units_frame({"m": {"a": [0.9], "b": [0.3]}}, range(5), retained_sd=0.02, rng=rng)
+    frame = invertibility(units, rng=rng)
+    claim = {"claim": "c", "kind": "compare", "greater": side("m", "a"), "lesser": side("m", "b")}
+    row = evaluate_claims([claim], frame, pd.DataFrame())[0].iloc[0]
+    assert row["verdict"] == "supported", row.to_dict()  # with the floor measured
+    row = evaluate_claims([claim], frame[frame["tp"] != "cross_seed"], pd.DataFrame())[0].iloc[0]
+    assert row["verdict"] == "inconclusive" and "no cross-seed floor" in row["reason"], (
+        row.to_dict()
+    )
+
+
+def test_a_seed_missing_a_named_step_has_no_value():
+    """Seed 0 lacks the later of the two named steps: a mean over the earlier one alone would
+    read higher (R decays), so the seed has no value rather than a biased one."""
+    from invertibility.analysis.claims.evidence import Evidence
+
+    rng = np.random.default_rng(18)
+    units = units_frame({"m": {"a": [0.9, 0.3]}}, range(4), p=(2, 4), rng=rng)
+    frame = invertibility(units, rng=rng)
+    side_ = {**side("m", "a"), "tps": ["0_3", "0_5"]}
+    assert sorted(Evidence(frame).seed_values(side_, "retained").index) == [0, 1, 2, 3]
+    frame = frame[~((frame["seed"] == 0) & (frame["tp"] == "0_5"))]
+    for measure in ("retained", "similarity"):  # a per-seed and a per-image measure
+        values = Evidence(frame).seed_values(side_, measure)
+        assert sorted(values.index) == [1, 2, 3], measure

@@ -337,3 +337,30 @@ def test_seed_stability_measures_each_seed_against_the_spread_and_flags_flips():
     assert not table.loc["a", "changed"] and not table.loc["a", "flipped"]
     assert table.loc["b", "moved_over_spread"] == pytest.approx(3.0)
     assert table.loc["b", "changed"] and table.loc["b", "flipped"]
+
+
+def test_a_true_correlation_inside_the_level_is_never_contradicted_by_the_shrunk_bound():
+    """Correlations of 0.25 (inside +-0.3) seen through a measure of reliability 0.6: the
+    support bounds shrink to +-0.3 * sqrt(lower bound); "contradicted" must be tested against
+    the unshrunk level, or a true "no prediction" reads as contradicted."""
+    from invertibility.analysis.claims.equivalence import reliable_equivalence
+
+    seeds = pd.RangeIndex(10)
+    effects = pd.Series(0.25 + 0.005 * np.sin(np.arange(10)), index=seeds)
+    reliability = pd.Series(0.6 + 0.01 * np.cos(np.arange(10)), index=seeds)
+    found = reliable_equivalence(effects, reliability, 0.3)
+    assert found["line"].startswith("+-0.23")  # the support bound did shrink
+    assert found["p_reverse"] > 0.5
+    beyond = reliable_equivalence(effects + 0.2, reliability, 0.3)  # 0.45: beyond the level
+    assert beyond["p_reverse"] < 0.001
+
+
+def test_a_margin_of_unknown_spread_is_not_measurable():
+    from invertibility.analysis.retention import measurable
+
+    assert measurable([0.5, 0.5, 0.5, 0.05], [0.0, np.nan, 0.2, 0.0]).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]

@@ -116,7 +116,11 @@ MEASURES = {
             chance="1/(images per class)",
         ),
         Measure("ssim", "SSIM of x* and x_i (unclipped, pixel space)"),
-        Measure("ssim_gain", "SSIM minus the mean SSIM of the image's other-image controls"),
+        Measure(
+            "ssim_gain",
+            "SSIM minus the mean SSIM of the image's other-image controls",
+            retains_above=0.0,
+        ),
         Measure(
             "label_kept",
             "the classifier-step network gives x* x_i's class, minus the tp = t control's rate",

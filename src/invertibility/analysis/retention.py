@@ -10,7 +10,10 @@ is at least :data:`~invertibility.analysis.measures.MIN_MARGIN` and
 :data:`~invertibility.analysis.measures.MIN_MARGIN_Z` standard errors), ``retained_raw =
 (similarity - null) / margin`` and ``retained`` (the same limited to [0, 1]), both NaN where the
 margin is not measurable; at ``tp = cross_seed`` ``retained`` is the cross-seed *floor*.
-``excess = similarity - null``. The same-class companions: ``similarity_class`` (the seed's mean
+``excess = similarity - null`` with its standard error over images ``excess_se``, and
+``retains``: the seed's reconstructions at ``tp`` are measurably closer to their images than
+other images' are (a measurable margin, and ``excess`` above 0 by ``MIN_MARGIN_Z`` standard
+errors). The same-class companions: ``similarity_class`` (the seed's mean
 correlation of the reconstructions with the other held-out images of their class),
 ``identity_margin``, ``identity_measurable``, ``retained_identity(_raw)``.
 """
@@ -38,10 +41,11 @@ def retained_ratio(similarity, control, null):
 def measurable(margin, margin_se):
     """Whether a seed's margin can carry a ratio: at least ``MIN_MARGIN`` and ``MIN_MARGIN_Z``
     standard errors over its images (a margin whose images agree exactly counts as measurable
-    once it is large enough)."""
+    once it is large enough; one whose standard error is unknown, from a single image or no
+    image with both the control and the null, does not)."""
     margin, margin_se = np.asarray(margin, dtype=float), np.asarray(margin_se, dtype=float)
     with np.errstate(invalid="ignore"):
-        return (margin >= MIN_MARGIN) & ~(margin < MIN_MARGIN_Z * np.nan_to_num(margin_se))
+        return (margin >= MIN_MARGIN) & (margin >= MIN_MARGIN_Z * margin_se)
 
 
 def bounded(ratio):
@@ -75,6 +79,16 @@ def _margin_se(images: pd.DataFrame, at_control: pd.Series, null_of: pd.Series) 
     return (grouped.std(ddof=1) / np.sqrt(grouped.count())).rename("se")
 
 
+def _excess_se(images: pd.Series, null_of: pd.Series) -> pd.Series:
+    """Standard error over a seed's images of ``c_tp,i - c_null,i`` per (seed, layer, t, tp)."""
+    flat = images.rename("v").reset_index()
+    flat["gap"] = (
+        flat["v"] - null_of.reindex(pd.MultiIndex.from_frame(flat[[*KEYS, "image_id"]])).to_numpy()
+    )
+    grouped = flat.dropna(subset=["gap"]).groupby([*KEYS, "tp"], sort=False)["gap"]
+    return (grouped.std(ddof=1) / np.sqrt(grouped.count())).rename("excess_se")
+
+
 def _controls(per_image: pd.Series, frame: pd.DataFrame, at: str) -> pd.Series:
     """Each image's value at ``at`` (``"t"``: the tp = t control, else a tp label) keyed by
     (model, seed, layer, t, images, image_id)."""
@@ -88,7 +102,7 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
     with the step's p, drift, accuracies and image count."""
     columns = [*KEYS, "tp", "similarity", "control", "null", "margin", "margin_se"]
     if table.empty:
-        return pd.DataFrame(columns=[*columns, "measurable", "retained", "retained_raw"])
+        return pd.DataFrame(columns=[*columns, "measurable", "retained", "retained_raw", "retains"])
     rows = table.assign(images=image_kind(table))
     group = rows.groupby([*KEYS, "tp"], observed=True, sort=False)
     frame = group.agg(
@@ -118,6 +132,13 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
     frame["retained_raw"] = np.where(frame["measurable"], raw, np.nan)
     frame["retained"] = bounded(frame["retained_raw"])
     frame["excess"] = np.where(frame["measurable"], frame["similarity"] - frame["null"], np.nan)
+    frame = frame.join(_excess_se(images, null_i), on=[*KEYS, "tp"])
+    with np.errstate(invalid="ignore"):
+        frame["retains"] = (
+            frame["measurable"]
+            & (frame["excess"] > 0)
+            & (frame["excess"] >= MIN_MARGIN_Z * frame["excess_se"])
+        )
 
     # the same-class null: the reconstruction's correlation with x_i's classmates, at each tp
     if len(classmates):

@@ -4,6 +4,7 @@ schema's enum (a test keeps the two equal)."""
 
 from . import (
     claims_forest,
+    claims_sensitivity,
     image_grid,
     invertibility_curves,
     norm_distances,
@@ -22,5 +23,6 @@ KINDS = {
         width_horizons,
         training_diagnostics,
         predictors,
+        claims_sensitivity,
     )
 }

@@ -156,11 +156,18 @@ def evaluate_claims(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table and the per-seed effects behind it (the forest plot's dots);
     ``similarity``: the diagnostics jobs' tables (for ``predictor`` claims)."""
-    evidence = Evidence(table, distances, similarity)
+    return evaluate_on(Evidence(table, distances, similarity), claims)
+
+
+def evaluate_on(
+    evidence: Evidence, claims: list[dict], expand: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`evaluate_claims` on evidence already read (its caches shared between calls);
+    ``expand=False`` leaves out the exploratory per-layer rows (the primary family is the same)."""
     evaluated: list[tuple[dict, Row]] = []
     for config_claim in claims:
         kind = KINDS[config_claim["kind"]]
-        for claim in [config_claim, *per_layer(config_claim, kind)]:
+        for claim in [config_claim, *(per_layer(config_claim, kind) if expand else [])]:
             measure = claim.get("measure", DEFAULT_MEASURE)
             for row in kind.evaluate(evidence, claim):
                 row.expansion = row.expansion or claim is not config_claim

@@ -1,6 +1,8 @@
 """``distance`` (Figure 6): among the (image, tp) pairs where the image is identified, the
 fraction whose same-image distance ``||r_l^t(x_i) - r_l^tp(x_i)||`` exceeds its nearest
-other-class distance in the held-out pool. Per seed, then Student's t over seeds against
+other-class distance in the held-out pool (``invertible_by``: the identification that counts a
+pair as invertible, ``identified`` among K candidates by default; the specification curve also
+uses ``identified_all`` and ``identified_class``). Per seed, then Student's t over seeds against
 ``level`` (0.5), the spread floored at the fraction's resolution (one pair of a seed's typical
 count), so that seeds that all read 0 or 1 do not give p = 0: supported if the fraction is above
 the level."""
@@ -16,20 +18,21 @@ from .kind import Kind, Row
 from .pooled import pooled_rows
 
 
-def identified(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["identified"].fillna(False).astype(bool)]
+def identified(rows: pd.DataFrame, column: str = "identified") -> pd.DataFrame:
+    return rows[rows[column].fillna(False).astype(bool)]
 
 
 def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     level = claim.get("level", 0.5)
+    by = claim.get("invertible_by", "identified")
 
     def per_seed(rows: pd.DataFrame) -> pd.Series:
-        invertible = identified(rows)
+        invertible = identified(rows, by)
         larger = invertible["distance"] > invertible["nearest_other"]
         return larger.groupby(invertible["seed"]).mean().astype(float)
 
     def test(effects: pd.Series, rows: pd.DataFrame) -> dict:
-        pairs = identified(rows).groupby(["model", "layer", "seed"]).size() if len(rows) else []
+        pairs = identified(rows, by).groupby(["model", "layer", "seed"]).size() if len(rows) else []
         entries = rows.groupby(["model", "layer"]).ngroups if len(rows) else 1
         # the pooled fraction is a mean over entries of fractions of about this many pairs
         resolution = 1.0 / (entries * float(np.median(pairs))) if len(pairs) else 0.0
@@ -41,15 +44,15 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         }
 
     def detail(rows: pd.DataFrame) -> str:
-        found = len(identified(rows)) if len(rows) else 0
-        return f"{found} identified (image, tp) pairs of {len(rows)}"
+        found = len(identified(rows, by)) if len(rows) else 0
+        return f"{found} (image, tp) pairs of {len(rows)} with {by}"
 
     return pooled_rows(
         evidence,
         claim,
         per_seed,
         test,
-        "fraction of identified (image, tp) whose same-image distance exceeds the nearest "
+        f"fraction of (image, tp) with {by} whose same-image distance exceeds the nearest "
         "other-class distance in the held-out pool",
         detail,
     )

@@ -6,7 +6,8 @@ Noise pulls a correlation toward 0, so a measure that cannot be measured again w
 prediction" easy to support. The bounds are therefore set on the scale the correlation is
 observed on: ``level * sqrt(reliability)`` (the correlation a true ``level`` shows through a
 measure of that reliability; the predictor is measured without noise), with the reliability's
-one-sided lower confidence bound over seeds. Below
+one-sided lower confidence bound over seeds. "Contradicted" (a correlation beyond the bounds)
+is tested against the unshrunk ``level``, which attenuation can only make harder to pass. Below
 :data:`~invertibility.analysis.measures.MIN_RELIABILITY` the claim is gated: the data cannot
 tell no prediction from no measurement."""
 
@@ -44,9 +45,11 @@ def reliable_equivalence(effects: pd.Series, reliability: pd.Series, level: floa
             f"{len(reliability)} seeds) is below {MIN_RELIABILITY:g}: no prediction cannot be "
             f"told from no measurement"
         )
-    p, p_reverse = equivalence(effects, shrunk) if shrunk > 0 else (np.nan, np.nan)
-    if not np.isfinite(p):
-        p_reverse = equivalence(effects, level)[1]  # contradiction needs no reliability bound
+    p = equivalence(effects, shrunk)[0] if shrunk > 0 else np.nan
+    # contradiction against the unshrunk level: an observed correlation beyond it means a true
+    # one beyond it whatever the reliability (attenuation only shrinks it), while the bound
+    # shrunk by a lower confidence bound would contradict true no-predictions
+    p_reverse = equivalence(effects, level)[1]
     nearest = -shrunk if len(effects.dropna()) and effects.mean() < 0 else shrunk
     return {
         "p": p,

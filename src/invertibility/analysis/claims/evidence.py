@@ -141,15 +141,15 @@ class Evidence:
 
     def _seed_values(self, side: dict, measure: str, tps: list[str] | None) -> pd.Series:
         info = MEASURES[measure]
+        rows = self.rows(side, tps) if info.per_image else self.retention_rows(side, tps)
         if info.per_image:
-            values = image_then_seed_mean(self.rows(side, tps), measure)
+            values = image_then_seed_mean(rows, measure)
             if info.relative:
                 base = image_then_seed_mean(self.rows(side, [side["t"]]), measure)
                 values = values - base.reindex(values.index)
         else:
-            rows = self.retention_rows(side, tps)
             values = seed_mean(rows["seed"].to_numpy(), rows[measure].to_numpy(dtype=float))
-        ok = self.passing(side, measure)
+        ok = self.passing(side, measure) & complete_seeds(rows, side, tps)
         values = values.astype(float)
         return values[values.index.isin(ok[ok].index)].dropna()
 
@@ -189,6 +189,11 @@ class Evidence:
                 f"at every layer (a verdict needs {MIN_SEEDS}); {self.failures(side, measure)}"
             )
         floor = self.floor(side)
+        if loss and MEASURES[measure].gate == "margin" and n_ok and not np.isfinite(floor):
+            notes.append(
+                f"{short(side)}: no cross-seed floor was measured (analyses.cross_seed), so "
+                f"whether a loss across iterations can show is unknown"
+            )
         if loss and MEASURES[measure].gate == "margin" and floor > 1 - FLOOR_ROOM:
             notes.append(
                 f"{short(side)}: another seed's activations retain {floor:.2f} of the similarity "
@@ -217,6 +222,18 @@ class Evidence:
                 for r in failed.itertuples()
             ]
         return "failed: " + ", ".join(parts)
+
+
+def complete_seeds(rows: pd.DataFrame, side: dict, tps: list[str] | None) -> pd.Series:
+    """Per seed: it has every (layer, tp) the side names (``tps``, else the side's), so that a
+    seed missing a step is not averaged over the others (True for every seed where the side
+    names no steps: then only steps every seed inverted are selected)."""
+    named = tps or side.get("tps")
+    seeds = rows.groupby("seed").size()
+    if not named or rows.empty:
+        return seeds > -1
+    pairs = rows.drop_duplicates(["seed", "layer", "tp"]).groupby("seed").size()
+    return pairs.reindex(seeds.index, fill_value=0) == len(side["layers"]) * len(set(named))
 
 
 def seed_mean(seeds: np.ndarray, values: np.ndarray, strict: bool = True) -> pd.Series:

@@ -2,14 +2,18 @@
 relative norm distance ``||r_l^t(x_i) - r_l^tp(x_i)|| / ||r_l^t(x_i)||`` does not predict
 invertibility. Per seed, Spearman's rank correlation between an image's relative same-image
 distance and its reconstruction's similarity to ``x_i``, *within* each (t, tp) (pooling steps
-would correlate anything that grows with p with a decaying measure), averaged over the steps;
+would correlate anything that grows with p with a decaying measure), averaged over the steps
+whose reconstructions still retain something (``retains``: a step where the inversion failed
+has no invertibility to predict, and its correlation of 0 would only dilute the mean);
 then the equivalence test over seeds (:mod:`invertibility.analysis.claims.equivalence`, bounds
 ``+-level``, default 0.3, shrunk by the similarity's reliability).
 
 The reliability of an image's similarity is its test-retest correlation: Spearman's rho over
 the images between the similarity at one activation step and at the next (within seed, layer
 and t), averaged over the step pairs. A measure that is noise reads about 0 and gates the
-claim; one whose images keep their order from step to step reads near 1."""
+claim; one whose images keep their order from step to step reads near 1. ``image_measure``
+(default ``similarity``; the specification curve also uses ``ssim``) names the per-image measure
+correlated and tested for reliability."""
 
 from __future__ import annotations
 
@@ -23,22 +27,22 @@ from .kind import Kind, Row
 from .pooled import pooled_rows
 
 
-def within_steps(rows: pd.DataFrame) -> float:
-    """Mean over (t, tp) of Spearman(relative distance, similarity) over the step's images."""
+def within_steps(rows: pd.DataFrame, column: str = "similarity") -> float:
+    """Mean over (t, tp) of Spearman(relative distance, ``column``) over the step's images."""
     rhos = [
-        spearman(step["relative_distance"].to_numpy(float), step["similarity"].to_numpy(float))
+        spearman(step["relative_distance"].to_numpy(float), step[column].to_numpy(float))
         for _, step in rows.groupby(["t", "tp"])
     ]
     rhos = [rho for rho in rhos if np.isfinite(rho)]
     return float(np.mean(rhos)) if rhos else np.nan
 
 
-def test_retest(rows: pd.DataFrame) -> float:
-    """Mean over consecutive activation steps of Spearman's rho over images of the similarity
-    (one seed of one entry)."""
+def test_retest(rows: pd.DataFrame, column: str = "similarity") -> float:
+    """Mean over consecutive activation steps of Spearman's rho over images of ``column`` (one
+    seed of one entry)."""
     rhos = []
     for _, by_t in rows.groupby("t"):
-        wide = by_t.pivot_table(index="image_id", columns="p", values="similarity")
+        wide = by_t.pivot_table(index="image_id", columns="p", values=column)
         wide = wide.reindex(columns=sorted(wide.columns))
         for first, second in zip(wide.columns[:-1], wide.columns[1:], strict=True):
             rho = spearman(wide[first].to_numpy(float), wide[second].to_numpy(float))
@@ -55,18 +59,44 @@ def per_seed_mean(rows: pd.DataFrame, statistic) -> pd.Series:
     return values.groupby("seed").mean().dropna()
 
 
+def retaining(evidence: Evidence, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the (model, seed, layer, t, tp) whose reconstructions still retain something
+    (``retains`` of the retention table): where an inversion has failed, every image's
+    similarity is noise, and its correlation with anything is 0 whatever the norm distance
+    does, which would pull the mean toward "no prediction"."""
+    if rows.empty:
+        return rows
+    retention = evidence.retention
+    keys = ["model", "seed", "layer", "t", "tp"]
+    works = retention[(retention["images"] == "dataset") & retention["retains"].astype(bool)]
+    found = pd.MultiIndex.from_frame(rows[keys]).isin(pd.MultiIndex.from_frame(works[keys]))
+    return rows[found]
+
+
 def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
-    level = claim.get("level", 0.3)
+    level, column = claim.get("level", 0.3), claim.get("image_measure", "similarity")
+
+    def detail(rows: pd.DataFrame) -> str:
+        kept = retaining(evidence, rows)
+        return (
+            f"|rho| < {level} counts as no prediction; {len(kept)} of {len(rows)} (image, tp) "
+            "pairs at steps whose reconstructions retain something"
+        )
+
     return pooled_rows(
         evidence,
         claim,
-        lambda rows: per_seed_mean(rows, within_steps),
-        lambda effects, rows: reliable_equivalence(
-            effects, per_seed_mean(rows, test_retest), level
+        lambda rows: per_seed_mean(
+            retaining(evidence, rows), lambda entry: within_steps(entry, column)
         ),
-        "Spearman rank correlation of relative same-image distance and similarity, within "
-        "each (t, tp), per seed",
-        lambda rows: f"|rho| < {level} counts as no prediction; {len(rows)} (image, tp) pairs",
+        lambda effects, rows: reliable_equivalence(
+            effects,
+            per_seed_mean(retaining(evidence, rows), lambda entry: test_retest(entry, column)),
+            level,
+        ),
+        f"Spearman rank correlation of relative same-image distance and {column}, within "
+        "each (t, tp) whose reconstructions retain something, per seed",
+        detail,
     )
 
 

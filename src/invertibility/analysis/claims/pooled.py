@@ -1,6 +1,7 @@
 """Claims that hold for every ``analyses.distances`` entry (Figure 6, Section 4): one primary
 row whose seed effect is the mean over the entries of each entry's effect at that seed number
-(seed k of every model: independent trainings, so the k-th set is one replicate), and one
+(seed k of every model: independent trainings, so the k-th set is one replicate; only the seed
+numbers with a value in every entry it pools), and one
 exploratory row per (model, layer) entry.
 
 Every contributing (model, seed, layer, t) passes the same control gate as a side (a measurable
@@ -17,16 +18,21 @@ import pandas as pd
 from .evidence import MIN_SEEDS, UNIT, Evidence
 from .kind import Row, seed_row
 
+# per-image measures a distance pair carries: what counts as invertible (identification) and
+# what the norm distance is correlated with (similarity)
+PAIR_MEASURES = ("identified", "identified_all", "identified_class", "similarity", "ssim")
 Test = Callable[[pd.Series], tuple[float, float, Callable]]  # effects -> p, p_reverse, decide
 
 
-def gate_rows(evidence: Evidence, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of (model, seed, layer, t) that pass the control gate, and notes naming those
-    that do not."""
+def gate_rows(
+    evidence: Evidence, rows: pd.DataFrame, column: str = "margin_ok"
+) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of (model, seed, layer, t) that pass the control gate (``column`` of
+    :attr:`Evidence.controls_pass`: the measure's own), and notes naming those that do not."""
     if rows.empty:
         return rows, []
-    margin_ok = evidence.controls_pass["margin_ok"]  # per (model, seed, layer, t)
-    ok = margin_ok.reindex(pd.MultiIndex.from_frame(rows[UNIT]))
+    passes = evidence.controls_pass[column]  # per (model, seed, layer, t)
+    ok = passes.reindex(pd.MultiIndex.from_frame(rows[UNIT]))
     keep = ok.fillna(False).to_numpy(dtype=bool)
     failed = rows.loc[~keep, UNIT].drop_duplicates()
     notes = (
@@ -53,7 +59,7 @@ def distance_pairs(evidence: Evidence) -> pd.DataFrame:
     same = distances[(distances["kind"] == "same_image") & (distances["tp"] != distances["t"])]
     same = same.join(nearest, on=keys)
     measured = table[~table["tp"].isin(["other_image", "cross_seed"])]
-    measured = measured[[*keys, "tp", "p", "identified", "similarity"]]
+    measured = measured[[*keys, "tp", "p", *(c for c in PAIR_MEASURES if c in measured)]]
     pairs = same.merge(measured, on=[*keys, "tp"], suffixes=("_distance", ""))
     pairs = pairs.dropna(subset=["nearest_other", "similarity"])
     # seed-exchangeable steps only: a figure may invert extra steps for seed 0
@@ -110,13 +116,19 @@ def pooled_rows(
         rows = [row(claim["claim"], empty, pairs.iloc[:0], False)]
     else:
         together = pd.concat([effects for effects, _ in decided.values()], axis=1)
-        # a seed's mean over the entries that have a value for it
-        pooled = together.mean(axis=1, skipna=True).dropna()
+        # seed k of every entry is one replicate: only seeds with a value in every entry, so
+        # that no seed's mean is over a different set of networks (gating depends on the data)
+        pooled = together.dropna().mean(axis=1)
         used = pd.concat([entry for _, entry in decided.values()])
         rows = [row(claim["claim"], pooled, used, False)]
         rows[
             0
         ].detail += f"; mean over {len(decided)} entries ({', '.join(decided)}) per seed number"
+        partial = sorted(set(together.index) - set(pooled.index))
+        if partial:
+            rows[
+                0
+            ].detail += f"; seeds {', '.join(map(str, partial))} left out (no value in every entry)"
     dropped = [name for name in entries if name not in decided]
     if dropped:
         rows[0].detail += f"; left out, fewer than {MIN_SEEDS} seeds pass: {', '.join(dropped)}"

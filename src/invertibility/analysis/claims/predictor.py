@@ -22,7 +22,7 @@ from scipy.stats import rankdata
 
 from ..predictors import UNIT_KEYS, correlation, predictor_units
 from .equivalence import bounds, reliable_equivalence
-from .evidence import DEFAULT_MEASURE, Evidence
+from .evidence import DEFAULT_MEASURE, Evidence, gate_column
 from .kind import Kind, Row, seed_row
 from .pooled import gate_rows
 
@@ -31,7 +31,9 @@ STRATUM = ["model", "layer"]
 
 def residuals(units: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Each column's ranks inside its (model, layer) stratum residualized on the rank of ``p``
-    there (least squares with an intercept); NaN where the stratum has too few units."""
+    there (least squares with an intercept); NaN where the stratum has too few units, or where
+    the column is constant in it (no rank information: its residuals of 0 would pull every
+    correlation toward 0, "no prediction")."""
     out = pd.DataFrame(index=units.index, columns=columns, dtype=float)
     for _, stratum in units.groupby(STRATUM):
         if len(stratum) < 3:
@@ -41,7 +43,7 @@ def residuals(units: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         for column in columns:
             values = stratum[column].to_numpy(float)
             keep = np.isfinite(values)
-            if keep.sum() < 3:
+            if keep.sum() < 3 or np.ptp(values[keep]) == 0:
                 continue
             ranks = rankdata(values[keep])
             coef = np.linalg.lstsq(design[keep], ranks, rcond=None)[0]
@@ -70,7 +72,9 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     measure = claim.get("measure", DEFAULT_MEASURE)
     table = evidence.table.assign(photo=False)
     units = predictor_units(table, evidence.similarity, measure)
-    units, left_out = gate_rows(evidence, units) if len(units) else (units, [])
+    units, left_out = (
+        gate_rows(evidence, units, gate_column(measure)) if len(units) else (units, [])
+    )
     used = units[np.isfinite(units[name].to_numpy(float))].reset_index(drop=True)
     if len(used):
         for column, half in zip(("half_a", "half_b"), halves(table), strict=True):
