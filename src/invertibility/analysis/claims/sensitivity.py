@@ -277,7 +277,7 @@ def claims_sensitivity(
 def robustness(frame: pd.DataFrame) -> pd.DataFrame:
     """Per claim: its registered verdict, how many specifications apply, and which flip it."""
     rows = []
-    for claim, group in frame.sort_values("order").groupby("claim", sort=False):
+    for claim, group in frame.sort_values("order", kind="stable").groupby("claim", sort=False):
         flipped = group[group["flips"]]
         rows.append(
             {
