@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ...core.atomic import atomic_path
+from ...core.vocabulary import CONTROLS
 from . import evaluate_on, read_tables
 from .evidence import DEFAULT_MEASURE, Evidence
 
-CONTROLS = ("other_image", "cross_seed")
 COLUMNS = [
     "claim",
     "order",
