@@ -43,6 +43,8 @@ def res(key):
 # a group's numbers across parallel jobs, and takes its strings as they are).
 GPU_SLOTS = res("gpu")
 GPU_GRES = f"gpu:{res('gpu')}" if res("gpu") else ""
+# A resource, not a param: sharing GPUs differently reruns nothing.
+JOBS_PER_GPU = res("jobs_per_gpu")
 
 
 def script_code(name):

@@ -20,6 +20,7 @@ rule diagnostics:
         runtime=res("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         spec=lambda wc: canonical(PLAN.diagnostics_spec(wc.model, int(wc.seed))),
         code=script_code("diagnostics.py"),

@@ -19,6 +19,7 @@ rule norm_distances:
         runtime=res("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         spec=lambda wc: canonical(PLAN.distance_spec(wc.model, int(wc.seed), wc.layer)),
         code=script_code("norm_distances.py"),

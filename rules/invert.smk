@@ -37,6 +37,7 @@ rule invert:
         runtime=res("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         spec=get_inversion_spec,
         code=INVERT_CODE,
@@ -80,6 +81,7 @@ rule invert_chunk:
         runtime=get_chunk_runtime,
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         spec=get_chunk_spec,
         code=INVERT_CODE,

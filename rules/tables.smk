@@ -48,6 +48,7 @@ rule judge_labels:
         runtime=res("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         spec=lambda wc: canonical(PLAN.judge_spec(wc.dataset)),
         code=script_code("judge_labels.py"),

@@ -23,6 +23,7 @@ rule train:
         runtime=res("train_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
+        jobs_per_gpu=JOBS_PER_GPU,
     params:
         # the model's own config entry alone: figures, grids and claims never rerun training
         spec=lambda wc: canonical(PLAN.training_spec(wc.model, int(wc.seed))),

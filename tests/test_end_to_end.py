@@ -120,6 +120,47 @@ def test_the_report_holds_every_figure_and_the_claims(finished_run):
         assert name in html, name
 
 
+def test_one_job_runs_again_alone_from_its_call_file(finished_run, tmp_path):
+    """The call written beside a job's log reruns that job outside Snakemake, to the same
+    result (an MLP inversion on the CPU is deterministic); here into a scratch file, so that the
+    finished run stays as it was."""
+    import json
+    import subprocess
+    import sys
+
+    from invertibility.jobs.call import call_path
+
+    log = paths.log("invert", model="mlp", seed="seed0", layer="fc1", t="0_5", tp="1_5")
+    call_file = finished_run / call_path(log)
+    assert call_file.is_file(), f"no call file beside {log}"
+    call = json.loads(call_file.read_text())
+    assert call["job"] == "invert"
+    original = finished_run / call["arguments"]["outputs"][0]
+    call["arguments"]["outputs"] = [str(tmp_path / "again.npz")]
+    scratch_call = tmp_path / "call.json"
+    scratch_call.write_text(json.dumps(call))
+    run = subprocess.run(
+        [sys.executable, "-m", "invertibility.jobs", str(scratch_call)],
+        cwd=finished_run,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    again, before = load_inversion(tmp_path / "again.npz"), load_inversion(original)
+    np.testing.assert_array_equal(again["reconstructions"], before["reconstructions"])
+    assert (again["model"], again["layer"], again["t"], again["tp"]) == ("mlp", "fc1", "0_5", "1_5")
+
+
+def test_sharing_gpus_differently_reruns_nothing(finished_run, tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    config["resources"]["jobs_per_gpu"] = 3
+    changed = tmp_path / "shared.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    run = run_snakemake(finished_run, "-n", config=changed)
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
 def test_changing_an_inversion_setting_reruns_inversions_not_training(finished_run, tmp_path):
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     config["inversion"]["lambda_tv"] = 0.02
@@ -284,3 +325,15 @@ def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(
         # pixels, errors and drift are of order 1: 1e-4 is far below any measure's resolution
         assert all(differences[key] <= 1e-4 for key in floats - {"loop_seconds"}), differences
         assert all(differences[key] == 0 for key in set(differences) - floats), differences
+
+
+def test_every_figure_fits_a_page(finished_run):
+    from test_figures import PAGE_ASPECTS, aspect
+
+    figures = sorted((finished_run / "results" / "figures").glob("*.png"))
+    assert figures
+    outside = {f.name: round(aspect(f), 2) for f in figures}
+    outside = {
+        name: a for name, a in outside.items() if not PAGE_ASPECTS[0] <= a <= PAGE_ASPECTS[1]
+    }
+    assert not outside, f"width / height outside {PAGE_ASPECTS}: {outside}"

@@ -2,19 +2,19 @@
 
 import json
 
-from invertibility.core.logs import logged
-from invertibility.jobs.diagnostics_job import run_diagnostics
+from invertibility.jobs.call import run_job
 
 
 def main(smk):
-    with logged(smk.log[0]):
-        run_diagnostics(
-            json.loads(smk.params.spec),
-            smk.input.images,
-            {"weights": smk.output.weights, "similarity": smk.output.similarity},
-            smk.threads,
-            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
-        )
+    run_job(
+        smk.log[0],
+        "diagnostics",
+        spec=json.loads(smk.params.spec),
+        images_path=smk.input.images,
+        outputs={"weights": smk.output.weights, "similarity": smk.output.similarity},
+        threads=smk.threads,
+        jobs_per_gpu=smk.resources.jobs_per_gpu,
+    )
 
 
 if __name__ == "__main__":

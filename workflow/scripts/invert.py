@@ -3,20 +3,21 @@
 
 import json
 
-from invertibility.core.logs import logged
-from invertibility.jobs.invert_job import run_inversion, step_files
+from invertibility.jobs.call import run_job
+from invertibility.jobs.invert_job import step_files
 
 
 def main(smk):
-    with logged(smk.log[0]):
-        spec = json.loads(smk.params.spec)
-        run_inversion(
-            spec,
-            dict(smk.input.items()),
-            step_files(spec) if smk.rule == "invert_chunk" else list(smk.output),
-            smk.threads,
-            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
-        )
+    spec = json.loads(smk.params.spec)
+    run_job(
+        smk.log[0],
+        "invert",
+        spec=spec,
+        inputs=dict(smk.input.items()),
+        outputs=step_files(spec) if smk.rule == "invert_chunk" else list(smk.output),
+        threads=smk.threads,
+        jobs_per_gpu=smk.resources.jobs_per_gpu,
+    )
 
 
 if __name__ == "__main__":

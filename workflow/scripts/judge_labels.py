@@ -3,19 +3,19 @@
 import json
 
 from invertibility.core.inversion_io import inversion_files
-from invertibility.core.logs import logged
-from invertibility.jobs.judge_job import judge_labels
+from invertibility.jobs.call import run_job
 
 
 def main(smk):
-    with logged(smk.log[0]):
-        judge_labels(
-            json.loads(smk.params.spec),
-            inversion_files(smk.input.inversions),
-            smk.output[0],
-            smk.threads,
-            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
-        )
+    run_job(
+        smk.log[0],
+        "judge_labels",
+        spec=json.loads(smk.params.spec),
+        inversions=inversion_files(smk.input.inversions),
+        output=smk.output[0],
+        threads=smk.threads,
+        jobs_per_gpu=smk.resources.jobs_per_gpu,
+    )
 
 
 if __name__ == "__main__":

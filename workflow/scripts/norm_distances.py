@@ -2,19 +2,19 @@
 
 import json
 
-from invertibility.core.logs import logged
-from invertibility.jobs.distance_job import run_norm_distances
+from invertibility.jobs.call import run_job
 
 
 def main(smk):
-    with logged(smk.log[0]):
-        run_norm_distances(
-            json.loads(smk.params.spec),
-            smk.input.images,
-            smk.output[0],
-            smk.threads,
-            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
-        )
+    run_job(
+        smk.log[0],
+        "norm_distances",
+        spec=json.loads(smk.params.spec),
+        images_path=smk.input.images,
+        output=smk.output[0],
+        threads=smk.threads,
+        jobs_per_gpu=smk.resources.jobs_per_gpu,
+    )
 
 
 if __name__ == "__main__":

@@ -2,20 +2,20 @@
 
 import json
 
-from invertibility.core.logs import logged
-from invertibility.jobs.train_job import run_training
+from invertibility.jobs.call import run_job
 
 
 def main(smk):
-    with logged(smk.log[0]):
-        run_training(
-            json.loads(smk.params.spec),
-            smk.output.table,
-            smk.output.accuracy,
-            smk.output.blocks,
-            smk.threads,
-            jobs_per_gpu=smk.config["resources"]["jobs_per_gpu"],
-        )
+    run_job(
+        smk.log[0],
+        "train",
+        spec=json.loads(smk.params.spec),
+        table=smk.output.table,
+        accuracy_table=smk.output.accuracy,
+        blocks_table=smk.output.blocks,
+        threads=smk.threads,
+        jobs_per_gpu=smk.resources.jobs_per_gpu,
+    )
 
 
 if __name__ == "__main__":
