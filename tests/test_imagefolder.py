@@ -8,7 +8,8 @@ from conftest import ROOT, load_config, run_snakemake
 from PIL import Image
 
 from invertibility.core.errors import ConfigError, DataError
-from invertibility.data import datasets
+from invertibility.data import datasets, image_sets
+from invertibility.data.sources import imagefolder
 from invertibility.planning.plan import Plan
 
 PHOTOS = {
@@ -76,7 +77,7 @@ def test_training_set_skips_non_images_with_a_warning(folders, caplog):
 
 def test_held_out_images_are_labelled_by_the_training_classes(folders):
     spec = paper_config(folders)["datasets"]["imagenet"]
-    held = datasets.inversion_images(spec, {"per_class": 1})  # loads the held-out set itself
+    held = image_sets.inversion_images(spec, {"per_class": 1})  # loads the held-out set itself
     assert held.labels.tolist() == [0, 2]  # cat, vehicle (not 0, 1)
     assert held.ids == ["cat/chelsea.png", "vehicle/stereo_motorcycle.png"]
 
@@ -102,7 +103,7 @@ def test_folder_without_images_is_reported(tmp_path):
     (tmp_path / "a" / "readme.txt").write_text("x")
     spec = {"image_size": 32, "channels": 3, "mean": [0.5], "std": [0.5]}
     with pytest.raises(DataError, match="no usable images"):
-        datasets.image_folder(str(tmp_path), spec, train=True, key="root")
+        imagefolder.image_folder(str(tmp_path), spec, train=True, key="root")
 
 
 def shrink_steps(node):
@@ -153,3 +154,10 @@ def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
     for model in ("alexnet", "resnet18_nobn", "mlp", "mlp_wide"):
         assert f"results/checkpoints/{model}" in run.stdout
     assert "invert" in run.stdout
+
+
+def test_the_schema_names_exactly_the_registered_dataset_sources():
+    from invertibility.data.sources import SOURCES
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert set(schema["$defs"]["dataset"]["properties"]["source"]["enum"]) == set(SOURCES)

@@ -26,6 +26,7 @@ from safetensors.torch import save_file
 from ..core.atomic import atomic_path
 from ..core.errors import DataError
 from ..core.vocabulary import canonical
+from .pixels import ImageSet
 
 
 @dataclass
@@ -92,9 +93,32 @@ def _spread(allowed: torch.Tensor, pool_labels: torch.Tensor, count: int, genera
     return torch.tensor(order[:count], dtype=torch.long)
 
 
+def inversion_images(spec: dict, selection: dict, held: ImageSet | None = None) -> ImageSet:
+    """The images every inversion job of a model inverts: ``per_class`` held-out images of each
+    class (in class order) followed by the named photos (label -1). ``held``: the held-out set,
+    if already loaded."""
+    from .datasets import holdout_set
+    from .photos import photo
+
+    held = holdout_set(spec) if held is None else held
+    chosen = []
+    for cls in torch.unique(held.labels).tolist():
+        chosen += torch.nonzero(held.labels == cls).flatten()[: selection["per_class"]].tolist()
+    chosen_t = torch.tensor(chosen, dtype=torch.long)
+    images = [held.images[chosen_t]]
+    labels = [held.labels[chosen_t]]
+    ids = [held.ids[i] for i in chosen]
+    for name in selection.get("photos", []):
+        images.append(photo(name, spec)[None])
+        labels.append(torch.tensor([-1]))
+        ids.append(f"photo:{name}")
+    return ImageSet(torch.cat(images), torch.cat(labels), ids)
+
+
 def prepare(dataset: dict, selection: dict, output: str | Path) -> PreparedImages:
     """Load, select, resize and standardize the images once, and write them to ``output``."""
-    from .datasets import channel_stats, holdout_set, inversion_images  # the only dataset read
+    from .datasets import holdout_set  # the only dataset read
+    from .pixels import channel_stats
 
     held = holdout_set(dataset)
     chosen = inversion_images(dataset, selection, held)

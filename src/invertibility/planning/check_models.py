@@ -8,9 +8,10 @@ import bisect
 import copy
 import functools
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError
 from ..core.steps import iterations_per_epoch, parse_step, step_from_index
 from ..data import datasets
+from ..data.photos import PHOTOS
 from ..nets.models import (
     ARCHITECTURES,
     OPTIONS,
@@ -42,16 +43,7 @@ class ModelChecks:
 
     def check_datasets(self) -> None:
         for name, spec in self.config["datasets"].items():
-            if spec["source"] != "imagefolder":
-                continue
-            for key in ("root", "holdout_root", "train_size", "num_classes"):
-                if key not in spec:
-                    raise ConfigError(f"datasets.{name}.{key}: required for source imagefolder")
-            for key in ("root", "holdout_root"):
-                try:
-                    datasets.class_names(spec[key], key)
-                except DataError as error:
-                    raise ConfigError(f"datasets.{name}.{error}") from None
+            datasets.check(spec, f"datasets.{name}")
 
     def check_model(self, name: str) -> None:
         spec = self.models[name]
@@ -79,10 +71,10 @@ class ModelChecks:
                 f"smallest size at which every layer exists is {smallest} px"
             )
         for photo in spec["images"].get("photos", []):
-            if photo not in datasets.PHOTOS:
+            if photo not in PHOTOS:
                 raise ConfigError(
                     f"{where}.images.photos: {photo!r} is not a photo that ships with "
-                    f"scikit-image; choose from: {', '.join(datasets.PHOTOS)}"
+                    f"scikit-image; choose from: {', '.join(PHOTOS)}"
                 )
         seeds = spec.setdefault("seeds", [0])
         repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
