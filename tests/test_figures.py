@@ -1,6 +1,7 @@
 """Image-grid figures: rows and cells follow the config; a diverged image is marked, not drawn."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from invertibility.figures import image_grid
@@ -61,3 +62,50 @@ def test_forest_plot_labels_keep_the_model_and_layer():
     assert short_label(long, width=50).endswith("[mlp fc2]")
     assert len(short_label(long, width=50)) <= 50
     assert short_label("Short claim") == "Short claim"
+
+
+# A figure that a page holds: no more than 2.2 times as wide as tall or as tall as wide, so that
+# scaled to a page (or a laptop screen) in either orientation its labels keep a readable size.
+PAGE_ASPECTS = (1 / 2.2, 2.2)
+
+
+def aspect(png) -> float:
+    from PIL import Image
+
+    with Image.open(png) as image:
+        return image.width / image.height
+
+
+def curves_summary(groups: int) -> pd.DataFrame:
+    """A summary table with ``groups`` (model, t) groups of three layers and four steps."""
+    rows = []
+    for group in range(groups):
+        for layer in ("conv1", "conv2", "conv5"):
+            for p, tp in enumerate(("0_1", "0_2", "0_3", "0_4", "cross_seed")):
+                value = 1 - 0.2 * p
+                rows.append(
+                    {
+                        "images": "dataset",
+                        "model": f"model{group}",
+                        "t": "0_1",
+                        "tp": tp,
+                        "layer": layer,
+                        "p": p,
+                        "drift": 0.1 * p,
+                        **{
+                            f"{m}{s}": value + d
+                            for m in ("retained", "excess")
+                            for s, d in (("", 0), ("_low", -0.1), ("_high", 0.1))
+                        },
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_figure_7_is_a_grid_a_page_holds_however_many_models(tmp_path):
+    from invertibility.figures.invertibility_curves import draw_invertibility_curves
+
+    for groups in (1, 6):
+        png = tmp_path / f"curves{groups}.png"
+        draw_invertibility_curves(curves_summary(groups), str(tmp_path / "c.pdf"), str(png))
+        assert PAGE_ASPECTS[0] <= aspect(png) <= PAGE_ASPECTS[1], (groups, aspect(png))

@@ -19,11 +19,11 @@ def draw_invertibility_curves(
     title: str | None = None,
     models: list[str] | None = None,
 ):
-    """Per (model, t) of ``models`` (default all), dataset images: the measure (mean over seeds,
-    Student's t 95% band over seeds) against the optimizer steps p (top row) and against the
-    weight drift D_l (middle row), and the excess similarity ``E = c_tp - c_null`` against p (bottom
-    row, where the summary has it and the measure is not E itself), one line per layer; dashed:
-    the layer's cross-seed floor."""
+    """A row per (model, t) of ``models`` (default all), dataset images: the measure (mean over
+    seeds, Student's t 95% band over seeds) against the optimizer steps p (left) and against the
+    weight drift D_l (middle), and the excess similarity ``E = c_tp - c_null`` against p (right,
+    where the summary has it and the measure is not E itself), one line per layer; dashed: the
+    layer's cross-seed floor."""
     import seaborn as sns
 
     from .style import finish, plt
@@ -33,17 +33,22 @@ def draw_invertibility_curves(
         summary = summary[summary["model"].isin(models)]
     curves = summary[~summary["tp"].isin(CONTROLS)]
     groups = curves[["model", "t"]].drop_duplicates().to_numpy().tolist()
-    cols = len(groups)
-    panels = [("p", measure), ("drift", measure)]
+    views = [("p", measure), ("drift", measure)]
     if measure != "excess" and "excess" in summary:
-        panels.append(("p", "excess"))
+        views.append(("p", "excess"))
+    # a row per (model, t), a column per view: readable at a page's width however many models
+    # (and panels taller with one or two rows, so that the figure is never a thin strip)
+    width = 4.0 * len(views)
     fig, axes = plt.subplots(
-        len(panels), cols, figsize=(4.2 * cols, 3.2 * len(panels)), squeeze=False
+        len(groups),
+        len(views),
+        figsize=(width, max(2.9 * len(groups), width / 2)),
+        squeeze=False,
     )
     palette = sns.color_palette("colorblind")
-    for col, (model, t) in enumerate(groups):
+    for row, (model, t) in enumerate(groups):
         rows = curves[(curves["model"] == model) & (curves["t"] == t)]
-        for row, (x_name, shown) in enumerate(panels):
+        for col, (x_name, shown) in enumerate(views):
             axis = axes[row, col]
             lines = rows.groupby("layer", sort=False)
             for color, (layer, line) in zip(palette, lines, strict=False):
@@ -62,22 +67,20 @@ def draw_invertibility_curves(
                 if not floor.empty:
                     axis.axhline(floor.iloc[0][shown], color=color, ls="--", lw=1)
             axis.set_ylabel(shown)
+            axis.set_title(f"{model}, function t = {t}", fontsize=8)
             if x_name == "p":
                 ticks = rows.drop_duplicates("p").sort_values("p")
                 axis.set_xticks(ticks["p"].astype(float), ticks["tp"], rotation=45, fontsize=6)
-                axis.set_xlabel("activation step tp")
-                if row == 0:
-                    axis.set_title(f"{model}, function t = {t}", fontsize=9)
-                    axis.legend(
-                        fontsize=7, title="layer (dashed: cross-seed floor)", title_fontsize=6
-                    )
+                axis.set_xlabel("activation step tp", fontsize=8)
             else:
-                axis.set_xlabel("weight drift D_l from t to tp")
+                axis.set_xlabel("weight drift D_l from t to tp", fontsize=8)
+            if col == 0:
+                axis.legend(fontsize=6, title="layer (dashed: cross-seed floor)", title_fontsize=6)
     fig.suptitle(
         title or "Invertibility across iterations (mean over seeds, 95% CI over seeds)",
         fontsize=10,
     )
-    finish(fig, pdf, png)
+    finish(fig, pdf, png, title_room=0.3)
 
 
 def inputs(plan, name: str) -> dict:
@@ -104,8 +107,8 @@ KIND = FigureKind(
 Figure ``{name}`` (kind ``invertibility_curves``, ours): the figure's ``measure`` (default:
 retained similarity, 1 = nothing lost since t, 0 = no closer to x_i than another image's
 reconstruction; limited to [0, 1], missing for a seed whose control margin is not measurable)
-against the activation step (top) and against the weight drift D_l (middle), and the excess
-similarity E = c_tp - c_null, without division, against the step (bottom), per layer, mean over
-training seeds with Student's t 95% bands over the seeds' means; the dashed line is the layer's
-cross-seed floor.""",
+against the activation step (left) and against the weight drift D_l (middle), and the excess
+similarity E = c_tp - c_null, without division, against the step (right), a row per model and
+function step, a line per layer, mean over training seeds with Student's t 95% bands over the
+seeds' means; the dashed line is the layer's cross-seed floor.""",
 )

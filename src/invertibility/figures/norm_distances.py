@@ -23,6 +23,7 @@ def draw_norm_distances(
     invertible = table[table["identified"].fillna(False) & ~table["photo"]][
         ["model", "seed", "layer", "t", "tp", "image_id", "p"]
     ]
+    legend = None  # one for the figure (every panel has the same three), not one on each histogram
     for ax, (model, layer, t) in zip(axes, panels, strict=True):
         rows = distances[
             (distances["model"] == model) & (distances["layer"] == layer) & (distances["t"] == t)
@@ -60,18 +61,19 @@ def draw_norm_distances(
         twin.set_ylabel("p (steps after t)")
         ax.set_xlabel(f"L2 distance at {layer}")
         ax.set_title(f"{model} {layer}, t = {t}", fontsize=9)
-        handles = ax.get_legend_handles_labels()
-        twin_handles = twin.get_legend_handles_labels()
-        ax.legend(handles[0] + twin_handles[0], handles[1] + twin_handles[1], fontsize=6)
-        if twin.get_legend():
-            twin.get_legend().remove()
+        handles, labels = ax.get_legend_handles_labels()
+        twin_handles, twin_labels = twin.get_legend_handles_labels()
+        legend = legend or (handles + twin_handles, labels + twin_labels)
+        for axis in (ax, twin):
+            if axis.get_legend():
+                axis.get_legend().remove()
     fig.suptitle(
         title
         or "Norm distances: other-class distances (histograms) vs how far x_i moves while "
         "still invertible (scatter)",
         fontsize=10,
     )
-    finish(fig, pdf, png)
+    finish(fig, pdf, png, legend=legend)
 
 
 def inputs(plan, name: str) -> dict:

@@ -12,8 +12,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ..core.atomic import save_figure  # noqa: E402
 
 
-def finish(fig, pdf: str, png: str) -> None:
-    fig.tight_layout()
+def finish(fig, pdf: str, png: str, legend: tuple | None = None, title_room: float = 0) -> None:
+    """Lay out and save ``fig``; ``legend``: (handles, labels) of one legend for the whole
+    figure, set in a row under the panels rather than on any of them; ``title_room``: inches
+    kept free above the panels for the title (a tall figure's layout would reach into it)."""
+    top = 1 - title_room / fig.get_figheight()
+    if legend:
+        fig.legend(*legend, loc="lower center", ncol=len(legend[0]), fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0.04, 1, top))
+    elif title_room:
+        fig.tight_layout(rect=(0, 0, 1, top))
+    else:
+        fig.tight_layout()
     save_figure(fig, [pdf, png])
     plt.close(fig)
 
