@@ -4,9 +4,8 @@
 
 For each primary claim: the gap between its effect and the line it must clear, the spread of
 its seed effects (recovered from the interval), and the seeds at which a one-sided t test at
-Holm's strictest level finds that gap with the given power (invertibility.analysis.seed_plan). A
-claim
-voided by a gate is marked: seeds do not lift a gate.
+Holm's strictest level finds that gap with the given power (invertibility.analysis.seed_plan).
+A claim voided by a gate is marked: seeds do not lift a gate.
 """
 
 import argparse

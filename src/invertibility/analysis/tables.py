@@ -3,26 +3,26 @@ horizons. Definitions (also in docs/method.md; the measures in
 :mod:`invertibility.analysis.measures`):
 
 * per row, from the reconstruction and the prepared image set
-(:mod:`invertibility.analysis.recognition`):
-  ``similarity`` (Pearson correlation with ``x_i``), ``identified``/``id_score`` (rank among
-  ``x_i`` and ``K - 1`` drawn candidates; chance ``1 / K`` and 0.5), ``identified_all`` (among
-  every held-out image) and ``identified_class`` (among ``x_i``'s own class); ties count against
-  ``x_i`` and a row's own target image is never a candidate.
+  (:mod:`invertibility.analysis.recognition`): ``similarity`` (Pearson correlation with
+  ``x_i``), ``identified``/``id_score`` (rank among ``x_i`` and ``K - 1`` drawn candidates;
+  chance ``1 / K`` and 0.5), ``identified_all`` (among every held-out image) and
+  ``identified_class`` (among ``x_i``'s own class); ties count against ``x_i`` and a row's own
+  target image is never a candidate.
 * controls of each (model, seed, layer, t): ``tp = t`` (a perfect target); ``other_image``
   (targets of held-out images of another class, several per image: the null); ``cross_seed``
   (the target ``r_l^t(x_i)`` of another training seed: the *floor*).
-* the primary measure ``retained`` (per seed, :mod:`invertibility.analysis.retention`);
-``invertible``
-  (per (model, layer, t, tp), over seeds): the mean ``retained`` is at least
-  :data:`~invertibility.analysis.measures.INVERTIBLE` where the ``tp = t`` control is above the null
-  (the lower bound of its seed interval above 0). The horizon is the last ``p`` before the first
-  step whose ``retained`` falls below that level, per seed (censored, at least, where it is the
-  last step tested), then its median over seeds with an order-statistic interval.
+* the primary measure ``retained``, per seed (:mod:`invertibility.analysis.retention`).
+* ``invertible``, per (model, layer, t, tp), over seeds: the mean ``retained`` is at least
+  :data:`~invertibility.analysis.measures.INVERTIBLE` where the ``tp = t`` control is above the
+  null (the lower bound of its seed interval above 0). The horizon is the last ``p`` before the
+  first step whose ``retained`` falls below that level, per seed (censored, at least, where it
+  is the last step tested), then its median over seeds with an order-statistic interval.
 * every other interval is Student's t over the seeds' means (:mod:`invertibility.analysis.stats`).
 * ``ssim`` (secondary): SSIM of the unclipped reconstruction, pixel space; ``ssim_gain``: minus
   the mean SSIM of the image's other-image controls.
-* a diverged inversion is excluded from every measure (all NaN / NA) and counted (``n_diverged``);
-  photos (label -1) are reported on their own (``images = "photos"``), never in class statistics.
+* a diverged inversion is excluded from every measure (all NaN / NA) and counted
+  (``n_diverged``); photos (label -1) are reported on their own (``images = "photos"``), never in
+  class statistics.
 """
 
 from __future__ import annotations
