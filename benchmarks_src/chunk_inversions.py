@@ -41,7 +41,7 @@ def widest_key(plan: Plan, model: str) -> list:
     """The inversion jobs of the seed-0 (layer, t) of ``model`` with the most steps."""
     keys: dict[tuple, list] = {}
     first_seed = plan.seeds(model)[0]
-    for job in plan.inversion_jobs:
+    for job in plan.inversions.all:
         if job.model == model and job.seed == first_seed:
             keys.setdefault((job.layer, job.t), []).append(job)
     return max(keys.values(), key=len)
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     config = yaml.safe_load(args.config.read_text())
     plan = Plan(config)
-    models = args.models or sorted({job.model for job in plan.inversion_jobs})
+    models = args.models or sorted({job.model for job in plan.inversions.all})
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp) / "run"
         for kept in ("checkpoints", "images", "tables/training"):

@@ -23,7 +23,7 @@ from invertibility.analysis.stats import t_interval
 from invertibility.core.inversion_io import load_inversion
 from invertibility.data import image_sets
 from invertibility.jobs.invert_job import run_inversion
-from invertibility.planning.plan import InversionJob, Plan
+from invertibility.planning.plan import InversionChunk, InversionJob, Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = {  # per-model inversion overrides, merged over config.yaml's alexnet entry
@@ -62,7 +62,7 @@ def main(run: Path, seeds: list[int], names: list[str], out: Path = Path("/tmp/c
             c = {}
             for tp in ("0_100", "other_image"):
                 job = InversionJob("alexnet", seed, "conv5", "0_100", tp)
-                spec = plan.inversion_spec(job)
+                spec = plan.inversions.spec(InversionChunk.alone(job))
                 (entry,) = spec["targets"]
                 entry["checkpoints"] = {k: str(run / v) for k, v in entry["checkpoints"].items()}
                 target = out / f"{abs(hash(name))}_{seed}_{tp}.npz"

@@ -12,7 +12,7 @@ from invertibility.core.provenance import code_version
 from invertibility.core.steps import STEP_PATTERN
 from invertibility.core.vocabulary import CONTROLS, canonical
 from invertibility.figures import KINDS as FIGURE_KINDS
-from invertibility.planning.plan import InversionJob, Plan
+from invertibility.planning.plan import InversionChunk, Plan
 from invertibility.planning.schema_check import check_schema
 
 try:
@@ -33,7 +33,8 @@ wildcard_constraints:
     dataset="|".join(config["datasets"]),
 
 
-def res(key):
+def resource(key):
+    """The config's ``resources.<key>``: what a job asks the scheduler for."""
     return config["resources"][key]
 
 
@@ -41,10 +42,10 @@ def res(key):
 # counts on one machine and inside a SLURM group job; `gres` is what a submitted SLURM job asks
 # for. A string, so that a group of jobs side by side still asks for one GPU (Snakemake sums
 # a group's numbers across parallel jobs, and takes its strings as they are).
-GPU_SLOTS = res("gpu")
-GPU_GRES = f"gpu:{res('gpu')}" if res("gpu") else ""
+GPU_SLOTS = resource("gpu")
+GPU_GRES = f"gpu:{resource('gpu')}" if resource("gpu") else ""
 # A resource, not a param: sharing GPUs differently reruns nothing.
-JOBS_PER_GPU = res("jobs_per_gpu")
+JOBS_PER_GPU = resource("jobs_per_gpu")
 
 
 def script_code(name):
@@ -60,7 +61,7 @@ def names_pattern(names):
 def get_final_targets():
     targets = [paths.training_table(model, seed) for model, seed in PLAN.runs()]
     targets += get_all_inversions()
-    for name in PLAN.figure_names():
+    for name in PLAN.figures.names():
         targets += [paths.figure(name, "pdf"), paths.figure(name, "png")]
     targets += [
         paths.table(name)
@@ -73,7 +74,7 @@ def get_final_targets():
     ]
     targets += get_all_distances()
     targets += get_all_diagnostics()
-    if PLAN.diagnostics_runs():
+    if PLAN.diagnostics.runs():
         targets += [paths.table("predictors"), paths.table("predictor_units")]
     if PLAN.claims():
         targets += [paths.claims(), paths.table("claims_sensitivity")]
@@ -82,20 +83,20 @@ def get_final_targets():
 
 def get_all_inversions(wildcards=None):
     """Every inversion file, or its chunk's folder."""
-    return PLAN.inversion_targets(PLAN.inversion_jobs)
+    return PLAN.inversions.targets(PLAN.inversions.all)
 
 
 def get_all_pools(wildcards=None):
     """The prepared image set (its held-out pool) of every model with an inversion."""
     return [
         paths.images(model)
-        for model in dict.fromkeys(j.model for j in PLAN.inversion_jobs)
+        for model in dict.fromkeys(j.model for j in PLAN.inversions.all)
     ]
 
 
 def get_all_judged(wildcards=None):
     """The label judges' tables, one per judged dataset."""
-    return [paths.judged_labels(dataset) for dataset in PLAN.judged_datasets()]
+    return [paths.judged_labels(dataset) for dataset in PLAN.judges.datasets()]
 
 
 def get_all_accuracies(wildcards=None):
@@ -103,53 +104,49 @@ def get_all_accuracies(wildcards=None):
 
 
 def get_all_distances(wildcards=None):
-    return PLAN.distance_tables()
+    return PLAN.distances.tables()
 
 
 def get_all_diagnostics(wildcards=None):
-    return PLAN.diagnostics_tables("weights") + PLAN.diagnostics_tables("similarity")
+    return PLAN.diagnostics.tables("weights") + PLAN.diagnostics.tables("similarity")
 
 
 def get_all_similarity(wildcards=None):
-    return PLAN.diagnostics_tables("similarity")
-
-
-def inversion_job(wildcards):
-    return InversionJob(
-        wildcards.model, int(wildcards.seed), wildcards.layer, wildcards.t, wildcards.tp
-    )
-
-
-def get_inversion_spec(wildcards):
-    return canonical(PLAN.inversion_spec(inversion_job(wildcards)))
-
-
-def get_inversion_checkpoints(wildcards):
-    """The checkpoint folders of the runs a job reads (two for the cross-seed control)."""
-    job = inversion_job(wildcards)
-    return [paths.checkpoint_dir(job.model, seed) for seed in PLAN.inversion_runs(job)]
+    return PLAN.diagnostics.tables("similarity")
 
 
 def get_chunk(wildcards):
-    return PLAN.chunk(
+    """The steps a job inverts: its chunk's (rule invert_chunk), or its one step (rule
+    invert, whose wildcards name it)."""
+    if "tp" in wildcards.keys():
+        return InversionChunk(
+            wildcards.model,
+            int(wildcards.seed),
+            wildcards.layer,
+            wildcards.t,
+            (wildcards.tp,),
+        )
+    return PLAN.inversions.chunk(
         wildcards.model, int(wildcards.seed), wildcards.layer, wildcards.t
     )
 
 
-def get_chunk_checkpoints(wildcards):
+def get_inversion_checkpoints(wildcards):
+    """The checkpoint folders of the runs a job reads (two for the cross-seed control)."""
     chunk = get_chunk(wildcards)
     return [
-        paths.checkpoint_dir(chunk.model, seed) for seed in PLAN.inversion_runs(chunk)
+        paths.checkpoint_dir(chunk.model, seed)
+        for seed in PLAN.inversions.seeds_read(chunk)
     ]
+
+
+def get_inversion_spec(wildcards):
+    return canonical(PLAN.inversions.spec(get_chunk(wildcards)))
 
 
 def get_chunk_runtime(wildcards):
     """Minutes: the config's ``invert_runtime`` for each of the chunk's batched optimizations."""
-    return res("invert_runtime") * PLAN.inversion_batches(get_chunk(wildcards))
-
-
-def get_chunk_spec(wildcards):
-    return canonical(PLAN.inversion_spec(get_chunk(wildcards)))
+    return resource("invert_runtime") * PLAN.inversions.batches(get_chunk(wildcards))
 
 
 def figure_kind(wildcards):

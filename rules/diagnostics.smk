@@ -16,13 +16,13 @@ rule diagnostics:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("diagnostics_mem_mb"),
-        runtime=res("invert_runtime"),
+        mem_mb=resource("diagnostics_mem_mb"),
+        runtime=resource("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
-        spec=lambda wc: canonical(PLAN.diagnostics_spec(wc.model, int(wc.seed))),
+        spec=lambda wc: canonical(PLAN.diagnostics.spec(wc.model, int(wc.seed))),
         code=script_code("diagnostics.py"),
     script:
         "../workflow/scripts/diagnostics.py"

@@ -15,13 +15,13 @@ rule norm_distances:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("invert_mem_mb"),
-        runtime=res("invert_runtime"),
+        mem_mb=resource("invert_mem_mb"),
+        runtime=resource("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
-        spec=lambda wc: canonical(PLAN.distance_spec(wc.model, int(wc.seed), wc.layer)),
+        spec=lambda wc: canonical(PLAN.distances.spec(wc.model, int(wc.seed), wc.layer)),
         code=script_code("norm_distances.py"),
     script:
         "../workflow/scripts/norm_distances.py"

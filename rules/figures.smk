@@ -18,7 +18,7 @@ rule figure:
     benchmark:
         paths.benchmark("figure", name="{name}")
     wildcard_constraints:
-        name=names_pattern(PLAN.figure_names()),
+        name=names_pattern(PLAN.figures.names()),
     conda:
         "../envs/plots.yaml"
     threads: 1

@@ -28,13 +28,13 @@ rule invert:
             tp="{tp}",
         )
     wildcard_constraints:
-        model=names_pattern(PLAN.unchunked_models()),
+        model=names_pattern(PLAN.inversions.unchunked_models()),
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("invert_mem_mb"),
-        runtime=res("invert_runtime"),
+        mem_mb=resource("invert_mem_mb"),
+        runtime=resource("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
@@ -47,12 +47,12 @@ rule invert:
 
 # A model with `invert_chunk` > 1 inverts all activation steps of one (seed, layer, t) per job,
 # in batched optimizations of that many steps, and writes their files into that folder, its one
-# output (see invertibility.planning.plan.InversionChunk).
+# output (see invertibility.planning.inversions).
 rule invert_chunk:
     """Invert r_l^tp(x_i) with r_l^t for every tp of one (seed, layer, t): a folder of files."""
     input:
         images=paths.images("{model}"),
-        checkpoints=get_chunk_checkpoints,
+        checkpoints=get_inversion_checkpoints,
     output:
         directory(paths.inversion_folder("{model}", "{seed}", "{layer}", "{t}")),
     log:
@@ -72,18 +72,18 @@ rule invert_chunk:
             t="{t}",
         )
     wildcard_constraints:
-        model=names_pattern(PLAN.chunked_models()),
+        model=names_pattern(PLAN.inversions.chunked_models()),
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("invert_mem_mb"),
+        mem_mb=resource("invert_mem_mb"),
         runtime=get_chunk_runtime,
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
-        spec=get_chunk_spec,
+        spec=get_inversion_spec,
         code=INVERT_CODE,
     script:
         "../workflow/scripts/invert.py"

@@ -33,7 +33,7 @@ rule judge_labels:
             PLAN.analyses["label_judges"][wc.dataset]["model"],
             PLAN.analyses["label_judges"][wc.dataset]["seed"],
         ),
-        inversions=lambda wc: PLAN.judged_inversions(wc.dataset),
+        inversions=lambda wc: PLAN.judges.inversions(wc.dataset),
     output:
         paths.judged_labels("{dataset}"),
     log:
@@ -44,13 +44,13 @@ rule judge_labels:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=res("invert_mem_mb"),
-        runtime=res("invert_runtime"),
+        mem_mb=resource("invert_mem_mb"),
+        runtime=resource("invert_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
-        spec=lambda wc: canonical(PLAN.judge_spec(wc.dataset)),
+        spec=lambda wc: canonical(PLAN.judges.spec(wc.dataset)),
         code=script_code("judge_labels.py"),
     script:
         "../workflow/scripts/judge_labels.py"

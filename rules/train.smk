@@ -17,16 +17,16 @@ rule train:
     priority: 10
     conda:
         "../envs/torch.yaml"
-    threads: res("train_threads")
+    threads: resource("train_threads")
     resources:
-        mem_mb=res("train_mem_mb"),
-        runtime=res("train_runtime"),
+        mem_mb=resource("train_mem_mb"),
+        runtime=resource("train_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
         # the model's own config entry alone: figures, grids and claims never rerun training
-        spec=lambda wc: canonical(PLAN.training_spec(wc.model, int(wc.seed))),
+        spec=lambda wc: canonical(PLAN.training.spec(wc.model, int(wc.seed))),
         code=script_code("train.py"),
     script:
         "../workflow/scripts/train.py"

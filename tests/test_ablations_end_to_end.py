@@ -22,13 +22,13 @@ def ablation_run(tmp_path_factory):
 
 def test_every_variant_trains_inverts_and_is_diagnosed(ablation_run):
     plan = Plan(load_config(CONFIG))
-    expected = [job.path for job in plan.inversion_jobs]
+    expected = [job.path for job in plan.inversions.all]
     expected += [
         paths.diagnostics(m, s, k)
-        for m, s in plan.diagnostics_runs()
+        for m, s in plan.diagnostics.runs()
         for k in ("weights", "similarity")
     ]
-    expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
+    expected += [paths.figure(n, ext) for n in plan.figures.names() for ext in ("pdf", "png")]
     missing = [p for p in expected if not (ablation_run / p).is_file()]
     assert not missing, missing
     # the batch-norm variant is inverted in eval mode (recorded in every file)

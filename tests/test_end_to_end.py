@@ -24,8 +24,8 @@ def test_every_expected_file_exists(finished_run):
     expected += [paths.checkpoint_accuracy(m, seed) for m, seed in runs]
     expected += [paths.checkpoint(m, seed, s) for m, seed in runs for s in plan.schedule(m)]
     expected += [paths.images(m) for m in ("mlp", "resnet18_nobn")]
-    expected += [job.path for job in plan.inversion_jobs]
-    expected += [paths.figure(n, ext) for n in plan.figure_names() for ext in ("pdf", "png")]
+    expected += [job.path for job in plan.inversions.all]
+    expected += [paths.figure(n, ext) for n in plan.figures.names() for ext in ("pdf", "png")]
     expected += ["logs/train/mlp/seed1.log", "benchmarks/train/mlp/seed1.tsv"]
     expected += ["logs/prepare_images/mlp.log", "benchmarks/invert/mlp/seed1/fc1/0_5/1_5.tsv"]
     expected += [
@@ -37,12 +37,12 @@ def test_every_expected_file_exists(finished_run):
             "invertibility_horizons_by_seed",
         )
     ]
-    expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distance_jobs()]
+    expected += [paths.norm_distances(m, seed, layer) for m, seed, layer in plan.distances.jobs()]
     expected += [paths.claims(), paths.claims_by_seed(), paths.judged_labels("mnist32")]
     expected += [paths.block_diagnostics(m, seed) for m, seed in runs]
     expected += [
         paths.diagnostics(m, seed, kind)
-        for m, seed in plan.diagnostics_runs()
+        for m, seed in plan.diagnostics.runs()
         for kind in ("weights", "similarity")
     ]
     expected += [paths.table("predictors"), paths.table("predictor_units")]
@@ -310,7 +310,7 @@ def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(
     overlay = tmp_path / "chunked.yaml"
     overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": steps_per_batch}}}))
     config = [ROOT / "config" / "test.yaml", overlay]
-    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversion_jobs
+    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversions.all
     jobs = [job for job in jobs if job.model == model]
     folders = sorted({job.folder for job in jobs})
     run = run_snakemake(workdir, *folders, config=config)

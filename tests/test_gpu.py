@@ -139,7 +139,7 @@ def test_a_group_of_inversions_side_by_side_asks_for_one_gpu(finished_run, tmp_p
     env, record = sbatch_stubs(tmp_path)
     run_dir = tmp_path / "run"
     shutil.copytree(finished_run, run_dir, symlinks=True)  # keeps the times: nothing reruns
-    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversion_jobs[:4]
+    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversions.all[:4]
     for job in jobs:
         (run_dir / job.path).unlink()
     gpu_config = tmp_path / "gpu.yaml"

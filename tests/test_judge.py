@@ -77,8 +77,8 @@ def test_a_judge_that_cannot_judge_is_a_config_error(test_config, change, messag
 
 def test_the_plan_judges_every_inversion_of_the_dataset(test_config):
     plan = Plan(copy.deepcopy(test_config))
-    assert plan.judged_datasets() == ["mnist32"]
-    judged = plan.judged_inversions("mnist32")
+    assert plan.judges.datasets() == ["mnist32"]
+    judged = plan.judges.inversions("mnist32")
     assert judged and all("/resnet18_nobn/" in path for path in judged)
-    assert plan.judge_spec("mnist32")["checkpoint"].endswith("judge32/seed0/1_0.safetensors")
-    assert np.isclose(plan.judge_spec("mnist32")["mean"][0], 0.1307)
+    assert plan.judges.spec("mnist32")["checkpoint"].endswith("judge32/seed0/1_0.safetensors")
+    assert np.isclose(plan.judges.spec("mnist32")["mean"][0], 0.1307)

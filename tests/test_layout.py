@@ -83,8 +83,8 @@ def resnet_chunk(tmp_path):
     config = load_config(ROOT / "config" / "test.yaml")
     config["models"]["resnet18_nobn"]["invert_chunk"] = 8
     plan = Plan(config)
-    chunk = next(c for c in plan.inversion_chunks if c.model == "resnet18_nobn" and c.seed == 0)
-    spec = plan.inversion_spec(chunk)
+    chunk = next(c for c in plan.inversions.chunks if c.model == "resnet18_nobn" and c.seed == 0)
+    spec = plan.inversions.spec(chunk)
     outputs = [str(tmp_path / f"{tp}.npz") for tp in chunk.tps]
     return spec, {"images": paths.images("resnet18_nobn")}, outputs
 

@@ -11,7 +11,7 @@ from snakemake.utils import validate
 
 from invertibility.core.errors import ConfigError
 from invertibility.core.vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
-from invertibility.planning.plan import InversionJob, Plan
+from invertibility.planning.plan import InversionChunk, InversionJob, Plan
 from invertibility.planning.schema_check import check_schema
 from invertibility.planning.validation import check_step_labels_are_strings
 
@@ -23,7 +23,7 @@ def test_default_config_plans_every_figure_and_the_scheduled_checkpoints(default
     assert {"0_10", "0_50", "1_10"} <= set(schedule) and schedule[-1] == "2_0"  # classifier last
     indices = [plan.step_index("mlp", s) for s in schedule]
     assert indices == sorted(indices)
-    jobs = set(plan.inversion_jobs)
+    jobs = set(plan.inversions.all)
     for seed in (0, 1, 2):  # every claim rests on three training seeds
         assert InversionJob("mlp", seed, "fc1", "0_10", "1_10") in jobs
         assert InversionJob("mlp", seed, "fc1", "0_10", OTHER_IMAGE) in jobs
@@ -35,9 +35,9 @@ def test_default_config_plans_every_figure_and_the_scheduled_checkpoints(default
     # figures invert seed 0 only; the grids every seed
     assert InversionJob("resnet18_nobn", 0, "conv5", "4_100", "4_280") in jobs
     assert InversionJob("resnet18_nobn", 1, "conv5", "4_100", "4_280") not in jobs
-    assert set(plan.figure_names("image_grid")) >= {"fig1_mlp", "fig5_mlp_wide"}
-    assert plan.figure_names("norm_distances") == ["fig6_norm_distances"]
-    assert plan.figure_names("invertibility_curves") == ["fig7_invertibility_curves"]
+    assert set(plan.figures.names("image_grid")) >= {"fig1_mlp", "fig5_mlp_wide"}
+    assert plan.figures.names("norm_distances") == ["fig6_norm_distances"]
+    assert plan.figures.names("invertibility_curves") == ["fig7_invertibility_curves"]
 
 
 def test_classifier_defaults_to_the_last_scheduled_step(test_config):
@@ -60,21 +60,21 @@ def test_schedule_ranges_expand_and_merge_with_labels(test_config):
 
 
 def test_training_spec_depends_on_the_model_entry_alone(test_config):
-    before = Plan(test_config).training_spec("mlp", 0)
+    before = Plan(test_config).training.spec("mlp", 0)
     assert before["train"]["seed"] == 0
-    assert Plan(test_config).training_spec("mlp", 1)["train"]["seed"] == 1
+    assert Plan(test_config).training.spec("mlp", 1)["train"]["seed"] == 1
     edited = copy.deepcopy(test_config)
     edited["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5"]
     edited["analyses"]["claims"] = edited["analyses"]["claims"][1:]
     edited["inversion"]["lambda_tv"] = 0.5
-    assert Plan(edited).training_spec("mlp", 0) == before
+    assert Plan(edited).training.spec("mlp", 0) == before
     edited["models"]["mlp"]["checkpoints"].append("1_2")
-    assert Plan(edited).training_spec("mlp", 0) != before
+    assert Plan(edited).training.spec("mlp", 0) != before
 
 
 def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
     plan = Plan(test_config)
-    spec = plan.inversion_spec(InversionJob("mlp", 1, "fc2", "0_5", "1_5"))
+    spec = plan.inversions.spec(InversionChunk.alone(InversionJob("mlp", 1, "fc2", "0_5", "1_5")))
     (target,) = spec["targets"]
     assert target["p"] == 20 and spec["module"] == "fc2" and spec["settings"]["iterations"] == 40
     assert spec["seed"] == 1 and spec["settings"]["depth"] == 2
@@ -87,16 +87,18 @@ def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
         "input_shape": [1, 28, 28],
         "hidden": [128, 64, 32],
     }
-    other = plan.inversion_spec(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
+    other = plan.inversions.spec(
+        InversionChunk.alone(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
+    )
     assert other["targets"][0]["p"] is None
-    files = plan.inversion_checkpoints(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
+    files = plan.inversions.checkpoints(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
     assert set(files) == {"t", "classifier"}
     # the cross-seed control: this seed's function, the next seed's activations at the same t
     cross = InversionJob("mlp", 1, "fc2", "0_5", CROSS_SEED)
-    files = plan.inversion_checkpoints(cross)
+    files = plan.inversions.checkpoints(cross)
     assert files["t"] == "results/checkpoints/mlp/seed1/0_5.safetensors"
     assert files["target"] == "results/checkpoints/mlp/seed0/0_5.safetensors"
-    assert plan.inversion_runs(cross) == [1, 0]
+    assert plan.inversions.seeds_read(InversionChunk.alone(cross)) == [1, 0]
 
 
 def test_chunks_partition_the_inversions(test_config):
@@ -105,8 +107,8 @@ def test_chunks_partition_the_inversions(test_config):
     # seed 0 inverts one more step than seed 1 (its figure panel): another chunk shape
     config["figures"]["fig1_mlp"]["panels"][0]["activations"] = ["0_5", "1_0", "1_5"]
     plan = Plan(config)
-    mlp = {job for job in plan.inversion_jobs if job.model == "mlp"}
-    chunks = plan.inversion_chunks
+    mlp = {job for job in plan.inversions.all if job.model == "mlp"}
+    chunks = plan.inversions.chunks
     chunked = [job for chunk in chunks for job in chunk.jobs]
     assert sorted(chunked) == sorted(mlp) and len(chunked) == len(set(chunked))
     # one chunk, and one folder, per (seed, layer, t)
@@ -117,20 +119,21 @@ def test_chunks_partition_the_inversions(test_config):
         steps = [tp for tp in chunk.tps if tp not in CONTROLS]
         assert list(chunk.tps) == steps + [tp for tp in CONTROLS if tp in chunk.tps]
         assert steps == sorted(steps, key=lambda step: plan.step_index("mlp", step))
-    assert plan.unchunked_models() == ["resnet18_nobn", "judge32"]
-    assert plan.chunked_models() == ["mlp"]
-    spec = plan.inversion_spec(chunks[0])
+    assert plan.inversions.unchunked_models() == ["resnet18_nobn", "judge32"]
+    assert plan.inversions.chunked_models() == ["mlp"]
+    spec = plan.inversions.spec(chunks[0])
     assert spec["steps_per_batch"] == 2
-    assert "steps_per_batch" not in plan.inversion_spec(next(iter(plan.inversion_jobs)))
+    unchunked = next(j for j in plan.inversions.all if j.model != "mlp")
+    assert "steps_per_batch" not in plan.inversions.spec(InversionChunk.alone(unchunked))
     assert [target["tp"] for target in spec["targets"]] == list(chunks[0].tps)
     first = chunks[0].jobs[0]
-    assert plan.chunk(first.model, first.seed, first.layer, first.t) == chunks[0]
+    assert plan.inversions.chunk(first.model, first.seed, first.layer, first.t) == chunks[0]
     # the DAG builds each chunked model's folder once, and every other model's files
-    targets = plan.inversion_targets(plan.inversion_jobs)
+    targets = plan.inversions.targets(plan.inversions.all)
     assert targets.count(chunks[0].folder) == 1
     assert all(Path(job.path).parent.as_posix() == chunks[0].folder for job in chunks[0].jobs)
     assert all(job.folder == chunks[0].folder for job in chunks[0].jobs)
-    assert len(targets) == len(chunks) + len(plan.inversion_jobs) - len(mlp)
+    assert len(targets) == len(chunks) + len(plan.inversions.all) - len(mlp)
 
 
 def mutate(config, path, value):
@@ -323,7 +326,7 @@ def test_activation_ranges_expand_from_the_function_step(test_config):
     validate(config, str(SCHEMA))
     config["models"]["mlp"]["checkpoints"] = [{"every": 10, "from": "0_5", "until": "1_15"}]
     plan = Plan(config)
-    tps = sorted({j.tp for j in plan.inversion_jobs if j.t == "0_5" and j.layer == "fc1"})
+    tps = sorted({j.tp for j in plan.inversions.all if j.t == "0_5" and j.layer == "fc1"})
     # 20 iterations per epoch: 0_5, 0_15, 1_5, 1_15 (+ the controls)
     assert tps == ["0_15", "0_5", "1_15", "1_5", CROSS_SEED, OTHER_IMAGE]
 

@@ -75,7 +75,7 @@ def test_npz_bytes_are_reproducible(tmp_path):
 
 def train_mlp(tmp_path, name, seed):
     config = load_config(ROOT / "config" / "test.yaml")
-    spec = Plan(config).training_spec("mlp", seed)
+    spec = Plan(config).training.spec("mlp", seed)
     spec["schedule"] = [
         (step, index, str(tmp_path / name / f"{step}.safetensors"))
         for step, index, _ in spec["schedule"]

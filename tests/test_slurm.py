@@ -48,16 +48,16 @@ def test_tiny_config_runs_through_sbatch(tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-5000:]
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
-    for job in plan.inversion_jobs:
+    for job in plan.inversions.all:
         assert (tmp_path / "run" / job.path).is_file()
     assert (tmp_path / "run" / paths.claims()).is_file()
     # every job of the run was submitted with sbatch: one SLURM job id per submission
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
     groups = output.count("Group job inversions")
-    n_grouped = sum(job.model != "mlp" for job in plan.inversion_jobs)
+    n_grouped = sum(job.model != "mlp" for job in plan.inversions.all)
     other_jobs = len(re.findall(r"^rule (?!all\b|invert\b)\w+:", output, re.M))
     chunks = len(re.findall(r"^rule invert_chunk:", output, re.M))
-    assert chunks == len({(j.seed, j.layer, j.t) for j in plan.inversion_jobs if j.model == "mlp"})
+    assert chunks == len({(j.seed, j.layer, j.t) for j in plan.inversions.all if j.model == "mlp"})
     assert len(submitted) == len(set(submitted)) == groups + other_jobs, output[-3000:]
     assert groups == -(-n_grouped // 4)  # 4 inversions per group in the test profile
     logs = list((tmp_path / "run" / ".snakemake" / "slurm_logs").rglob("*.log"))

@@ -212,9 +212,9 @@ def test_variant_options_reach_the_network_spec_only_where_set(test_config):
     config = copy.deepcopy(test_config)
     config["models"]["resnet18_nobn"]["skip"] = False
     plan = Plan(config)
-    assert plan.network("resnet18_nobn")["options"] == {"skip": False}
-    assert "options" not in plan.network("mlp")  # a plain model's spec is unchanged
-    net = build_model(**plan.network("resnet18_nobn"))
+    assert plan.network_spec("resnet18_nobn")["options"] == {"skip": False}
+    assert "options" not in plan.network_spec("mlp")  # a plain model's spec is unchanged
+    net = build_model(**plan.network_spec("resnet18_nobn"))
     assert all(m.downsample is None for m in net.modules() if isinstance(m, BasicBlock))
 
 
@@ -233,13 +233,13 @@ def test_the_ablations_overlay_keeps_every_default_grid_and_claim_and_plans(defa
         for entry in default_config["analyses"][key]:
             assert entry in merged["analyses"][key], entry
     plan = Plan(merged)
-    assert plan.network("resnet18_noskip")["options"] == {"skip": False}
-    assert plan.network("resnet18_bn")["options"] == {"batch_norm": True}
+    assert plan.network_spec("resnet18_noskip")["options"] == {"skip": False}
+    assert plan.network_spec("resnet18_bn")["options"] == {"batch_norm": True}
     assert plan.seeds("mlp") == [0, 1, 2, 3, 4]
     kinds = [claim["kind"] for claim in plan.claims()]
     assert kinds.count("trend") == 4 and sum(c.get("two_sided", False) for c in plan.claims()) == 2
     # a default model's training is untouched by the overlay (its spec, seed 0)
-    assert plan.training_spec("mlp", 0) == Plan(default_config).training_spec("mlp", 0)
+    assert plan.training.spec("mlp", 0) == Plan(default_config).training.spec("mlp", 0)
 
 
 def test_the_verdicts_overlay_adds_seeds_and_changes_no_training(default_config):
@@ -258,5 +258,5 @@ def test_the_verdicts_overlay_adds_seeds_and_changes_no_training(default_config)
     planned = {"mlp": 5, "mlp_wide": 5, "alexnet": 9, "resnet18_nobn": 9}
     for model, n_seeds in planned.items():
         assert plan.seeds(model) == list(range(n_seeds))
-        assert plan.training_spec(model, 0) == Plan(default_config).training_spec(model, 0)
+        assert plan.training.spec(model, 0) == Plan(default_config).training.spec(model, 0)
     assert merged["analyses"]["claims"] == default_config["analyses"]["claims"]

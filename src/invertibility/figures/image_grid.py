@@ -102,12 +102,12 @@ def draw_figure(spec: dict, inputs: Sequence[str], pdf: str, png: str) -> None:
 
 def inputs(plan, name: str) -> dict:
     """The panels' inversion files, or the chunk folders that hold them."""
-    return {"inversions": plan.inversion_targets(plan.figure_jobs(name))}
+    return {"inversions": plan.inversions.targets(plan.figures.inversion_jobs(name))}
 
 
 def planned(plan, name: str) -> dict:
     """Which files of those the panels show."""
-    return {"files": [job.path for job in plan.figure_jobs(name)]}
+    return {"files": [job.path for job in plan.figures.inversion_jobs(name)]}
 
 
 def draw(files: dict, spec: dict, pdf: str, png: str) -> None:

@@ -77,7 +77,7 @@ def draw_norm_distances(
 
 
 def inputs(plan, name: str) -> dict:
-    return {"distances": plan.distance_tables(), "table": paths.table("invertibility")}
+    return {"distances": plan.distances.tables(), "table": paths.table("invertibility")}
 
 
 def draw(files: dict, spec: dict, pdf: str, png: str) -> None:

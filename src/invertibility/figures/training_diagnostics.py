@@ -76,8 +76,8 @@ def draw_training_diagnostics(
 
 
 def inputs(plan, name: str) -> dict:
-    weights = plan.diagnostics_tables("weights")
-    return {"blocks": plan.block_diagnostics_tables(), "weights": weights}
+    weights = plan.diagnostics.tables("weights")
+    return {"blocks": plan.diagnostics.block_tables(), "weights": weights}
 
 
 def read_tables(paths: list[str]) -> pd.DataFrame:

@@ -90,8 +90,10 @@ def inputs(plan, name: str) -> dict:
 
 
 def planned(plan, name: str) -> dict:
-    """The MLPs' widths (their first hidden layer's), which only the plan knows."""
-    return {"widths": plan.widths(name)}
+    """Each MLP's width (its first hidden layer's), from its config entry."""
+    return {
+        "widths": {m: plan.models[m]["hidden"][0] for m in plan.config["figures"][name]["models"]}
+    }
 
 
 def draw(files: dict, spec: dict, pdf: str, png: str) -> None:

@@ -1,5 +1,5 @@
 """One diagnostics job per training run (model, seed), from the resolved spec its rule passes
-(see :meth:`invertibility.planning.plan.Plan.diagnostics_spec`):
+(see :meth:`invertibility.planning.diagnostics.DiagnosticsJobs.spec`):
 
 * ``weights``: per saved checkpoint and inverted layer, the normalized frame potential of the
   layer's weight rows (redundancy) and the weight drift from the previous checkpoint, of the

@@ -1,6 +1,6 @@
 """One inversion job: invert ``r_l^tp(x_i)`` with the earlier function ``r_l^t`` for a batch of
 images and one or several activation steps ``tp`` (a chunk), from the resolved spec its rule
-passes (see :meth:`invertibility.planning.plan.Plan.inversion_spec`).
+passes (see :meth:`invertibility.planning.inversions.InversionJobs.spec`).
 
 Read top to bottom: spec, images, networks, targets, optimization, metrics and files.
 """

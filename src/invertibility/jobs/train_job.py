@@ -1,5 +1,5 @@
 """One training job: train a model with seeded SGD and save its checkpoint schedule, from the
-resolved spec its rule passes (see :meth:`invertibility.planning.plan.Plan.training_spec`)."""
+resolved spec its rule passes (see :meth:`invertibility.planning.training.TrainingJobs.spec`)."""
 
 from __future__ import annotations
 
