@@ -13,13 +13,19 @@ TOP = (
     "workflow/",
     "rules/",
     "scripts/",
-    "benchmarks_src/",
+    "bench/",
+    "studies/",
+    "tools/",
     "tests/",
     "profiles/",
     "envs/",
     ".ci/",
 )
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *(ROOT / folder / "README.md" for folder in ("bench", "studies", "tools", "scripts")),
+]
 
 
 def named_paths(text: str) -> set[str]:
@@ -34,7 +40,7 @@ def named_paths(text: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_named_path_exists(document):
     named = named_paths(document.read_text())  # paths from the repository root, docs' too
     missing = sorted(p for p in named if not (ROOT / p).exists())
@@ -81,7 +87,7 @@ def stale_names(text: str) -> list[str]:
     return sorted(stale)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_named_module_exists(document):
     stale = stale_names(document.read_text())
     assert not stale, f"{document.name} names what the package lacks: {stale}"

@@ -57,12 +57,10 @@ def targets_of(entry: dict, images, x, function, forward, network, spec, device)
 
 
 def weight_layout(network: torch.nn.Module, module: str) -> torch.memory_format:
-    """The memory layout of a job's conv weights: channels-last, a net gain on the two x86_64
-    CPUs measured (one thread, ``benchmarks_src/inversion_layout.py``: ResNet-18's layer1
-    inverts in 0.78-0.87x the time, AlexNet's conv2 in 0.95x, its conv5 in 0.93-1.11x), except
-    where the inverted layer is the network's first conv, whose 3 input channels give the layout
-    nothing to vectorize over (1.02x and 1.12-1.15x slower on both CPUs). An MLP's 2-D weights
-    are left as they are either way."""
+    """The memory layout of a job's conv weights: channels-last, faster on the CPU for every conv
+    but the network's first, whose 3 input channels give the layout nothing to vectorize over
+    (``bench/inversion_layout.py`` measures it; docs/benchmarks.md has the numbers). An MLP's
+    2-D weights are left as they are either way."""
     convs = (name for name, m in network.named_modules() if isinstance(m, torch.nn.Conv2d))
     return torch.contiguous_format if module == next(convs, None) else torch.channels_last
 

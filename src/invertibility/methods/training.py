@@ -73,7 +73,7 @@ def train(
         pin_memory=device.type == "cuda",
     )
     # fused: one kernel per parameter for the whole update (momentum, decay, step), instead of
-    # a pass per operation (benchmarks_src/train_step.py)
+    # a pass per operation (bench/train_step.py)
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=settings.lr,

@@ -10,7 +10,7 @@ alternating the order over ``--repeats`` rounds:
 and prints the throughput ratio (steps per second of the pair over the single two-thread job).
 Above 1, one thread per training finishes a run's trainings sooner.
 
-    .venv/bin/python benchmarks_src/train_threads.py [--model alexnet] [--steps 100]
+    .venv/bin/python bench/train_threads.py [--model alexnet] [--steps 100]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ per file and the ratio, in the order the arms ran (they alternate between models
 drift of the machine's speed does not favour one arm), and how far the two arms' files are
 apart (``inversion_io.largest_differences``, the largest over the files).
 
-    .venv/bin/python benchmarks_src/chunk_inversions.py --results RUN [--config config.yaml]
+    .venv/bin/python bench/chunk_inversions.py --results RUN [--config config.yaml]
         [--models mlp mlp_wide] [--chunk 64]
 
 ``RUN``: a folder in which the config ran (its checkpoints, images and training tables).

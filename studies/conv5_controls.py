@@ -6,7 +6,7 @@ function step 0_100 for the given seeds of a finished run, and print the margin 
 (mean over seeds, Student's t 95% interval over seeds), identification at tp = t, and the loop
 time. Usage (after a default run has trained AlexNet; default: every candidate, seeds 0-2):
 
-    .venv/bin/python benchmarks_src/conv5_controls.py RUN_DIR [SEED ...] [CANDIDATE ...]
+    .venv/bin/python studies/conv5_controls.py RUN_DIR [SEED ...] [CANDIDATE ...]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ as it ships, then once per ``--chunks`` value (every model's ``invert_chunk``: 1
 chunk, 50 unchunked inversions per group, as the profile says; with ``--ungrouped`` also
 without grouping).
 
-    .venv/bin/python benchmarks_src/plan_paper_grid.py [--chunks 1 8] [--ungrouped]
+    .venv/bin/python bench/plan_paper_grid.py [--chunks 1 8] [--ungrouped]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Compare the claims of two results folders of the same config, seed by seed.
 
-    .venv/bin/python scripts/claims_stability.py FIRST_RUN SECOND_RUN [--out stability.csv]
+    .venv/bin/python tools/claims_stability.py FIRST_RUN SECOND_RUN [--out stability.csv]
 
 FIRST_RUN and SECOND_RUN are working directories (each with results/tables/claims.csv and
 claims_by_seed.parquet), for example the default run and the same config trained with

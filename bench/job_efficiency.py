@@ -10,9 +10,9 @@ takes a finished run's folder (``--finished``), and reports, from the jobs' own 
   ``python -c "import torch"`` timed in the same run;
 * the wall time of the whole run, and per-rule totals.
 
-    .venv/bin/python benchmarks_src/job_efficiency.py [--source DIR] [--config FILE]
+    .venv/bin/python bench/job_efficiency.py [--source DIR] [--config FILE]
         [--cores 2] [--keep DIR]
-    .venv/bin/python benchmarks_src/job_efficiency.py --finished RUN_FOLDER
+    .venv/bin/python bench/job_efficiency.py --finished RUN_FOLDER
 
 ``--source`` runs the workflow and package of another checkout (for before/after comparisons:
 its ``src`` goes first on PYTHONPATH, so its package is the one the jobs import).

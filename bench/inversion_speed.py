@@ -5,7 +5,7 @@ pass running to the logits). Prints, for each batch size, the speed-up of the ba
 inversion over naive, and the overhead of the inversion over bare iterations x (forward +
 backward of the truncated net). Goals: >= 20x at batch 64; overhead <= 1.25.
 
-    .venv/bin/python benchmarks_src/inversion_speed.py [--model mlp --layer fc2] [--iterations 50]
+    .venv/bin/python bench/inversion_speed.py [--model mlp --layer fc2] [--iterations 50]
 """
 
 from __future__ import annotations

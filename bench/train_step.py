@@ -16,7 +16,7 @@ backward reads both and writes the output gradients and reads them back (2A) and
 weight gradients (P), fused SGD reads weight, gradient and momentum and writes two (5P):
 8P + 4A bytes. Compute is not in the floor, so convolutions sit far above it.
 
-    .venv/bin/python benchmarks_src/train_step.py [--models alexnet mlp] [--steps 20]
+    .venv/bin/python bench/train_step.py [--models alexnet mlp] [--steps 20]
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ most K at once. Prints, for each image size and K: jobs per minute, the GPU's bu
 (``nvidia-smi`` sampled every 0.2 s; ``-`` without it), and each job's start cost (process
 start to the first iteration) and optimization time, as medians.
 
-    python benchmarks_src/gpu_share.py [--sizes 64 224] [--k 1 2 4 8] [--jobs 16]
-    python benchmarks_src/gpu_share.py --device cpu --sizes 32 --k 1 2 --jobs 2   # wiring
+    python bench/gpu_share.py [--sizes 64 224] [--k 1 2 4 8] [--jobs 16]
+    python bench/gpu_share.py --device cpu --sizes 32 --k 1 2 --jobs 2   # wiring
 """
 
 from __future__ import annotations

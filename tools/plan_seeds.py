@@ -1,6 +1,6 @@
 """Seeds each primary claim needs, planned from a finished run's claims table.
 
-    .venv/bin/python scripts/plan_seeds.py [results/tables/claims.csv] [--power 0.8]
+    .venv/bin/python tools/plan_seeds.py [results/tables/claims.csv] [--power 0.8]
 
 For each primary claim: the gap between its effect and the line it must clear, the spread of
 its seed effects (recovered from the interval), and the seeds at which a one-sided t test at

@@ -5,7 +5,7 @@ Trains the same network from the same seed for the same steps twice in one proce
 each round's wall times and the median ratio on/off. Goal: no measurable cost (ratio within the
 round-to-round noise, about 1.02 here).
 
-    .venv/bin/python benchmarks_src/probe_cost.py [--model resnet18_nobn] [--steps 100]
+    .venv/bin/python bench/probe_cost.py [--model resnet18_nobn] [--steps 100]
 """
 
 from __future__ import annotations

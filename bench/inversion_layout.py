@@ -9,7 +9,7 @@ each layout; the layouts alternate over ``--repeats`` rounds. Prints each layout
 seconds per iteration and the ratio channels-last / contiguous, and how far the two layouts'
 reconstructions are apart (the largest absolute difference, in standardized input units).
 
-    .venv/bin/python benchmarks_src/inversion_layout.py [--rows 78] [--iterations 20]
+    .venv/bin/python bench/inversion_layout.py [--rows 78] [--iterations 20]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ backward at 64 channels (AlexNet/ResNet training and inversion), large matrix pr
 MLPs), and a 256 MB copy (the memory traffic of the bigger layers). Prints the median seconds
 over ``--repeats`` rounds.
 
-    .venv/bin/python benchmarks_src/reference_workload.py
+    .venv/bin/python bench/reference_workload.py
 """
 
 from __future__ import annotations
