@@ -408,3 +408,27 @@ def test_each_figure_kind_checks_its_own_entry(test_config, figure, message):
     config["figures"]["extra"] = figure
     with pytest.raises(ConfigError, match=message):
         Plan(config)
+
+
+def test_resolving_is_one_pure_step_and_the_checks_only_read(test_config, monkeypatch):
+    """check_config leaves its input as it was; the checks read the resolved copy and change
+    nothing in it; the schema's defaults are filled in (the schema is where defaults live)."""
+    from invertibility.planning import validation
+    from invertibility.planning.resolve import resolve_config
+
+    given = copy.deepcopy(test_config)
+    resolved = validation.check_config(given)
+    assert given == test_config
+    assert resolve_config(test_config) == resolved  # checking changed nothing of it
+    assert resolved["models"]["mlp"]["train"]["epochs"] == 90  # the schema's default
+    assert resolved["analyses"]["partners"] == 3 and resolved["figures"]["fig1_mlp"]["kind"]
+    snapshot = {}
+
+    def resolving(config):
+        snapshot["resolved"] = resolve_config(config)
+        snapshot["before checks"] = copy.deepcopy(snapshot["resolved"])
+        return snapshot["resolved"]
+
+    monkeypatch.setattr(validation, "resolve_config", resolving)
+    validation.check_config(test_config)
+    assert snapshot["resolved"] == snapshot["before checks"]

@@ -6,8 +6,7 @@ from __future__ import annotations
 from ..core.errors import ConfigError, DataError
 from ..data import datasets
 from .check_grids import GridChecks, grids
-
-ROLES = ("greater", "lesser", "above", "below")
+from .resolve import SIDE_ROLES as ROLES
 
 
 class AnalysesChecks(GridChecks):
@@ -64,7 +63,6 @@ class AnalysesChecks(GridChecks):
             for role, side in roles:
                 where = f"analyses.claims[{i}].{role}"
                 self.check_grid(where, side, t_key="t", tps_key="tps")
-                side.setdefault("seeds", self.models[side["model"]]["seeds"])
                 for layer in side["layers"]:
                     tps = side.get("tps") or []
                     missing = [
@@ -131,13 +129,3 @@ class AnalysesChecks(GridChecks):
             raise ConfigError(f"{where}: a {claim['kind']} claim needs {', '.join(missing)}")
         if kind.check:
             kind.check(claim, where)
-
-
-ANALYSES_DEFAULTS = {
-    "controls": True,
-    "cross_seed": True,
-    "partners": 3,
-    "candidates": 100,
-    "predictors_measure": "retained",
-    "label_judges": {},
-}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 
 from ..core.errors import ConfigError, DataError
-from ..core.steps import step_from_index
 from ..data import datasets
 from ..figures import KINDS as FIGURE_KINDS
 from .check_models import ModelChecks
@@ -27,15 +26,7 @@ class GridChecks(ModelChecks):
         for layer in entry["layers"]:
             self.known_layer(model, layer, f"{where}.layers")
         t_index = self.on_schedule(model, entry[t_key], f"{where}.{t_key}")
-        spread = entry.get(tps_key) or []
-        if isinstance(spread, dict):
-            per_epoch = self.per_epoch(model)
-            spread = [
-                step_from_index(t_index + k * spread["every"], per_epoch).label
-                for k in range(spread["count"])
-            ]
-            entry[tps_key] = spread
-        for tp in spread:
+        for tp in entry.get(tps_key) or []:
             if self.on_schedule(model, tp, f"{where}.{tps_key}") < t_index:
                 raise ConfigError(
                     f"{where}.{tps_key}: activation step {tp} comes before the function step "
@@ -55,7 +46,7 @@ class GridChecks(ModelChecks):
     def check_figures(self) -> None:
         for name, figure in self.config["figures"].items():
             where = f"figures.{name}"
-            kind = FIGURE_KINDS[figure.setdefault("kind", "image_grid")]
+            kind = FIGURE_KINDS[figure["kind"]]
             if kind.panels and not figure.get("panels"):
                 raise ConfigError(f"{where}: a figure of kind {kind.name} needs 'panels'")
             if not kind.panels and "panels" in figure:
@@ -66,7 +57,6 @@ class GridChecks(ModelChecks):
                 kind.check(figure, where, self)  # what only this kind asks of its entry
             for i, panel in enumerate(figure.get("panels", [])):
                 self.check_grid(f"{where}.panels[{i}]", panel)
-                panel.setdefault("seed", self.models[panel["model"]]["seeds"][0])
                 n_images = self.n_images(panel["model"])
                 for index in panel.get("images", []):
                     if index >= n_images:

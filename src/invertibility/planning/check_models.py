@@ -5,11 +5,10 @@ iterations per epoch, the index of a step)."""
 from __future__ import annotations
 
 import bisect
-import copy
 import functools
 
 from ..core.errors import ConfigError
-from ..core.steps import iterations_per_epoch, parse_step, step_from_index
+from ..core.steps import parse_step
 from ..data import datasets
 from ..data.photos import PHOTOS
 from ..nets.models import (
@@ -24,26 +23,19 @@ from ..nets.models import (
 
 class ModelChecks:
     def __init__(self, config: dict):
-        self.config = copy.deepcopy(config)
+        """``config``: resolved (:func:`.resolve.resolve_config`); the checks only read it."""
+        self.config = config
         self.models = self.config["models"]
 
     def dataset(self, model: str) -> dict:
         return self.config["datasets"][self.models[model]["dataset"]]
 
-    @functools.cache  # noqa: B019 (one checker per config)
     def per_epoch(self, model: str) -> int:
-        spec = self.models[model]
-        return iterations_per_epoch(
-            datasets.train_size(self.dataset(model)), spec["train"]["batch_size"]
-        )
+        return self.models[model]["iterations_per_epoch"]
 
     def index(self, model: str, label: str, where: str) -> int:
         per_epoch = self.per_epoch(model)
         return parse_step(label, per_epoch, where).index(per_epoch)
-
-    def check_datasets(self) -> None:
-        for name, spec in self.config["datasets"].items():
-            datasets.check(spec, f"datasets.{name}")
 
     def check_model(self, name: str) -> None:
         spec = self.models[name]
@@ -76,13 +68,12 @@ class ModelChecks:
                     f"{where}.images.photos: {photo!r} is not a photo that ships with "
                     f"scikit-image; choose from: {', '.join(PHOTOS)}"
                 )
-        seeds = spec.setdefault("seeds", [0])
+        seeds = spec["seeds"]
         repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
         if repeated:
             raise ConfigError(
                 f"{where}.seeds: seed(s) {repeated} repeat; each training seed must differ"
             )
-        spec["schedule"] = self.schedule(name)
 
     def check_architecture(self, name: str) -> None:
         """Options the architecture takes, in range; a width of at least 1; a network with
@@ -121,46 +112,6 @@ class ModelChecks:
                 f"would change each other's inversion; use 'eval' (the running statistics of the "
                 f"inverted step)"
             )
-
-    def schedule(self, model: str) -> list[str]:
-        """The model's saved steps: its ``checkpoints`` (labels and ranges) and its classifier
-        step, in training order, each within the training length."""
-        spec = self.models[model]
-        where = f"models.{model}.checkpoints"
-        per_epoch = self.per_epoch(model)
-        epochs = spec["train"].get("epochs", 90)
-        length = epochs * per_epoch
-        steps: dict[int, str] = {}
-        for i, entry in enumerate(spec["checkpoints"]):
-            if isinstance(entry, str):
-                steps.setdefault(self.index(model, entry, f"{where}[{i}]"), entry)
-                continue
-            start = self.index(model, entry.get("from", "0_0"), f"{where}[{i}].from")
-            until = self.index(model, entry["until"], f"{where}[{i}].until")
-            if until < start:
-                raise ConfigError(
-                    f"{where}[{i}]: the range is empty: until {entry['until']} comes before "
-                    f"from {entry.get('from', '0_0')}"
-                )
-            for index in range(start, until + 1, entry["every"]):
-                steps.setdefault(index, step_from_index(index, per_epoch).label)
-        classifier = spec.get("classifier_step")
-        if not classifier:
-            classifier = f"{epochs}_0" if spec["train"].get("train_to_end") else None
-        if classifier:  # saved too; under the schedule's label if it names the same step
-            index = self.index(model, classifier, f"models.{model}.classifier_step")
-            classifier = steps.setdefault(index, classifier)
-        if not steps:
-            raise ConfigError(f"{where}: the schedule saves no step")
-        last = max(steps)
-        if last > length:
-            raise ConfigError(
-                f"{where}: step {steps[last]} (optimizer step {last}) is past the training "
-                f"length: {epochs} epochs x {per_epoch} iterations = {length} steps ({epochs}_0); "
-                f"raise models.{model}.train.epochs or drop the step"
-            )
-        spec["classifier_step"] = classifier or steps[last]
-        return [steps[index] for index in sorted(steps)]
 
     @functools.cache  # noqa: B019
     def scheduled(self, model: str) -> frozenset[str]:

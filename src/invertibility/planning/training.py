@@ -16,7 +16,7 @@ class TrainingJobs:
         train = plan.models[model]["train"]
         last = max(plan.step_index(model, s) for s in plan.schedule(model))
         if train.get("train_to_end"):
-            last = train.get("epochs", 90) * plan.per_epoch(model)
+            last = train["epochs"] * plan.per_epoch(model)
         return {
             "model": model,
             "network": plan.network_spec(model),

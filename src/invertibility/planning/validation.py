@@ -1,21 +1,21 @@
-"""Check a config's meaning and resolve it, once, at DAG build time (after the JSON schema).
+"""Resolve a config and check its meaning, once, at DAG build time (after the JSON schema).
 
-:func:`check_config` returns a resolved copy: every model's checkpoint ``schedule`` expanded into
-step labels (``checkpoints`` may hold labels and ranges), every ``activations`` range expanded.
-It raises :class:`ConfigError` naming the key for what a schema cannot see: unknown datasets,
-layers, photos; an image size too small for the network; a step that is past the end of an
-epoch, past the training length, or not on the model's checkpoint schedule; an activation step
-before its function step; a claim side that nothing inverts (for every one of its seeds);
-repeated or unknown training seeds; claim sides that share no seed; a cross-seed control for a
-model with one seed; more identification candidates or other-image partners than the held-out
-pool holds.
+:func:`check_config` returns the resolved copy (:mod:`.resolve`: defaults, checkpoint
+schedules, step ranges), which the checks then only read. It raises :class:`ConfigError` naming
+the key for what a schema cannot see: unknown datasets, layers, photos; an image size too small
+for the network; a step that is past the end of an epoch, past the training length, or not on
+the model's checkpoint schedule; an activation step before its function step; a claim side that
+nothing inverts (for every one of its seeds); repeated or unknown training seeds; claim sides
+that share no seed; a cross-seed control for a model with one seed; more identification
+candidates or other-image partners than the held-out pool holds.
 """
 
 from __future__ import annotations
 
 from ..core.errors import ConfigError
 from ..core.steps import parse_step
-from .check_analyses import ANALYSES_DEFAULTS, AnalysesChecks
+from .check_analyses import AnalysesChecks
+from .resolve import resolve_config
 
 STEP_KEYS = (
     "function",
@@ -54,23 +54,18 @@ class _Checker(AnalysesChecks):
 
 
 def check_config(config: dict) -> dict:
-    """A resolved copy of a schema-valid ``config``; ConfigError naming the key if it is wrong."""
+    """The resolved copy of a schema-valid ``config``; ConfigError naming the key if it is wrong.
+    ``config`` itself is left as it is."""
     check_step_labels_are_strings(config)
-    checker = _Checker(config)
-    analyses = checker.config.setdefault("analyses", {})
-    for key in ("grids", "distances", "claims"):
-        analyses.setdefault(key, [])
-    checker.check_datasets()
+    resolved = resolve_config(config)
+    checker = _Checker(resolved)
     for name in checker.models:
         checker.check_model(name)
-        checker.models[name]["iterations_per_epoch"] = checker.per_epoch(name)
-    for key, default in ANALYSES_DEFAULTS.items():
-        analyses.setdefault(key, default)
     checker.check_figures()
     checker.check_analyses()
     checker.check_judges()
     checker.check_controls()
-    return checker.config
+    return resolved
 
 
 def step_index(model: dict, label: str) -> int:
