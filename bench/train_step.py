@@ -1,15 +1,15 @@
-"""Benchmark: seconds and page faults per training step, before and after, beside its floor.
+"""Benchmark: seconds and page faults per training step, per optimizer variant, beside its floor.
 
 For each model of the default config (its input size and batch), one process per variant trains
 ``--steps`` steps on synthetic data after ``--warmup`` steps, one thread, block probes off:
 
-* ``before``: ``torch.optim.SGD`` as PyTorch defaults it on the CPU (a loop over parameters),
+* ``default``: ``torch.optim.SGD`` as PyTorch defaults it on the CPU (a loop over parameters),
   glibc's allocator as it comes (large blocks mmap'ed per allocation, unmapped on free);
 * ``foreach``: the multi-tensor SGD, freed memory kept (:mod:`invertibility.jobs.allocator`);
-* ``after``: what the training job does: fused SGD, freed memory kept.
+* ``fused``: what the training job does: fused SGD, freed memory kept.
 
 Variants alternate their order over ``--repeats`` rounds; the table gives each variant's median
-ms per step, minor page faults per step, and the ratio to ``before`` within the same round. The
+ms per step, minor page faults per step, and the ratio to ``default`` within the same round. The
 floor is the memory traffic a step cannot avoid, at the copy bandwidth measured here on one
 thread: the forward reads the weights (P bytes) and writes every layer's output (A), the
 backward reads both and writes the output gradients and reads them back (2A) and writes the
@@ -44,9 +44,9 @@ MODELS = {  # the default config's networks, inputs and batches
     "resnet18_nobn": dict(architecture="resnet18_nobn", input_shape=(3, 64, 64), batch=16),
 }
 VARIANTS = {
-    "before": dict(sgd={}, keep=False),
+    "default": dict(sgd={}, keep=False),
     "foreach": dict(sgd={"foreach": True}, keep=True),
-    "after": dict(sgd={"fused": True}, keep=True),
+    "fused": dict(sgd={"fused": True}, keep=True),
 }
 
 
@@ -134,7 +134,7 @@ def main() -> None:
         return
     bandwidth = copy_bandwidth()
     print(f"one-thread copy bandwidth: {bandwidth / 1e9:.1f} GB/s")
-    print("model          variant   ms/step  faults/step  ratio to before  floor ms (8P+4A)")
+    print("model          variant   ms/step  faults/step  ratio to default  floor ms (8P+4A)")
     for model_name in args.models:
         rounds = []
         for round_ in range(args.repeats):
@@ -145,7 +145,7 @@ def main() -> None:
         for variant in VARIANTS:
             ms = statistics.median(r[variant]["ms"] for r in rounds)
             fault = statistics.median(r[variant]["faults"] for r in rounds)
-            ratio = statistics.median(r[variant]["ms"] / r["before"]["ms"] for r in rounds)
+            ratio = statistics.median(r[variant]["ms"] / r["default"]["ms"] for r in rounds)
             print(
                 f"{model_name:14s} {variant:8s} {ms:8.1f} {fault:12.0f} {ratio:16.3f} "
                 f"{floor_ms:10.1f}  (P {weights / 1e6:.0f} MB, A {outputs / 1e6:.0f} MB)"

@@ -1,9 +1,9 @@
 rule train:
     """Train one model with one seed (SGD); save the steps of its checkpoint schedule."""
     output:
-        # A folder, not one output per checkpoint: with explicit files, planning the paper's
-        # 22,000-inversion grid took 61 s instead of 40 s (Snakemake scans every output of a
-        # job's producer once per consumer: 22,000 jobs x 1,000 checkpoints).
+        # A folder, not one output per checkpoint: Snakemake scans every output of a job's
+        # producer once per consumer, which at paper scale (thousands of inversions reading a
+        # schedule of a thousand checkpoints) slows planning (docs/benchmarks.md).
         checkpoints=directory(paths.checkpoint_dir("{model}", "{seed}")),
         table=paths.training_table("{model}", "{seed}"),
         accuracy=paths.checkpoint_accuracy("{model}", "{seed}"),

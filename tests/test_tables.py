@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from invertibility.analysis.recognition import Pool, row_measures, standardized
-from invertibility.analysis.tables import (
+from invertibility.analysis.horizons import (
     HORIZON_BY_SEED_COLUMNS,
     HORIZON_COLUMNS,
     horizon,
@@ -12,6 +11,7 @@ from invertibility.analysis.tables import (
     median_interval,
     order_statistic_k,
 )
+from invertibility.analysis.recognition import Pool, row_measures, standardized
 
 
 def test_horizon_of_a_constructed_curve():

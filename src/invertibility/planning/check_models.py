@@ -38,37 +38,37 @@ class ModelChecks:
         return parse_step(label, per_epoch, where).index(per_epoch)
 
     def check_model(self, name: str) -> None:
-        spec = self.models[name]
+        entry = self.models[name]
         where = f"models.{name}"
-        if spec["dataset"] not in self.config["datasets"]:
+        if entry["dataset"] not in self.config["datasets"]:
             raise ConfigError(
-                f"{where}.dataset: unknown dataset {spec['dataset']!r}; datasets in the config: "
+                f"{where}.dataset: unknown dataset {entry['dataset']!r}; datasets in the config: "
                 f"{', '.join(self.config['datasets'])}"
             )
         ds = self.dataset(name)
         self.check_architecture(name)
-        network = network_spec(spec, ds)
+        network = network_spec(entry, ds)
         valid = describe_layers(**network)
-        for display, module in spec["layers"].items():
+        for display, module in entry["layers"].items():
             if module not in valid:
                 raise ConfigError(
                     f"{where}.layers.{display}: unknown layer {module!r} for architecture "
-                    f"{spec['architecture']!r}; valid layers are: {', '.join(valid)}"
+                    f"{entry['architecture']!r}; valid layers are: {', '.join(valid)}"
                 )
         smallest = smallest_input_size(**network)
         if smallest is not None:
             raise ConfigError(
-                f"datasets.{spec['dataset']}.image_size: {ds['image_size']} px is too small for "
-                f"{where} ({spec['architecture']}): its layers shrink the image to nothing; the "
+                f"datasets.{entry['dataset']}.image_size: {ds['image_size']} px is too small for "
+                f"{where} ({entry['architecture']}): its layers shrink the image to nothing; the "
                 f"smallest size at which every layer exists is {smallest} px"
             )
-        for photo in spec["images"].get("photos", []):
+        for photo in entry["images"].get("photos", []):
             if photo not in PHOTOS:
                 raise ConfigError(
                     f"{where}.images.photos: {photo!r} is not a photo that ships with "
                     f"scikit-image; choose from: {', '.join(PHOTOS)}"
                 )
-        seeds = spec["seeds"]
+        seeds = entry["seeds"]
         repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
         if repeated:
             raise ConfigError(
@@ -78,33 +78,33 @@ class ModelChecks:
     def check_architecture(self, name: str) -> None:
         """Options the architecture takes, in range; a width of at least 1; a network with
         batch norm inverts in eval mode (its running statistics: images never mix)."""
-        spec = self.models[name]
+        entry = self.models[name]
         where = f"models.{name}"
-        architecture = spec["architecture"]
+        architecture = entry["architecture"]
         for key in OPTION_KEYS:
-            if key in spec and key not in OPTIONS[architecture]:
+            if key in entry and key not in OPTIONS[architecture]:
                 takes = ", ".join(OPTIONS[architecture]) or "none"
                 raise ConfigError(
                     f"{where}.{key}: the option {key!r} does not apply to architecture "
                     f"{architecture!r} (its options: {takes})"
                 )
-        scale = spec.get("residual_scale", 1.0)
+        scale = entry.get("residual_scale", 1.0)
         if not 0 < scale <= 1:
             raise ConfigError(
                 f"{where}.residual_scale: h = {scale} is outside (0, 1]; a block computes "
                 f"relu(x + h F(x)), and h = 1 is the standard ResNet"
             )
-        if ARCHITECTURES[architecture].needs_hidden and not spec.get("hidden"):
+        if ARCHITECTURES[architecture].needs_hidden and not entry.get("hidden"):
             raise ConfigError(
                 f"{where}.hidden: an {architecture!r} model needs a list of hidden widths"
             )
-        if any(width < 1 for width in spec.get("hidden") or []):
-            raise ConfigError(f"{where}.hidden: every width must be at least 1: {spec['hidden']}")
-        mode = {**self.config.get("inversion", {}), **spec.get("inversion", {})}.get(
+        if any(width < 1 for width in entry.get("hidden") or []):
+            raise ConfigError(f"{where}.hidden: every width must be at least 1: {entry['hidden']}")
+        mode = {**self.config.get("inversion", {}), **entry.get("inversion", {})}.get(
             "network_mode", "eval"
         )
         if mode != "eval" and has_batch_norm(
-            network_on_meta(**network_spec(spec, self.dataset(name)))
+            network_on_meta(**network_spec(entry, self.dataset(name)))
         ):
             raise ConfigError(
                 f"{where}.inversion.network_mode: {mode!r}, but {name!r} has batch norm: in "

@@ -15,6 +15,10 @@ the measure's control at ``t``: a measurable margin (``c_t - c_null`` at least
 similarity measures; for ``label_kept``, the ``tp = t`` control keeps the label above chance (a
 one-sided binomial test at ``ALPHA`` over the seed's images). A side left with fewer than
 :data:`MIN_SEEDS` seeds is gated, with the layers and seeds that failed.
+
+One module, past 300 lines, because a side's selection, its value per seed and its gates are one
+definition read through one cache (:class:`Evidence`): split, a claim kind could take its seeds
+from one file and its gates from another.
 """
 
 from __future__ import annotations
