@@ -117,3 +117,22 @@ def test_an_added_claim_kind_is_judged_with_the_others(monkeypatch, kept, level,
     table = synthetic_table({"l1": kept}, seeds=(0, 1, 2, 3, 4))
     result = claims.evaluate_claims([claim], table, pd.DataFrame())[0].iloc[0]
     assert result["verdict"] == verdict, result["reason"]
+
+
+def test_an_added_claim_kinds_sides_are_checked_like_any_claims(monkeypatch, test_config):
+    """The roles a new kind names are sides: resolved (their seeds) and checked (their model)."""
+    from invertibility.analysis import claims
+    from invertibility.planning.plan import Plan
+
+    kind = load("claim kind").KIND
+    monkeypatch.setitem(claims.KINDS, kind.name, kind)
+    config = copy.deepcopy(test_config)
+    fine = {"model": "mlp", "layers": ["fc1"], "t": "0_5"}
+    config["analyses"]["claims"] = [
+        {"claim": "fc1 kept", "kind": "above_level", "side": fine, "level": 0.5}
+    ]
+    (claim,) = Plan(config).claims()
+    assert claim["side"]["seeds"] == config["models"]["mlp"]["seeds"]
+    config["analyses"]["claims"][0]["side"] = {**fine, "model": "nope"}
+    with pytest.raises(ConfigError, match=r"analyses.claims\[0\].side.model: unknown model 'nope'"):
+        Plan(config)

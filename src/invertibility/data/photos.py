@@ -1,5 +1,5 @@
 """Natural photos whose files ship inside scikit-image's wheel (nothing downloaded at run time),
-inverted beside a dataset's images; the config checker checks their names."""
+inverted beside a dataset's images; the config checks name a wrong one's key."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def photo(name: str, spec: dict) -> torch.Tensor:
     dataset entry ``spec``."""
     import skimage.data
 
+    if name not in PHOTOS:  # the config checks name the key; this guards other callers
+        raise ValueError(f"{name!r} is not one of the photos: {', '.join(PHOTOS)}")
     array = getattr(skimage.data, name)()
     array = array[0] if isinstance(array, tuple) else array  # stereo pairs: the left image
     pixels = torch.from_numpy(np.ascontiguousarray(array)).float() / 255.0

@@ -23,7 +23,7 @@ def draw_norm_distances(
     invertible = table[table["identified"].fillna(False) & ~table["photo"]][
         ["model", "seed", "layer", "t", "tp", "image_id", "p"]
     ]
-    legend = None  # one for the figure (every panel has the same three), not one on each histogram
+    legend = {}  # label -> handle, over every panel: one legend for the figure, none on a panel
     for ax, (model, layer, t) in zip(axes, panels, strict=True):
         rows = distances[
             (distances["model"] == model) & (distances["layer"] == layer) & (distances["t"] == t)
@@ -61,10 +61,9 @@ def draw_norm_distances(
         twin.set_ylabel("p (steps after t)")
         ax.set_xlabel(f"L2 distance at {layer}")
         ax.set_title(f"{model} {layer}, t = {t}", fontsize=9)
-        handles, labels = ax.get_legend_handles_labels()
-        twin_handles, twin_labels = twin.get_legend_handles_labels()
-        legend = legend or (handles + twin_handles, labels + twin_labels)
         for axis in (ax, twin):
+            for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
             if axis.get_legend():
                 axis.get_legend().remove()
     fig.suptitle(
@@ -73,7 +72,7 @@ def draw_norm_distances(
         "still invertible (scatter)",
         fontsize=10,
     )
-    finish(fig, pdf, png, legend=legend)
+    finish(fig, pdf, png, legend=(list(legend.values()), list(legend)) if legend else None)
 
 
 def inputs(plan, name: str) -> dict:

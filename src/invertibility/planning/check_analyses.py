@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..core.errors import ConfigError, DataError
 from ..data import datasets
 from .check_grids import GridChecks, grids
-from .resolve import SIDE_ROLES as ROLES
+from .resolve import claim_sides
 
 
 class AnalysesChecks(GridChecks):
@@ -58,8 +58,7 @@ class AnalysesChecks(GridChecks):
                 )
         for i, claim in enumerate(analyses["claims"]):
             self.check_claim_kind(i, claim)
-            roles = [(role, claim[role]) for role in ROLES if role in claim]
-            roles += [(f"sides[{k}]", side) for k, side in enumerate(claim.get("sides", []))]
+            roles = claim_sides(claim)
             for role, side in roles:
                 where = f"analyses.claims[{i}].{role}"
                 self.check_grid(where, side, t_key="t", tps_key="tps")

@@ -38,13 +38,8 @@ class ModelChecks:
         return parse_step(label, per_epoch, where).index(per_epoch)
 
     def check_model(self, name: str) -> None:
-        entry = self.models[name]
+        entry = self.models[name]  # its dataset is known: resolving needed it
         where = f"models.{name}"
-        if entry["dataset"] not in self.config["datasets"]:
-            raise ConfigError(
-                f"{where}.dataset: unknown dataset {entry['dataset']!r}; datasets in the config: "
-                f"{', '.join(self.config['datasets'])}"
-            )
         ds = self.dataset(name)
         self.check_architecture(name)
         network = network_spec(entry, ds)

@@ -11,9 +11,13 @@ The resolved config is a new dict (the input is left as it was) with:
   (default: every seed of the model);
 * every ``activations`` / ``tps`` range (``{every, count}``) expanded into step labels.
 
-Resolving raises :class:`ConfigError` only where a value it needs cannot be read (an unknown
-dataset, a step label that does not parse); everything else is the checks' job
-(:mod:`.validation`), which only read.
+Resolving raises :class:`ConfigError` where a value it needs cannot be read or computed (a
+dataset entry its source refuses, an unknown dataset, a step label that does not parse, a
+checkpoint schedule that is empty or runs past the training length); everything else is the
+checks' job (:mod:`.validation`), which only read.
+
+The schema is read from the repository (``workflow/schemas``): the package is installed in
+editable mode from its checkout (``scripts/setup.sh``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from ..core.steps import checkpoint_schedule, iterations_per_epoch, spread
 from ..data import datasets
 
 SCHEMA = Path(__file__).parents[3] / "workflow" / "schemas" / "config.schema.yaml"
-SIDE_ROLES = ("greater", "lesser", "above", "below")
 
 
 @functools.cache
@@ -64,6 +67,8 @@ def fill_defaults(config: dict) -> dict:
 def resolve_config(config: dict) -> dict:
     """The resolved copy of a schema-valid ``config`` (see the module's docstring)."""
     resolved = fill_defaults(copy.deepcopy(config))
+    for name, dataset in resolved["datasets"].items():
+        datasets.check(dataset, f"datasets.{name}")  # a source may need its files to be read
     models = resolved["models"]
     for name, model in models.items():
         _resolve_model(name, model, resolved["datasets"])
@@ -78,14 +83,22 @@ def resolve_config(config: dict) -> dict:
         if grid["model"] in models:
             _expand(grid, "function", "activations", models[grid["model"]], f"analyses.grids[{i}]")
     for i, claim in enumerate(analyses["claims"]):
-        sides = [(role, claim[role]) for role in SIDE_ROLES if role in claim]
-        sides += [(f"sides[{k}]", side) for k, side in enumerate(claim.get("sides", []))]
-        for role, side in sides:
+        for role, side in claim_sides(claim):
             if side["model"] in models:
                 side.setdefault("seeds", list(models[side["model"]]["seeds"]))
                 where = f"analyses.claims[{i}].{role}"
                 _expand(side, "t", "tps", models[side["model"]], where)
     return resolved
+
+
+def claim_sides(claim: dict) -> list[tuple[str, dict]]:
+    """A claim's sides, each with its config key: the roles its kind names (``greater``,
+    ``above``, ...), then its ``sides`` list."""
+    from ..analysis.claims import KINDS
+
+    kind = KINDS.get(claim["kind"])
+    sides = [(role, claim[role]) for role in (kind.roles if kind else ()) if role in claim]
+    return sides + [(f"sides[{k}]", side) for k, side in enumerate(claim.get("sides", []))]
 
 
 def _resolve_model(name: str, model: dict, datasets_config: dict) -> None:
@@ -96,7 +109,6 @@ def _resolve_model(name: str, model: dict, datasets_config: dict) -> None:
             f"{', '.join(datasets_config)}"
         )
     dataset = datasets_config[model["dataset"]]
-    datasets.check(dataset, f"datasets.{model['dataset']}")  # a source may read its files
     per_epoch = iterations_per_epoch(datasets.train_size(dataset), model["train"]["batch_size"])
     model["iterations_per_epoch"] = per_epoch
     train = model["train"]
