@@ -154,7 +154,7 @@ def test_one_job_runs_again_alone_from_its_call_file(finished_run, tmp_path):
 
 def test_sharing_gpus_differently_reruns_nothing(finished_run, tmp_path):
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
-    config["resources"]["jobs_per_gpu"] = 3
+    config.setdefault("resources", {})["jobs_per_gpu"] = 3
     changed = tmp_path / "shared.yaml"
     changed.write_text(yaml.safe_dump(config))
     run = run_snakemake(finished_run, "-n", config=changed)

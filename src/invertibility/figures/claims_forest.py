@@ -56,7 +56,7 @@ def draw_claims_forest(
     level; grey: exploratory) and each seed's effect (dots), the claim's own null or level as a
     tick, and the verdict with, for an inconclusive row, why. Panels per kind (their scales
     differ); labels are wrapped so that none is cut."""
-    from .style import plt
+    from .style import page_size, plt
 
     kinds = list(dict.fromkeys(claims["kind"]))
     wrapped = {c: textwrap.fill(short_label(c, 110), 55) for c in claims["claim"]}
@@ -68,7 +68,7 @@ def draw_claims_forest(
     fig, axes = plt.subplots(
         len(kinds),
         1,
-        figsize=(12, sum(heights) + 1.2),
+        figsize=page_size(12, sum(heights) + 1.2),
         squeeze=False,
         height_ratios=heights,
         layout="constrained",

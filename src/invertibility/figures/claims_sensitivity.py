@@ -41,7 +41,7 @@ def draw_sensitivity_grid(frame: pd.DataFrame, pdf: str, png: str, title: str | 
     frame marks a verdict that differs from the registered one."""
     from matplotlib.patches import Patch, Rectangle
 
-    from .style import plt
+    from .style import page_size, plt
 
     if frame.empty:  # a config without claims: say so rather than draw an empty grid
         fig, ax = plt.subplots(figsize=(6, 2))
@@ -54,7 +54,8 @@ def draw_sensitivity_grid(frame: pd.DataFrame, pdf: str, png: str, title: str | 
     specs = list(dict.fromkeys(frame["specification"]))
     cells = frame.set_index(["claim", "specification"])
     fig, ax = plt.subplots(
-        figsize=(2.2 + 0.95 * len(specs), max(3.6, 1.2 + 0.55 * len(claims))), layout="constrained"
+        figsize=page_size(2.2 + 0.95 * len(specs), max(3.6, 1.2 + 0.55 * len(claims))),
+        layout="constrained",
     )
     for i, claim in enumerate(claims):
         for j, spec in enumerate(specs):

@@ -26,7 +26,7 @@ def draw_invertibility_curves(
     layer's cross-seed floor."""
     import seaborn as sns
 
-    from .style import finish, plt
+    from .style import finish, page_size, plt
 
     summary = summary[summary["images"] == "dataset"]
     if models:
@@ -37,12 +37,10 @@ def draw_invertibility_curves(
     if measure != "excess" and "excess" in summary:
         views.append(("p", "excess"))
     # a row per (model, t), a column per view: readable at a page's width however many models
-    # (and panels taller with one or two rows, so that the figure is never a thin strip)
-    width = 4.0 * len(views)
     fig, axes = plt.subplots(
         len(groups),
         len(views),
-        figsize=(width, max(2.9 * len(groups), width / 2)),
+        figsize=page_size(4.0 * len(views), 2.9 * len(groups)),
         squeeze=False,
     )
     palette = sns.color_palette("colorblind")

@@ -19,10 +19,12 @@ def draw_training_diagnostics(
     frame potential at each checkpoint."""
     import seaborn as sns
 
-    from .style import finish, plt
+    from .style import finish, page_size, plt
 
     models = list(dict.fromkeys(blocks["model"]))
-    fig, axes = plt.subplots(len(models), 4, figsize=(16, 3.0 * len(models)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(models), 4, figsize=page_size(16, 3.0 * len(models)), squeeze=False
+    )
     quantities = (
         ("grad_ratio", "||dL/dx_b|| / ||dL/dx_b+1||", True),
         ("feature_norm", "feature norm ||x_b+1||", True),
