@@ -13,7 +13,7 @@ import importlib
 import json
 from pathlib import Path
 
-from ..core.atomic import atomic_path
+from ..core.atomic import write_atomic
 from ..core.logs import logged
 
 # job name -> the function that runs it (imported on use: every job imports torch)
@@ -44,12 +44,8 @@ def run_job(log: str | None, job: str, **arguments):
     ``log``; with a log, first write the call beside it."""
     function = job_function(job)
     if log:
-        path = call_path(log)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as scratch:
-            Path(scratch).write_text(
-                json.dumps({"job": job, "arguments": arguments}, indent=1, default=str)
-            )
+        call = json.dumps({"job": job, "arguments": arguments}, indent=1, default=str)
+        write_atomic(call_path(log), lambda scratch: scratch.write_text(call))
     with logged(log):
         return function(**arguments)
 

@@ -41,6 +41,7 @@ def _schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text())
 
 
+@functools.cache
 def _filling_validator():
     """A validator class that, as it walks an instance, sets each missing property that has a
     schema default (jsonschema's documented recipe; its errors are the checks' business)."""
