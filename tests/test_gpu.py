@@ -56,9 +56,10 @@ def test_cuda_inversion_matches_cpu():
     assert difference.mean() < 1e-3, difference.mean()
 
 
-@cuda
-def test_autocast_matches_fp32_within_the_stated_tolerance():
-    forward, target, init, images = mlp_problem(torch.device("cuda"))
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_autocast_matches_fp32_within_the_stated_tolerance(device):
+    """bfloat16 autocast runs on the CPU too, so its path is tested on every machine."""
+    forward, target, init, images = mlp_problem(torch.device(device))
     fp32 = invert(forward, target, init, SETTINGS, progress=False)
     bf16 = invert(forward, target, init, replace(SETTINGS, autocast=True), progress=False)
     difference = (bf16.reconstructions - fp32.reconstructions).abs().mean().item()

@@ -1,8 +1,14 @@
 import math
 
+import pytest
 import torch
 
-from invertibility.methods.objectives import alpha_norm, relative_feature_loss, total_variation
+from invertibility.methods.objectives import (
+    PriorGradient,
+    alpha_norm,
+    relative_feature_loss,
+    total_variation,
+)
 
 
 def test_alpha_norm_on_a_constant_image():
@@ -55,3 +61,19 @@ def test_precomputed_target_norms_give_the_same_loss():
         relative_feature_loss(features, target, squared_norms(target)),
         relative_feature_loss(features, target),
     )
+
+
+@pytest.mark.parametrize(
+    "alpha, beta", [(6, 2), (2, 1.5), (4, 1), (8, 3), (3, 2), (2.5, 2), (1, 2)]
+)
+def test_the_priors_gradient_in_closed_form_equals_autograds(alpha, beta):
+    x = torch.randn(3, 2, 5, 7, dtype=torch.float64, requires_grad=True)
+    priors = (0.3 * alpha_norm(x, alpha, 1.5) + 0.7 * total_variation(x, beta, 0.4)).sum()
+    priors.backward()
+    prior_grad = PriorGradient(x, alpha, 1.5, 0.3, beta, 0.4, 0.7)
+    torch.testing.assert_close(prior_grad.add_to(torch.ones_like(x)), x.grad + 1)
+    with torch.no_grad():  # the same object follows x as it is updated in place
+        x.mul_(-0.5).add_(0.1)
+    x.grad = None
+    (0.3 * alpha_norm(x, alpha, 1.5) + 0.7 * total_variation(x, beta, 0.4)).sum().backward()
+    torch.testing.assert_close(prior_grad.add_to(torch.ones_like(x)), x.grad + 1)

@@ -19,7 +19,13 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.inversion_settings import InversionSettings
-from .objectives import alpha_norm, relative_feature_loss, squared_norms, total_variation
+from .objectives import (
+    PriorGradient,
+    alpha_norm,
+    relative_feature_loss,
+    squared_norms,
+    total_variation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +47,49 @@ def initial_images(image_ids: Sequence[str], shape: Sequence[int], std: float, s
     return torch.stack(inits)
 
 
-def objective(
-    forward, x, target, settings: InversionSettings, target_norms: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Per-image objective ``[N]``; the network runs under autocast when asked for."""
-    if settings.autocast:
-        # bfloat16 keeps fp32's range: no loss scaling needed for these small normalized losses
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            features = forward(x)
-    else:
-        features = forward(x)
-    return (
-        relative_feature_loss(features, target, target_norms)
-        + settings.lambda_alpha * alpha_norm(x, settings.alpha, settings.alpha_bound)
-        + settings.lambda_tv * total_variation(x, settings.beta, settings.tv_bound)
-    )
+def network_features(forward, x: torch.Tensor, autocast: bool) -> torch.Tensor:
+    """The layer's activations of ``x``; the network runs under autocast when asked for."""
+    if not autocast:
+        return forward(x)
+    # bfloat16 keeps fp32's range: no loss scaling needed for these small normalized losses
+    with torch.autocast(x.device.type, dtype=torch.bfloat16):
+        return forward(x)
+
+
+class Objective:
+    """The objective of one batch and its gradient, with the target's norms and every buffer
+    the loop can reuse computed or allocated once: the priors' gradient in closed form
+    (:class:`~.objectives.PriorGradient`), the data term's by the network's backward pass, and
+    the objective's value only where it is read."""
+
+    def __init__(self, target: torch.Tensor, x: torch.Tensor, settings: InversionSettings):
+        self.settings = settings
+        self.target = target.detach().float()
+        self.norms = squared_norms(self.target)
+        # d/df ||f - target||^2 / ||target||^2 = 2 (f - target) / ||target||^2, per image
+        self.feature_scale = (2.0 / self.norms).view(-1, *[1] * (self.target.dim() - 1))
+        self.difference = torch.empty_like(self.target)
+        s = settings
+        self.prior_grad = PriorGradient(
+            x, s.alpha, s.alpha_bound, s.lambda_alpha, s.beta, s.tv_bound, s.lambda_tv
+        )
+
+    def feature_grad(self, features: torch.Tensor) -> torch.Tensor:
+        """d(data term)/d(features), in the features' dtype (into a buffer that the next call
+        overwrites)."""
+        with torch.no_grad():
+            grad = torch.sub(features, self.target, out=self.difference).mul_(self.feature_scale)
+        return grad if grad.dtype == features.dtype else grad.to(features.dtype)
+
+    def values(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-image objective ``[N]`` at ``x`` (``features``: its activations)."""
+        s = self.settings
+        with torch.no_grad():
+            return (
+                relative_feature_loss(features, self.target, self.norms)
+                + s.lambda_alpha * alpha_norm(x, s.alpha, s.alpha_bound)
+                + s.lambda_tv * total_variation(x, s.beta, s.tv_bound)
+            )
 
 
 CHECK_EVERY = 10  # iterations between divergence checks (each check syncs with the GPU)
@@ -70,52 +104,62 @@ def invert(
 ) -> InversionResult:
     """Optimize the whole batch at once; an image whose loss turns NaN/inf is frozen as diverged.
 
+    Each iteration adds the priors' gradient to the data term's, which the network's backward
+    pass gives. The step is SGD with momentum as ``torch.optim.SGD`` computes it, written
+    out without its per-step bookkeeping: ``v = g`` after a restart, else ``v = g + momentum v``;
+    ``x -= lr v``; the momentum restarts at each cut of the step.
     Images are independent (no op mixes samples, and the gradient of a sum is one per term), so
     a NaN stays inside its own image; it is looked for every ``CHECK_EVERY`` iterations only, so
     that the loop never waits on the GPU."""
     x = init.clone().requires_grad_(True)
-    target = target.detach()
-    optimizer = torch.optim.SGD([x], lr=settings.lr, momentum=settings.momentum)
+    objective = Objective(target, x, settings)
     cuts = settings.cuts()
+    lr, velocity = settings.lr, None
     alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
-    target_norms = squared_norms(target)  # constant: computed once, not every iteration
 
-    def check(per_image: torch.Tensor) -> bool:
+    def check(per_image: torch.Tensor, grad: torch.Tensor) -> bool:
         """Freeze the images that went NaN/inf at their start; True if any image ever did."""
-        with torch.no_grad():
-            finite = torch.isfinite(per_image) & torch.isfinite(x).flatten(1).all(1)
-            dead = alive & ~finite
-            if dead.any():
-                alive.logical_and_(finite)
-                x[dead] = init[dead]
-                buffer = optimizer.state[x].get("momentum_buffer")
-                if buffer is not None:
-                    buffer[dead] = 0.0
-            return not bool(alive.all())
+        finite = torch.isfinite(per_image) & torch.isfinite(x).flatten(1).all(1)
+        dead = alive & ~finite
+        if dead.any():
+            alive.logical_and_(finite)
+            x[dead] = init[dead]
+            grad[dead] = 0.0
+            if velocity is not None:
+                velocity[dead] = 0.0
+        return not bool(alive.all())
 
     bar = tqdm(range(settings.iterations), desc="invert", disable=not progress, mininterval=2)
     any_dead = False  # masking costs ops every iteration: only once an image has diverged
     for iteration in bar:
         if iteration in cuts:  # M&V: cut the step and restart the momentum
-            optimizer.param_groups[0]["lr"] = settings.lr_at(iteration)
-            optimizer.state[x].pop("momentum_buffer", None)
-        optimizer.zero_grad(set_to_none=False)
-        per_image = objective(forward, x, target, settings, target_norms)
-        (per_image.masked_fill(~alive, 0.0) if any_dead else per_image).sum().backward()
-        if iteration % CHECK_EVERY == 0:
-            any_dead = check(per_image.detach())
+            lr, velocity = settings.lr_at(iteration), None
+        features = network_features(forward, x, settings.autocast)
+        feature_grad = objective.feature_grad(features)
+        if any_dead:  # a diverged image's features may be NaN: keep them out of the backward
+            feature_grad[~alive] = 0.0
+        (grad,) = torch.autograd.grad(features, x, feature_grad)
+        objective.prior_grad.add_to(grad)
+        with torch.no_grad():
             if any_dead:
-                x.grad[~alive] = 0.0
-        optimizer.step()
-        if progress and iteration % CHECK_EVERY == 0:
-            bar.set_postfix(
-                loss=f"{per_image[alive].mean().item():.4f}",
-                diverged=int((~alive).sum()),
-                refresh=False,
-            )
+                grad[~alive] = 0.0
+            if iteration % CHECK_EVERY == 0:
+                per_image = objective.values(features, x)
+                any_dead = check(per_image, grad)
+                if progress:
+                    bar.set_postfix(
+                        loss=f"{per_image[alive].mean().item():.4f}",
+                        diverged=int((~alive).sum()),
+                        refresh=False,
+                    )
+            if velocity is None:
+                velocity = grad
+            else:  # one pass: v = g + momentum v
+                torch.add(grad, velocity, alpha=settings.momentum, out=velocity)
+            x.add_(velocity, alpha=-lr)
     with torch.no_grad():
         features = forward(x).float()
-        error = (features - target.float()).flatten(1).norm(dim=1) / target_norms.sqrt()
+        error = (features - objective.target).flatten(1).norm(dim=1) / objective.norms.sqrt()
         alive &= torch.isfinite(error) & torch.isfinite(x).flatten(1).all(1)
         reconstructions = x.detach().clone()
         reconstructions[~alive] = float("nan")
