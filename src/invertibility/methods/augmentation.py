@@ -1,0 +1,314 @@
+"""The title's hypothesis as an intervention: does the lower layers' drift act on the layers
+above as a data augmentation?
+
+For a network split at layer ``l`` into a *lower* part (up to ``l``) and a *head* (every layer
+above), normal training runs to a start step ``t0`` and on through a window of ``window`` steps
+(arm A's trajectory; its lower part's weights kept at ``grid`` evenly spaced steps of the
+window). From ``t0``, copies of the head, each with the head's weights and momentum at ``t0``,
+train for ``head_steps`` steps on the same batches in the same order, under arms that differ only
+in the features of the training images they see:
+
+* ``static`` (B): ``r^t0(x)``, the lower part frozen at ``t0``;
+* ``drift`` (C): ``r^s(x)``, ``s`` drawn per image and step from the window's grid;
+* ``rescaled`` (C'): C with each ``r^s(x)`` scaled to ``||r^t0(x)||`` (the norm's growth alone);
+* ``permuted`` (E): ``r^t0(x_i) + r^s(x_j) - r^t0(x_j)``, ``j`` another training image of the
+  same class (the class's drift direction, not the image's own);
+* ``shifted`` (F, the positive control): ``r^t0`` of the image shifted by up to ``shift``
+  pixels each way (a standard input augmentation).
+
+Every arm is scored with the lower part frozen at ``t0``, so their held-out features are the
+same; each arm's random draws come from its own generator, the batches from one shared by all.
+The outcome is the held-out cross-entropy after a temperature fitted on a validation split
+(carved from the training images: nothing is fitted on the held-out ones), beside the raw one
+and the accuracy. See ``studies/augmentation_pilot.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from scipy.optimize import minimize_scalar
+from torch import nn
+
+ARMS = ("static", "drift", "rescaled", "permuted", "shifted")
+OUTCOME_COLUMNS = [
+    "arm",
+    "step",  # head steps taken
+    "split",  # validation or held_out
+    "cross_entropy",
+    "cross_entropy_tempered",  # after the arm's temperature fitted on the validation split
+    "temperature",
+    "accuracy",
+    "feature_norm",  # mean ||feature|| of the training features of the arm's last batches
+    "active_fraction",  # of those features' units above 0 (the head's first ReLU passes them)
+]
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    split: str  # the layer whose output the head reads (a module name: fc1, fc2, ...)
+    t0: int  # steps of normal training before the head's own
+    window: int  # steps after t0 whose lower weights drift replay draws from
+    grid: int  # points of the window kept (evenly spaced, the last at t0 + window)
+    head_steps: int
+    eval_every: int
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 64
+    shift: int = 2  # pixels each way, for the shifted arm
+
+    def grid_steps(self) -> list[int]:
+        """The window's kept steps, after ``t0``: ``t0 + round(k window / grid)``, k = 1..grid."""
+        return sorted(
+            {self.t0 + round(k * self.window / self.grid) for k in range(1, self.grid + 1)}
+        )
+
+
+@dataclass
+class Split:
+    """Standardized images ``[N, C, H, W]`` and labels of one seed's three parts."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    validation: tuple[torch.Tensor, torch.Tensor]
+    held_out: tuple[torch.Tensor, torch.Tensor]
+
+
+def draw_split(images, labels, n_train: int, n_validation: int, seed: int) -> Split:
+    """A random split drawn per seed (so that intervals over seeds include the held-out set's
+    sampling): ``n_train`` images to train on, ``n_validation`` more to choose settings and fit
+    temperatures on, the rest held out."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    parts = (
+        order[:n_train],
+        order[n_train : n_train + n_validation],
+        order[n_train + n_validation :],
+    )
+    return Split(*[(images[p], labels[p]) for p in parts])
+
+
+def split_model(model: nn.Sequential, split: str) -> tuple[nn.Sequential, nn.Sequential]:
+    """The lower part (every module up to ``split``, included) and the head (the rest), sharing
+    the model's parameters."""
+    names = [name for name, _ in model.named_children()]
+    if split not in names[:-1]:
+        raise ValueError(f"no layer {split!r} with a head above it; the model has {names}")
+    cut = names.index(split) + 1
+    children = list(model.named_children())
+    return nn.Sequential(OrderedDict(children[:cut])), nn.Sequential(OrderedDict(children[cut:]))
+
+
+def batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
+    """``steps`` index batches, epoch after epoch of a random order (the last short batch of an
+    epoch dropped, so every batch has the same size)."""
+    made = []
+    while len(made) < steps:
+        order = torch.randperm(n, generator=generator)
+        made += [order[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+    return made[:steps]
+
+
+def stream(seed: int, name: str) -> torch.Generator:
+    """A generator of its own for each (seed, name): the same draws in every process (Python's
+    ``hash`` of a string is not)."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+
+
+def sgd(parameters, settings: AugmentationSettings) -> torch.optim.SGD:
+    # fused, as the training jobs: one kernel per parameter for the whole update
+    return torch.optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum, fused=True)
+
+
+@dataclass
+class Trajectory:
+    """Arm A up to the end of the window: the head and its momentum at ``t0``, the lower part at
+    ``t0``, and the training images' features at ``t0`` and at each grid step."""
+
+    lower: nn.Sequential  # frozen at t0
+    head: nn.Sequential  # at t0
+    head_momentum: list[torch.Tensor]
+    features_t0: torch.Tensor  # [N, D]
+    features_grid: torch.Tensor  # [K, N, D]
+    grid_steps: list[int]
+
+
+@torch.no_grad()
+def features_of(lower: nn.Module, images: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    return torch.cat([lower(images[i : i + chunk]) for i in range(0, len(images), chunk)])
+
+
+def normal_training(
+    model: nn.Sequential, train, settings: AugmentationSettings, seed: int
+) -> Trajectory:
+    """Train the whole network (arm A) to ``t0 + window`` on ``train`` = (images, labels), with
+    batch order drawn from ``seed``; keep what the head's arms need."""
+    images, labels = train
+    lower, head = split_model(model, settings.split)
+    optimizer = sgd(model.parameters(), settings)
+    steps = settings.t0 + settings.window
+    order = batches(len(labels), settings.batch_size, steps, stream(seed, "normal training"))
+    grid = settings.grid_steps()
+    kept = {}
+    start = None
+    model.train()
+    for step, index in enumerate(order, start=1):
+        if step == settings.t0 + 1:  # the state after t0 steps, before step t0 + 1
+            start = _snapshot(lower, head, optimizer, images)
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(images[index]), labels[index]).backward()
+        optimizer.step()
+        if step in grid:
+            kept[step] = features_of(lower, images)
+    if start is None:  # t0 is the last step (no window)
+        start = _snapshot(lower, head, optimizer, images)
+    frozen, head_t0, momentum, features_t0 = start
+    return Trajectory(
+        frozen, head_t0, momentum, features_t0, torch.stack([kept[s] for s in grid]), grid
+    )
+
+
+def _snapshot(lower, head, optimizer, images):
+    momentum = [
+        optimizer.state[p]["momentum_buffer"].clone()
+        if "momentum_buffer" in optimizer.state[p]
+        else torch.zeros_like(p)
+        for p in head.parameters()
+    ]
+    frozen = copy.deepcopy(lower).eval().requires_grad_(False)
+    return frozen, copy.deepcopy(head), momentum, features_of(frozen, images)
+
+
+def shifted(images: torch.Tensor, pixels: int, background: float, generator) -> torch.Tensor:
+    """Each image moved by its own random whole-pixel offset in ``[-pixels, pixels]`` along each
+    axis, the uncovered border filled with ``background``."""
+    n, _, height, width = images.shape
+    padded = F.pad(images, (pixels,) * 4, value=background)
+    offsets = torch.randint(0, 2 * pixels + 1, (n, 2), generator=generator)
+    return torch.stack(
+        [
+            padded[i, :, dy : dy + height, dx : dx + width]
+            for i, (dy, dx) in enumerate(offsets.tolist())
+        ]
+    )
+
+
+def same_class_partners(labels: torch.Tensor, index: torch.Tensor, generator) -> torch.Tensor:
+    """For each image of ``index``, another training image of its class (uniformly at random)."""
+    partners = torch.empty_like(index)
+    for position, i in enumerate(index.tolist()):
+        pool = torch.nonzero(labels == labels[i]).flatten()
+        pool = pool[pool != i]
+        partners[position] = pool[torch.randint(len(pool), (1,), generator=generator)]
+    return partners
+
+
+def arm_features(
+    arm: str,
+    index: torch.Tensor,
+    trajectory: Trajectory,
+    train,
+    settings: AugmentationSettings,
+    generator: torch.Generator,
+    background: float,
+) -> torch.Tensor:
+    """The features of the training images ``index`` that arm ``arm`` trains the head on."""
+    base = trajectory.features_t0
+    if arm == "static":
+        return base[index]
+    if arm == "shifted":
+        images = shifted(train[0][index], settings.shift, background, generator)
+        return features_of(trajectory.lower, images)
+    draws = torch.randint(len(trajectory.grid_steps), (len(index),), generator=generator)
+    grid = trajectory.features_grid
+    if arm in ("drift", "rescaled"):
+        drifted = grid[draws, index]
+        if arm == "rescaled":
+            scale = base[index].norm(dim=1) / drifted.norm(dim=1).clamp_min(1e-12)
+            drifted = drifted * scale[:, None]
+        return drifted
+    if arm == "permuted":
+        partners = same_class_partners(train[1], index, generator)
+        return base[index] + grid[draws, partners] - base[partners]
+    raise ValueError(f"unknown arm {arm!r}; choose one of {ARMS}")
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The temperature ``T`` minimizing the cross-entropy of ``logits / T`` (searched on log T)."""
+    logits = logits.double()
+
+    def loss(log_t: float) -> float:
+        return float(F.cross_entropy(logits / np.exp(log_t), labels))
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-4.0, 4.0), method="bounded").x))
+
+
+def train_arm(
+    arm: str,
+    trajectory: Trajectory,
+    split: Split,
+    settings: AugmentationSettings,
+    order: list[torch.Tensor],
+    seed: int,
+    background: float,
+) -> tuple[pd.DataFrame, nn.Sequential]:
+    """Train a copy of the head from ``t0`` under ``arm`` on the batches ``order``; evaluate it
+    every ``eval_every`` steps (and at the last) on the validation and held-out features of the
+    lower part frozen at ``t0``. Returns one row per (step, split) of :data:`OUTCOME_COLUMNS`,
+    and the trained head."""
+    head = copy.deepcopy(trajectory.head).train()
+    optimizer = sgd(head.parameters(), settings)
+    for p, buffer in zip(head.parameters(), trajectory.head_momentum, strict=True):
+        optimizer.state[p]["momentum_buffer"] = buffer.clone()
+    generator = stream(seed, arm)
+    fixed = {
+        name: (features_of(trajectory.lower, images), labels)
+        for name, (images, labels) in (
+            ("validation", split.validation),
+            ("held_out", split.held_out),
+        )
+    }
+    rows, seen = [], []
+    for step, index in enumerate(order, start=1):
+        features = arm_features(
+            arm, index, trajectory, split.train, settings, generator, background
+        )
+        seen.append((float(features.norm(dim=1).mean()), float((features > 0).float().mean())))
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(head(features), split.train[1][index]).backward()
+        optimizer.step()
+        if step % settings.eval_every == 0 or step == len(order):
+            recent = np.mean(seen[-settings.eval_every :], axis=0)
+            rows += evaluate(head, fixed, arm, step, *map(float, recent))
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS), head
+
+
+@torch.no_grad()
+def evaluate(head, fixed: dict, arm: str, step: int, norm: float, active: float) -> list[tuple]:
+    head.eval()
+    logits = {name: head(features) for name, (features, _) in fixed.items()}
+    head.train()
+    temperature = fit_temperature(logits["validation"], fixed["validation"][1])
+    rows = []
+    for name, (_, labels) in fixed.items():
+        raw = logits[name]
+        rows.append(
+            (
+                arm,
+                step,
+                name,
+                float(F.cross_entropy(raw, labels)),
+                float(F.cross_entropy(raw.double() / temperature, labels)),
+                temperature,
+                float((raw.argmax(1) == labels).float().mean()),
+                norm,
+                active,
+            )
+        )
+    return rows

@@ -1,0 +1,185 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from invertibility.methods.augmentation import (
+    AugmentationSettings,
+    Split,
+    Trajectory,
+    arm_features,
+    batches,
+    draw_split,
+    fit_temperature,
+    normal_training,
+    same_class_partners,
+    shifted,
+    split_model,
+    stream,
+    train_arm,
+)
+from invertibility.nets.mlp import MLP
+
+SETTINGS = AugmentationSettings(
+    split="fc1", t0=6, window=4, grid=2, head_steps=12, eval_every=5, batch_size=8
+)
+
+
+def data(n=60, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(n, 1, 6, 6, generator=generator)
+    labels = torch.arange(n) % 3
+    return images, labels
+
+
+def model(seed=0):
+    torch.manual_seed(seed)
+    return MLP(36, [16, 8], 3)
+
+
+def test_the_lower_part_and_the_head_compose_to_the_network_and_share_its_weights():
+    net = model()
+    lower, head = split_model(net, "fc2")
+    x = torch.randn(5, 1, 6, 6)
+    torch.testing.assert_close(head(lower(x)), net(x))
+    assert lower.fc1.weight is net.fc1.weight and head.fc3.weight is net.fc3.weight
+    with pytest.raises(ValueError, match="'conv9'"):
+        split_model(net, "conv9")
+    with pytest.raises(ValueError, match="'fc3'"):  # the logits have no head above them
+        split_model(net, "fc3")
+
+
+def test_the_trajectory_holds_the_state_at_t0_and_the_features_along_the_window():
+    images, labels = data()
+    trajectory = normal_training(model(), (images, labels), SETTINGS, seed=1)
+    # the same training stopped at t0 (no window) leaves the same head, momentum and features
+    at_t0 = normal_training(
+        model(),
+        (images, labels),
+        AugmentationSettings(**{**vars(SETTINGS), "window": 0, "grid": 1}),
+        1,
+    )
+    for a, b in zip(trajectory.head.parameters(), at_t0.head.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(trajectory.head_momentum, at_t0.head_momentum, strict=True):
+        torch.testing.assert_close(a, b)
+    assert all(m.abs().sum() > 0 for m in trajectory.head_momentum)  # t0 steps of momentum
+    torch.testing.assert_close(trajectory.features_t0, trajectory.lower(images))
+    # and stopped at the window's end, its features are the last grid step's
+    at_end = AugmentationSettings(**{**vars(SETTINGS), "t0": 10, "window": 0, "grid": 1})
+    end = normal_training(model(), (images, labels), at_end, 1)
+    assert trajectory.grid_steps == [8, 10]
+    torch.testing.assert_close(trajectory.features_grid[-1], end.features_t0)
+    assert not torch.allclose(trajectory.features_grid[0], trajectory.features_t0)  # it drifted
+
+
+def synthetic_trajectory(offsets):
+    """Features at t0 and at two grid steps that add ``offsets`` [2, N, D] to them."""
+    net = model()
+    lower, head = split_model(net, "fc1")
+    base = torch.randn(30, 16)
+    return Trajectory(
+        lower,
+        head,
+        [torch.zeros_like(p) for p in head.parameters()],
+        base,
+        base + offsets,
+        [1, 2],
+    )
+
+
+def test_each_arm_reads_the_features_it_claims():
+    images, labels = data(30)
+    per_class = torch.randn(2, 3, 16)[:, labels]  # the same drift for every image of a class
+    trajectory = synthetic_trajectory(per_class)
+    index = torch.arange(30)
+    features = {
+        arm: arm_features(arm, index, trajectory, (images, labels), SETTINGS, stream(0, arm), -0.4)
+        for arm in ("static", "drift", "rescaled", "permuted")
+    }
+    torch.testing.assert_close(features["static"], trajectory.features_t0)
+    # a class-wise drift: E (another image's drift, same class) is C's drift exactly
+    drifts = (features["permuted"] - trajectory.features_t0)[:, None]
+    assert torch.isclose(drifts, per_class.transpose(0, 1), atol=1e-5).all(-1).any(-1).all()
+    torch.testing.assert_close(features["rescaled"].norm(dim=1), trajectory.features_t0.norm(dim=1))
+    assert (
+        ((features["drift"][:, None] == trajectory.features_grid.transpose(0, 1)).all(-1))
+        .any(-1)
+        .all()
+    )
+
+
+def test_permuted_drift_comes_from_another_image_of_the_same_class():
+    labels = torch.tensor([0, 1, 0, 1, 0, 2, 2])
+    index = torch.arange(7)
+    partners = same_class_partners(labels, index, stream(0, "p"))
+    assert (labels[partners] == labels).all() and (partners != index).all()
+
+
+def test_shifts_move_each_image_whole_within_the_range_and_fill_the_border():
+    image = torch.zeros(1, 1, 8, 8)
+    image[0, 0, 3:5, 3:5] = 1.0
+    moved = shifted(image.expand(50, -1, -1, -1), 2, background=-0.5, generator=stream(0, "s"))
+    assert (moved.max(dim=-1).values.max(dim=-1).values == 1.0).all()
+    assert torch.isclose((moved == 1.0).sum((1, 2, 3)), torch.tensor(4)).all()  # kept whole
+    rows = (moved[:, 0] == 1.0).any(-1).float().argmax(-1)
+    assert set(rows.tolist()) == {1, 2, 3, 4, 5}  # offsets -2..2, each drawn
+    assert ((moved == -0.5) | (moved == 0.0) | (moved == 1.0)).all()
+
+
+def test_arms_share_everything_but_their_features():
+    """With no drift, drift replay sees static's features, so it must end where static does: the
+    same head and momentum at t0, the same batches, the same evaluation."""
+    images, labels = data()
+    split = draw_split(images, labels, 30, 15, seed=0)
+    trajectory = normal_training(model(), split.train, SETTINGS, seed=0)
+    still = Trajectory(
+        trajectory.lower,
+        trajectory.head,
+        trajectory.head_momentum,
+        trajectory.features_t0,
+        trajectory.features_t0.expand(2, -1, -1),
+        trajectory.grid_steps,
+    )
+    order = batches(30, 8, SETTINGS.head_steps, stream(0, "head"))
+    static, _ = train_arm("static", still, split, SETTINGS, order, 0, -0.4)
+    drift, _ = train_arm("drift", still, split, SETTINGS, order, 0, -0.4)
+    assert static.drop(columns="arm").equals(drift.drop(columns="arm"))
+    assert static["step"].unique().tolist() == [5, 10, 12]
+    moving, _ = train_arm("drift", trajectory, split, SETTINGS, order, 0, -0.4)
+    assert not static["cross_entropy"].equals(moving["cross_entropy"])
+
+
+def test_the_split_is_drawn_per_seed_and_leaves_no_image_in_two_parts():
+    images, labels = data()
+    split = draw_split(images, labels, 30, 10, seed=3)
+    assert [len(part[1]) for part in (split.train, split.validation, split.held_out)] == [
+        30,
+        10,
+        20,
+    ]
+    rows = torch.cat([part[0] for part in (split.train, split.validation, split.held_out)])
+    assert len(torch.unique(rows, dim=0)) == 60
+    assert not torch.equal(draw_split(images, labels, 30, 10, seed=4).train[0], split.train[0])
+    assert isinstance(split, Split)
+
+
+def test_the_fitted_temperature_undoes_a_known_one():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(4000, 10, generator=generator) * 2
+    labels = torch.multinomial(F.softmax(logits, 1), 1, generator=generator).flatten()
+    assert fit_temperature(logits * 3.0, labels) == pytest.approx(3.0, rel=0.1)
+
+
+def test_a_static_step_from_t0_is_the_normal_trainings_next_step_for_the_head():
+    """The head starts from t0's weights *and momentum*: one static step on normal training's
+    batch t0 + 1 (whose forward read the lower part at t0) gives its head at t0 + 1."""
+    images, labels = data()
+    split = draw_split(images, labels, 30, 15, seed=0)
+    trajectory = normal_training(model(), split.train, SETTINGS, seed=0)
+    one_more = AugmentationSettings(**{**vars(SETTINGS), "t0": 7, "window": 0, "grid": 1})
+    next_step = normal_training(model(), split.train, one_more, seed=0)
+    batch = batches(30, 8, 7, stream(0, "normal training"))[6:]
+    settings = AugmentationSettings(**{**vars(SETTINGS), "head_steps": 1, "eval_every": 1})
+    _, head = train_arm("static", trajectory, split, settings, batch, 0, -0.4)
+    for a, b in zip(head.parameters(), next_step.head.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
