@@ -92,6 +92,14 @@ class Objective:
             )
 
 
+def dense(tensor: torch.Tensor) -> bool:
+    """Whether every element has a memory location of its own, in one of the layouts the
+    inversion uses."""
+    return tensor.is_contiguous() or (
+        tensor.dim() == 4 and tensor.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
 CHECK_EVERY = 10  # iterations between divergence checks (each check syncs with the GPU)
 
 
@@ -114,7 +122,8 @@ def invert(
     x = init.clone().requires_grad_(True)
     objective = Objective(target, x, settings)
     cuts = settings.cuts()
-    lr, velocity = settings.lr, None
+    lr, restart = settings.lr, True
+    velocity = torch.empty_like(x)  # the loop's own: the gradient may alias other buffers
     alive = torch.ones(len(x), dtype=torch.bool, device=x.device)
 
     def check(per_image: torch.Tensor, grad: torch.Tensor) -> bool:
@@ -125,20 +134,21 @@ def invert(
             alive.logical_and_(finite)
             x[dead] = init[dead]
             grad[dead] = 0.0
-            if velocity is not None:
-                velocity[dead] = 0.0
+            velocity[dead] = 0.0
         return not bool(alive.all())
 
     bar = tqdm(range(settings.iterations), desc="invert", disable=not progress, mininterval=2)
     any_dead = False  # masking costs ops every iteration: only once an image has diverged
     for iteration in bar:
         if iteration in cuts:  # M&V: cut the step and restart the momentum
-            lr, velocity = settings.lr_at(iteration), None
+            lr, restart = settings.lr_at(iteration), True
         features = network_features(forward, x, settings.autocast)
         feature_grad = objective.feature_grad(features)
         if any_dead:  # a diverged image's features may be NaN: keep them out of the backward
             feature_grad[~alive] = 0.0
         (grad,) = torch.autograd.grad(features, x, feature_grad)
+        if not dense(grad):  # e.g. expanded by a channel sum: not writable in place
+            grad = grad.contiguous()
         objective.prior_grad.add_to(grad)
         with torch.no_grad():
             if any_dead:
@@ -152,11 +162,13 @@ def invert(
                         diverged=int((~alive).sum()),
                         refresh=False,
                     )
-            if velocity is None:
-                velocity = grad
+            if restart:
+                velocity.copy_(grad)
+                restart = False
             else:  # one pass: v = g + momentum v
                 torch.add(grad, velocity, alpha=settings.momentum, out=velocity)
             x.add_(velocity, alpha=-lr)
+        del features, grad  # not held through the next iteration's passes
     with torch.no_grad():
         features = forward(x).float()
         error = (features - objective.target).flatten(1).norm(dim=1) / objective.norms.sqrt()

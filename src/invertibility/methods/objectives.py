@@ -51,7 +51,8 @@ class PriorGradient:
 
     The inversion loop adds it to the data term's gradient every iteration, so its scratch
     buffers and the shifted views of ``x`` are made once, here: a call is a handful of passes
-    over the images, no autograd graph, no allocation (docs/benchmarks.md).
+    over the images, no autograd graph, and at an even ``alpha`` and ``beta = 2`` (the
+    paper's) no allocation (docs/benchmarks.md).
     tests/test_objectives.py checks it against autograd.
 
     * alpha-norm: ``alpha |x|^(alpha-1) sign(x) / (H W bound^alpha)``; for an even integer
@@ -82,7 +83,7 @@ class PriorGradient:
             if self.even_alpha:
                 torch.mul(x, x, out=power)
                 if self.alpha != 4:
-                    power.pow_(int(self.alpha) // 2 - 1)  # alpha 6 or 8: a square or a cube
+                    power.pow_(int(self.alpha) // 2 - 1)  # a square at alpha 6, a cube at 8
                 grad.addcmul_(power, x, value=self.alpha_scale)
             else:
                 torch.abs(x, out=power).pow_(self.alpha - 1).mul_(torch.sign(x))
