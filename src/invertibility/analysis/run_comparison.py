@@ -32,7 +32,8 @@ def inversion_differences(first: Path, second: Path) -> pd.DataFrame:
         for key, largest in largest_differences(ours, theirs).items():
             value = np.asarray(ours[key]) if key in ours else None
             floats = value is not None and value.dtype.kind == "f"
-            scale = float(np.nanmax(np.abs(value), initial=0.0)) if floats else np.nan
+            finite = np.abs(value[np.isfinite(value)]) if floats else None
+            scale = (float(finite.max()) if finite.size else 0.0) if floats else np.nan
             relative = (
                 largest / scale if floats and scale > 0 else (0.0 if largest == 0 else np.inf)
             )
