@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -87,24 +88,46 @@ def synthetic_trajectory(offsets):
     )
 
 
+def arm_draws(arm, trajectory, images, labels, index):
+    streams = stream(0, "replay"), stream(0, arm)
+    return arm_features(arm, index, trajectory, (images, labels), SETTINGS, streams, -0.4)
+
+
 def test_each_arm_reads_the_features_it_claims():
     images, labels = data(30)
-    per_class = torch.randn(2, 3, 16)[:, labels]  # the same drift for every image of a class
-    trajectory = synthetic_trajectory(per_class)
+    own = torch.randn(2, 30, 16)  # each image's own drift at the two grid steps
+    trajectory = synthetic_trajectory(own)
     index = torch.arange(30)
+    base = trajectory.features_t0
     features = {
-        arm: arm_features(arm, index, trajectory, (images, labels), SETTINGS, stream(0, arm), -0.4)
+        arm: arm_draws(arm, trajectory, images, labels, index)
         for arm in ("static", "drift", "rescaled", "permuted")
     }
-    torch.testing.assert_close(features["static"], trajectory.features_t0)
-    # a class-wise drift: E (another image's drift, same class) is C's drift exactly
-    drifts = (features["permuted"] - trajectory.features_t0)[:, None]
-    assert torch.isclose(drifts, per_class.transpose(0, 1), atol=1e-5).all(-1).any(-1).all()
-    torch.testing.assert_close(features["rescaled"].norm(dim=1), trajectory.features_t0.norm(dim=1))
-    assert (
-        ((features["drift"][:, None] == trajectory.features_grid.transpose(0, 1)).all(-1))
-        .any(-1)
-        .all()
+    torch.testing.assert_close(features["static"], base)
+    # C: the image's own features at a grid step; C': their direction at the norm of r^t0
+    rows = trajectory.features_grid.transpose(0, 1)  # [image, step, D]
+    drift_step = (features["drift"][:, None] == rows).all(-1).float().argmax(-1)
+    assert (features["drift"][:, None] == rows).all(-1).any(-1).all()
+    own_at = rows[index, drift_step]
+    cosine = torch.nn.functional.cosine_similarity(features["rescaled"], own_at, dim=1)
+    torch.testing.assert_close(cosine, torch.ones(30))
+    torch.testing.assert_close(features["rescaled"].norm(dim=1), base.norm(dim=1))
+    # E: another image's drift of the same class, at the step C drew (a shared replay stream)
+    added = features["permuted"] - base
+    drifts = own[drift_step, :]  # [image, other image, D]: every image's drift at that step
+    match = torch.isclose(added[:, None], drifts, atol=1e-5).all(-1)
+    partner = match.float().argmax(-1)
+    assert match.any(-1).all()
+    assert (labels[partner] == labels).all() and (partner != index).all()
+
+
+def test_the_shifted_arm_reads_the_frozen_lower_part_of_shifted_images():
+    images, labels = data(30)
+    trajectory = synthetic_trajectory(torch.zeros(2, 30, 16))
+    index = torch.arange(5, 15)
+    moved = shifted(images[index], SETTINGS.shift, -0.4, stream(0, "shifted"))
+    torch.testing.assert_close(
+        arm_draws("shifted", trajectory, images, labels, index), trajectory.lower(moved)
     )
 
 
@@ -142,9 +165,13 @@ def test_arms_share_everything_but_their_features():
     )
     order = batches(30, 8, SETTINGS.head_steps, stream(0, "head"))
     static, _ = train_arm("static", still, split, SETTINGS, order, 0, -0.4)
-    drift, _ = train_arm("drift", still, split, SETTINGS, order, 0, -0.4)
-    assert static.drop(columns="arm").equals(drift.drop(columns="arm"))
-    assert static["step"].unique().tolist() == [5, 10, 12]
+    for arm in ("drift", "rescaled", "permuted"):
+        other, _ = train_arm(arm, still, split, SETTINGS, order, 0, -0.4)
+        pd.testing.assert_frame_equal(
+            static.drop(columns="arm"), other.drop(columns="arm"), check_exact=False, rtol=1e-5
+        )
+    assert static["step"].unique().tolist() == [0, 5, 10, 12]
+    assert set(static["split"]) == {"train", "validation", "held_out"}
     moving, _ = train_arm("drift", trajectory, split, SETTINGS, order, 0, -0.4)
     assert not static["cross_entropy"].equals(moving["cross_entropy"])
 

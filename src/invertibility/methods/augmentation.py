@@ -17,7 +17,9 @@ in the features of the training images they see:
   pixels each way (a standard input augmentation).
 
 Every arm is scored with the lower part frozen at ``t0``, so their held-out features are the
-same; each arm's random draws come from its own generator, the batches from one shared by all.
+same. The batches come from one generator shared by all arms; the replay steps ``s`` from one
+shared by the replaying arms (C, C' and E draw the same ``s`` for an image at a step, so that
+their contrasts are paired draw for draw); partners and shifts from each arm's own.
 The outcome is the held-out cross-entropy after a temperature fitted on a validation split
 (carved from the training images: nothing is fitted on the held-out ones), beside the raw one
 and the accuracy. See ``studies/augmentation_pilot.py``.
@@ -41,7 +43,7 @@ ARMS = ("static", "drift", "rescaled", "permuted", "shifted")
 OUTCOME_COLUMNS = [
     "arm",
     "step",  # head steps taken
-    "split",  # validation or held_out
+    "split",  # train (static features of the training images), validation or held_out
     "cross_entropy",
     "cross_entropy_tempered",  # after the arm's temperature fitted on the validation split
     "temperature",
@@ -215,17 +217,19 @@ def arm_features(
     trajectory: Trajectory,
     train,
     settings: AugmentationSettings,
-    generator: torch.Generator,
+    streams: tuple[torch.Generator, torch.Generator],
     background: float,
 ) -> torch.Tensor:
-    """The features of the training images ``index`` that arm ``arm`` trains the head on."""
+    """The features of the training images ``index`` that arm ``arm`` trains the head on;
+    ``streams``: the replay steps' generator (shared by the replaying arms) and the arm's own."""
+    replay, own = streams
     base = trajectory.features_t0
     if arm == "static":
         return base[index]
     if arm == "shifted":
-        images = shifted(train[0][index], settings.shift, background, generator)
+        images = shifted(train[0][index], settings.shift, background, own)
         return features_of(trajectory.lower, images)
-    draws = torch.randint(len(trajectory.grid_steps), (len(index),), generator=generator)
+    draws = torch.randint(len(trajectory.grid_steps), (len(index),), generator=replay)
     grid = trajectory.features_grid
     if arm in ("drift", "rescaled"):
         drifted = grid[draws, index]
@@ -234,7 +238,7 @@ def arm_features(
             drifted = drifted * scale[:, None]
         return drifted
     if arm == "permuted":
-        partners = same_class_partners(train[1], index, generator)
+        partners = same_class_partners(train[1], index, own)
         return base[index] + grid[draws, partners] - base[partners]
     raise ValueError(f"unknown arm {arm!r}; choose one of {ARMS}")
 
@@ -259,26 +263,24 @@ def train_arm(
     background: float,
 ) -> tuple[pd.DataFrame, nn.Sequential]:
     """Train a copy of the head from ``t0`` under ``arm`` on the batches ``order``; evaluate it
-    every ``eval_every`` steps (and at the last) on the validation and held-out features of the
-    lower part frozen at ``t0``. Returns one row per (step, split) of :data:`OUTCOME_COLUMNS`,
-    and the trained head."""
+    at the start and every ``eval_every`` steps (and at the last) on the training, validation
+    and held-out features of the lower part frozen at ``t0``. Returns one row per (step, split)
+    of :data:`OUTCOME_COLUMNS`, and the trained head."""
     head = copy.deepcopy(trajectory.head).train()
     optimizer = sgd(head.parameters(), settings)
     for p, buffer in zip(head.parameters(), trajectory.head_momentum, strict=True):
         optimizer.state[p]["momentum_buffer"] = buffer.clone()
-    generator = stream(seed, arm)
-    fixed = {
+    streams = stream(seed, "replay"), stream(seed, arm)
+    fixed = {"train": (trajectory.features_t0, split.train[1])} | {
         name: (features_of(trajectory.lower, images), labels)
         for name, (images, labels) in (
             ("validation", split.validation),
             ("held_out", split.held_out),
         )
     }
-    rows, seen = [], []
+    rows, seen = evaluate(head, fixed, arm, 0, np.nan, np.nan), []  # the head at t0
     for step, index in enumerate(order, start=1):
-        features = arm_features(
-            arm, index, trajectory, split.train, settings, generator, background
-        )
+        features = arm_features(arm, index, trajectory, split.train, settings, streams, background)
         seen.append((float(features.norm(dim=1).mean()), float((features > 0).float().mean())))
         optimizer.zero_grad(set_to_none=True)
         F.cross_entropy(head(features), split.train[1][index]).backward()
