@@ -74,7 +74,7 @@ class PriorGradient:
         self.power = torch.empty_like(self.x)
         self.dx = torch.empty_like(self.x[..., 1:, 1:])
         self.dy = torch.empty_like(self.dx)
-        self.x_views = shifted(self.x)
+        self.x_views = neighbour_views(self.x)
 
     def add_to(self, grad: torch.Tensor) -> torch.Tensor:
         """``grad +=`` the priors' gradient at the current ``x``; returns ``grad``."""
@@ -98,14 +98,14 @@ class PriorGradient:
                 factor = (dx.pow(2) + dy.pow(2)).pow_(self.beta / 2 - 1).mul_(self.beta)
                 dx.mul_(factor)
                 dy.mul_(factor)
-            grad_right, grad_down, grad_origin = shifted(grad)
+            grad_right, grad_down, grad_origin = neighbour_views(grad)
             grad_right.add_(dx, alpha=scale)
             grad_down.add_(dy, alpha=scale)
             grad_origin.sub_(dx.add_(dy), alpha=scale)
         return grad
 
 
-def shifted(tensor: torch.Tensor):
+def neighbour_views(tensor: torch.Tensor):
     """``(t[..., i, j+1], t[..., i+1, j], t[..., i, j])`` over ``i < H-1, j < W-1``: the
     right and lower neighbours of each pixel that a finite difference pairs, and the pixel."""
     return tensor[..., :-1, 1:], tensor[..., 1:, :-1], tensor[..., :-1, :-1]
