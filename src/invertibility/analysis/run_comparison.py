@@ -30,15 +30,20 @@ def inversion_differences(first: Path, second: Path) -> pd.DataFrame:
     for name in sorted(names[0] & names[1]):
         ours, theirs = (load_inversion(str(root / name)) for root in roots)
         for key, largest in largest_differences(ours, theirs).items():
-            value = np.asarray(ours[key]) if key in ours else None
-            floats = value is not None and value.dtype.kind == "f"
-            finite = np.abs(value[np.isfinite(value)]) if floats else None
-            scale = (float(finite.max()) if finite.size else 0.0) if floats else np.nan
-            relative = (
-                largest / scale if floats and scale > 0 else (0.0 if largest == 0 else np.inf)
-            )
+            scale = magnitude(ours[key])
+            relative = largest / scale if scale > 0 else (0.0 if largest == 0 else np.inf)
             rows.append((str(name), key, largest, scale, relative))
     return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
+
+
+def magnitude(value) -> float:
+    """The largest finite magnitude of a float value or array (0 if none is finite; NaN for a
+    value that is not a float)."""
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        return np.nan
+    finite = np.abs(value[np.isfinite(value)])
+    return float(finite.max()) if finite.size else 0.0
 
 
 def claims_differences(first: pd.DataFrame, second: pd.DataFrame, decimals: int) -> pd.DataFrame:

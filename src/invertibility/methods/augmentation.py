@@ -28,7 +28,6 @@ and the accuracy. See ``studies/augmentation_pilot.py``.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -38,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import minimize_scalar
 from torch import nn
+
+from .repeatable import stream
 
 ARMS = ("static", "drift", "rescaled", "permuted", "shifted")
 OUTCOME_COLUMNS = [
@@ -114,13 +115,6 @@ def batches(n: int, batch_size: int, steps: int, generator: torch.Generator):
         order = torch.randperm(n, generator=generator)
         made += [order[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
     return made[:steps]
-
-
-def stream(seed: int, name: str) -> torch.Generator:
-    """A generator of its own for each (seed, name): the same draws in every process (Python's
-    ``hash`` of a string is not)."""
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
 
 def sgd(parameters, settings: AugmentationSettings) -> torch.optim.SGD:

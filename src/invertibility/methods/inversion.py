@@ -10,7 +10,6 @@ with SGD + momentum and a stepped learning-rate decay, from an initialization fi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .objectives import (
     squared_norms,
     total_variation,
 )
+from .repeatable import stream
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ def initial_images(image_ids: Sequence[str], shape: Sequence[int], std: float, s
     """Gaussian noise fixed per (seed, image id): the same start for every tp and batch split."""
     inits = []
     for image_id in image_ids:
-        digest = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
-        generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
-        inits.append(torch.randn(tuple(shape), generator=generator) * std)
+        inits.append(torch.randn(tuple(shape), generator=stream(seed, image_id)) * std)
     return torch.stack(inits)
 
 
