@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from invertibility.analysis.claims import evaluate_claims
+from invertibility.analysis.claims.kind import Kind, Part, Row, combine, seed_row
 from invertibility.analysis.retention import retention_table
+from invertibility.analysis.stats import one_sample, t_interval
 from invertibility.analysis.tables import invertibility_table, summarize
 from invertibility.core.inversion_io import save_inversion
 
@@ -103,7 +105,10 @@ def test_retained_similarity_is_one_at_the_control_and_zero_at_the_null():
 def test_compare_verdicts_over_seeds(a, b, verdict):
     result = first([compare_claim()], synthetic_table({"l1": a, "l2": b}))
     assert result["verdict"] == verdict, result.to_dict()
-    assert result["low"] <= result["value"] <= result["high"]
+    # the interval is Student's t over the per-seed effects at the row's own level
+    effects = evaluate_claims([compare_claim()], synthetic_table({"l1": a, "l2": b}))[1]
+    mean, low, high = t_interval(effects["effect"], result["level"])
+    assert (result["value"], result["low"], result["high"]) == pytest.approx((mean, low, high))
     assert result["n_seeds"] == 3
     assert result["n_images"] == 30  # distinct images, not image x seed pairs
     assert "paired by seed" in result["measure"]
@@ -349,10 +354,56 @@ def test_a_true_correlation_inside_the_level_is_never_contradicted_by_the_shrunk
     effects = pd.Series(0.25 + 0.005 * np.sin(np.arange(10)), index=seeds)
     reliability = pd.Series(0.6 + 0.01 * np.cos(np.arange(10)), index=seeds)
     found = reliable_equivalence(effects, reliability, 0.3)
-    assert found["line"].startswith("+-0.23")  # the support bound did shrink
-    assert found["p_reverse"] > 0.5
+    assert found.line.startswith("+-0.23")  # the support bound did shrink
+    assert found.p_reverse > 0.5
     beyond = reliable_equivalence(effects + 0.2, reliability, 0.3)  # 0.45: beyond the level
-    assert beyond["p_reverse"] < 0.001
+    assert beyond.p_reverse < 0.001
+
+
+def test_the_reliability_bound_is_taken_at_the_familys_fixed_level():
+    """The lower bound on reliability that shrinks an equivalence claim's bounds is taken at
+    ALPHA / (number of primary claims), handed to every kind by the evaluator, not at 97.5%
+    whatever the claim's Holm step (which depends on its p, which depends on the bound)."""
+    from scipy.stats import t
+
+    from invertibility.analysis import claims as claims_module
+    from invertibility.analysis.claims.equivalence import reliable_equivalence
+    from invertibility.analysis.claims.kind import Kind, seed_row
+    from invertibility.analysis.stats import ALPHA
+
+    seeds = pd.RangeIndex(5)
+    reliability = pd.Series([0.5, 0.6, 0.7, 0.6, 0.55], index=seeds)
+    effects = pd.Series(0.0, index=seeds) + 0.01 * np.arange(5)
+    alpha = ALPHA / 7
+    low = reliability.mean() - t.ppf(1 - alpha, 4) * reliability.std(ddof=1) / np.sqrt(5)
+    found = reliable_equivalence(effects, reliability, 0.3, alpha)
+    assert found.line == f"+-{0.3 * np.sqrt(low):.3g}"
+    assert found.line != reliable_equivalence(effects, reliability, 0.3).line
+
+    handed = []
+
+    def evaluate(evidence, claim, alpha):
+        handed.append((claim["claim"], alpha))
+        return [seed_row(claim["claim"], "m", pd.Series([0.1, 0.2, 0.3]))]
+
+    kind = Kind(name="probe", evaluate=evaluate, null=lambda claim: 0.0, alternatives={})
+    original = dict(claims_module.KINDS)
+    claims_module.KINDS["probe"] = kind
+    try:
+        listed = [{"claim": f"c{i}", "kind": "probe"} for i in range(3)]
+        listed.append({"claim": "x", "kind": "probe", "primary": False})
+        claims_module.evaluate_on(EMPTY_EVIDENCE(), listed)
+    finally:
+        claims_module.KINDS.clear()
+        claims_module.KINDS.update(original)
+    assert handed == [("c0", ALPHA / 3), ("c1", ALPHA / 3), ("c2", ALPHA / 3), ("x", ALPHA)]
+
+
+def EMPTY_EVIDENCE():
+    from invertibility.analysis.claims.evidence import Evidence
+
+    columns = ["model", "seed", "layer", "t", "tp", "p", "image_id", "photo", "label"]
+    return Evidence(pd.DataFrame({c: [] for c in columns}).astype({"photo": bool}))
 
 
 def test_a_margin_of_unknown_spread_is_not_measurable():
@@ -364,3 +415,120 @@ def test_a_margin_of_unknown_spread_is_not_measurable():
         False,
         False,
     ]
+
+
+def probe_rows(monkeypatch, evaluate, claims):
+    """Claims of a probe kind whose ``evaluate`` is given: the evaluator's rows for them."""
+    from invertibility.analysis import claims as claims_module
+
+    kind = Kind(name="probe", evaluate=evaluate, null=lambda claim: 0.0, alternatives={})
+    monkeypatch.setitem(claims_module.KINDS, "probe", kind)
+    return claims_module.evaluate_on(EMPTY_EVIDENCE(), claims)[0]
+
+
+def test_an_intersection_union_row_shows_every_part_and_its_verdict_follows_the_weaker(
+    monkeypatch,
+):
+    """A claim that needs two tests: the headline clears its line, the other part does not.
+    The verdict is the weaker part's (inconclusive, naming it), and the row shows both parts'
+    intervals at the level it is judged at, not only the headline's."""
+
+    def evaluate(evidence, claim, alpha):
+        strong = one_sample(pd.Series([0.5, 0.52, 0.48, 0.51]))
+        weak = one_sample(pd.Series([0.05, -0.1, 0.2, 0.0]))
+        parts = (Part("strong", strong), Part("weak", weak))
+        return [Row(claim["claim"], "m", strong, *combine(parts), parts=parts, n_images=10)]
+
+    row = probe_rows(monkeypatch, evaluate, [{"claim": "both", "kind": "probe"}]).iloc[0]
+    assert row["low"] > 0 and row["verdict"] == "inconclusive"
+    assert "its weakest part: weak" in row["reason"]
+    strong_low, _ = one_sample(pd.Series([0.5, 0.52, 0.48, 0.51])).confidence_interval(row["level"])
+    weak_low, weak_high = one_sample(pd.Series([0.05, -0.1, 0.2, 0.0])).confidence_interval(
+        row["level"]
+    )
+    assert f"strong 0.502 [{strong_low:.3f}," in row["parts"]
+    assert f"weak 0.038 [{weak_low:.3f}, {weak_high:.3f}]" in row["parts"]
+
+
+def test_an_interval_beyond_the_measures_range_is_clipped_and_the_reason_says_so(monkeypatch):
+    """Three seeds of a fraction near 1 (the default run printed 0.933 [0.804, 1.063] for a
+    difference of fractions): the interval stops at the range's end, and the reason says so."""
+
+    def evaluate(evidence, claim, alpha):
+        effects = pd.Series([1.0, 0.8, 1.0, 0.9])
+        return [seed_row(claim["claim"], "m", effects, bounds=(0.0, 1.0), n_images=10)]
+
+    row = probe_rows(monkeypatch, evaluate, [{"claim": "near one", "kind": "probe"}]).iloc[0]
+    assert row["high"] == 1.0 and 0 < row["low"] < row["value"] < 1
+    assert "interval (clipped to [0, 1])" in row["reason"]
+
+
+def test_a_threshold_side_over_several_layers_shows_each_layer_beside_the_pooled_reading():
+    """The registered claim pools its above side's layers (the verdict stays the pooled one);
+    the row shows each layer's reading too, labelled post hoc: here one layer holds and the
+    other does not, which the pooled mean hides."""
+    table = synthetic_table({"a": 0.95, "b": 0.15, "c": 0.05})
+    claim = {"claim": "a and b hold, c not", "kind": "threshold"}
+    claim |= {"above": {**side("a"), "layers": ["a", "b"]}, "below": side("c")}
+    result = evaluate_claims([claim], table)[0]
+    row = result.iloc[0]
+    assert row["value"] == pytest.approx(0.55, abs=0.05)  # the pooled side, as registered
+    assert row["post_hoc"].startswith("above side per layer (post hoc")
+    assert "a 0.9" in row["post_hoc"] and "b 0.1" in row["post_hoc"]
+    alone = result.set_index("claim").loc[f"{claim['claim']} [above: m a]"]
+    assert f"a {alone['value']:.3f}" in row["post_hoc"]
+
+
+def test_the_label_gate_takes_chance_from_each_models_own_labels():
+    """Two datasets in one table, ten classes and two: a control that keeps the label 40% of
+    the time is above the ten-class model's chance and below the two-class model's; one over
+    every label in the table (ten) would let the two-class control through."""
+    from invertibility.analysis.claims.evidence import Evidence
+
+    ten = synthetic_table({"l": 0.9}, model="ten")
+    two = synthetic_table({"l": 0.9}, model="two", rng_seed=1)
+    two["label"] = two["image_id"].str[1:].astype(int) % 2
+    for table in (ten, two):  # 2 of every 5 images keep their label: 12 of 30
+        kept = table["image_id"].str[1:].astype(int) % 5 < 2
+        table["label_kept"] = pd.array(kept, dtype="boolean")
+    evidence = Evidence(pd.concat([ten, two], ignore_index=True))
+    assert evidence.label_chance().to_dict() == {"ten": 0.1, "two": 0.5}
+    gate = evidence.controls_pass["label_ok"].groupby("model").mean()
+    assert gate["ten"] == 1.0 and gate["two"] == 0.0
+
+
+def test_the_predictors_split_half_reliability_uses_the_same_units_in_both_halves():
+    """A unit with a value in one half only (its margin measurable on half the images) must
+    leave both halves' residuals: residualizing each half over its own units would correlate
+    residuals taken against different fits."""
+    from invertibility.analysis.claims.predictor import (
+        per_seed_correlation,
+        residuals,
+        split_half_reliability,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 24
+    used = pd.DataFrame(
+        {
+            "model": "m",
+            "layer": "l",
+            "seed": np.repeat([0, 1], n // 2),
+            "p": np.tile(np.arange(1, n // 2 + 1), 2),
+        }
+    )
+    truth = rng.normal(size=n)
+    used["half_a"] = truth + 0.3 * rng.normal(size=n)
+    used["half_b"] = truth + 0.3 * rng.normal(size=n)
+    used.loc[[1, 5, 14], "half_b"] = np.nan  # no value in one half
+    used.loc[[3, 20], "half_a"] = np.nan
+    found = split_half_reliability(used)
+    both = used.dropna(subset=["half_a", "half_b"]).reset_index(drop=True)
+    expected = per_seed_correlation(
+        residuals(both, ["half_a", "half_b"]).join(both[["seed"]]), "half_a", "half_b"
+    )
+    pd.testing.assert_series_equal(found, 2 * expected / (1 + expected))
+    separately = per_seed_correlation(
+        residuals(used, ["half_a", "half_b"]).join(used[["seed"]]), "half_a", "half_b"
+    )
+    assert not np.allclose(found, 2 * separately / (1 + separately))

@@ -17,6 +17,7 @@ from invertibility.analysis.claims.evidence import Evidence
 from invertibility.analysis.claims.sensitivity import (
     COLUMNS,
     SPECIFICATIONS,
+    change,
     claims_sensitivity,
     robustness,
 )
@@ -62,7 +63,7 @@ def test_each_specification_applies_to_the_claims_the_plan_names():
         applies = {
             number
             for number, claim in enumerate(claims, start=1)
-            if spec.change(evidence, claim) is not None
+            if change(spec, evidence, claim) is not None
         }
         assert applies == PLANNED[spec.name], spec.name
     plan = (ROOT / "docs" / "analysis_plan.md").read_text()
@@ -77,12 +78,12 @@ def test_the_activation_and_function_step_choices_change_what_they_name():
     evidence = SimpleNamespace(table=default_grid_table(config))
     specs = {spec.name: spec for spec in SPECIFICATIONS}
     mlp = claims[0]  # no tps: every tested step after 0_10
-    assert specs["first tp only"].change(evidence, mlp)["greater"]["tps"] == ["0_20"]
-    assert specs["last tp only"].change(evidence, mlp)["lesser"]["tps"] == ["2_0"]
-    conv5 = specs["other function step"].change(evidence, claims[2])
+    assert change(specs["first tp only"], evidence, mlp)["greater"]["tps"] == ["0_20"]
+    assert change(specs["last tp only"], evidence, mlp)["lesser"]["tps"] == ["2_0"]
+    conv5 = change(specs["other function step"], evidence, claims[2])
     assert (conv5["greater"]["t"], conv5["lesser"]["t"]) == ("4_100", "4_100")
     assert "tps" not in conv5["greater"] and claims[2]["greater"]["t"] == "0_100"  # a copy
-    line = specs["line 0.75"].change(evidence, claims[1])
+    line = change(specs["line 0.75"], evidence, claims[1])
     assert line["level"] == 0.75 and "level" not in claims[1]
 
 
@@ -232,3 +233,38 @@ def test_a_config_without_claims_gives_an_empty_curve_and_says_so(tmp_path):
     assert robustness(curve).empty
     draw_sensitivity_grid(curve, str(tmp_path / "g.pdf"), str(tmp_path / "g.png"))
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_a_kind_that_declares_no_alternatives_is_refused_and_one_that_declares_none_is_n_a():
+    """The curve reads each kind's declaration: an undeclared kind is refused with an error
+    naming it (it would silently read "n/a" everywhere), a kind declaring {} gets "n/a" under
+    every alternative and its registered verdict."""
+    from invertibility.analysis import claims as claims_module
+    from invertibility.analysis.claims.kind import Kind, seed_row
+    from invertibility.core.errors import ConfigError
+
+    def evaluate(evidence, claim, alpha):
+        return [seed_row(claim["claim"], "m", pd.Series([0.1, 0.2, 0.3]))]
+
+    original = dict(claims_module.KINDS)
+    claims_module.KINDS["silent"] = Kind("silent", evaluate, lambda claim: 0.0)
+    claims_module.KINDS["plain"] = Kind("plain", evaluate, lambda claim: 0.0, alternatives={})
+    try:
+        evidence = SimpleNamespace(table=pd.DataFrame())
+        with pytest.raises(ConfigError, match="kind 'silent' declares no"):
+            change(SPECIFICATIONS[1], evidence, {"claim": "s", "kind": "silent"})
+        claim = {"claim": "p", "kind": "plain"}
+        assert change(SPECIFICATIONS[0], evidence, claim) is claim
+        assert all(change(spec, evidence, claim) is None for spec in SPECIFICATIONS[1:])
+    finally:
+        claims_module.KINDS.clear()
+        claims_module.KINDS.update(original)
+
+
+def test_every_kind_declares_its_alternatives_by_known_dimensions():
+    from invertibility.analysis.claims import KINDS
+    from invertibility.analysis.claims.sensitivity import DIMENSIONS
+
+    for kind in KINDS.values():
+        assert kind.alternatives is not None, kind.name
+        assert set(kind.alternatives) <= set(DIMENSIONS) - {"registered"}, kind.name

@@ -1,20 +1,23 @@
-"""The statistics over seeds as functions: intervals and one-sided p agree, the spread floor of a
-discrete effect, the permutation trend test, Holm, and the seed-planning rules. Their calibration
-through the claims evaluator is in ``tests/test_calibration.py``."""
+"""The statistics over seeds as result objects: every test's interval and one-sided p come from
+one spread and agree at every level, intervals stay within the estimate's range, the spread
+floor of a discrete effect, the permutation trend test and its interval, Holm, and the
+seed-planning rules. Their calibration through the claims evaluator is in
+``tests/test_calibration.py``."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from invertibility.analysis.stats import (
     holm,
+    one_sample,
     p_greater,
     p_less,
     permutation_trend,
     seeds_for_power,
     seeds_needed,
-    seeds_to_clear,
     t_interval,
-    welch,
+    welch_test,
 )
 
 
@@ -26,19 +29,61 @@ def test_a_discrete_effect_whose_seeds_agree_exactly_does_not_get_p_zero():
     floored = p_greater(effects, 0.5, resolution=0.1)
     assert 0 < floored < 0.025
     assert p_greater(np.array([0.6, 0.6, 0.6]), 0.5, resolution=0.1) > 0.1
-    result = welch(np.ones(3), np.zeros(3), resolution=0.1)
-    assert 0 < result["p"] < 0.025 and np.isfinite(result["low"]) and result["low"] < 1
+    result = welch_test(np.ones(3), np.zeros(3), resolution=0.1)
+    assert 0 < result.p < 0.025 and 0 < result.confidence_interval()[0] < 1
 
 
 def test_the_permutation_trend_test_is_exact_for_three_sides():
     """Over 3 sides Spearman takes 1, 0.5, -0.5, -1 with chances 1/6, 2/6, 2/6, 1/6 under no
     trend: three seeds all at 1 have p 1/216; two at 1 and one at 0.5, 1/216 + 3/108."""
     x = np.array([1.0, 2.0, 3.0])
-    p_up, p_down = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3.0]]))
-    assert p_up == pytest.approx(1 / 216, abs=0.002) and p_down == pytest.approx(1.0)
-    p_up, _ = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 3, 2.0]]))
-    assert p_up == pytest.approx(1 / 216 + 3 / 108, abs=0.004)
-    assert np.isnan(permutation_trend(x, np.ones((3, 3)))[0])  # every side ties: no ranks
+    found = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3.0]]))
+    assert found.p == pytest.approx(1 / 216, abs=0.002) and found.p_reverse == pytest.approx(1.0)
+    assert found.estimate == pytest.approx(1.0) and found.design == "permutation"
+    found = permutation_trend(x, np.array([[1, 2, 3], [1, 2, 3], [1, 3, 2.0]]))
+    assert found.p == pytest.approx(1 / 216 + 3 / 108, abs=0.004)
+    assert np.isnan(permutation_trend(x, np.ones((3, 3))).p)  # every side ties: no ranks
+
+
+def random_tests(rng, n_cases=60):
+    """One-sample, paired, Welch and permutation results on random seed effects."""
+    for _ in range(n_cases):
+        n = int(rng.integers(3, 9))
+        shift = rng.normal(0, 1.5)
+        effects = pd.Series(rng.normal(shift, 1, n), index=range(10, 10 + n))
+        yield one_sample(effects, null=rng.normal(0, 0.3), resolution=0.05)
+        yield one_sample(effects, design="paired", bounds=(-1.0, 1.0))
+        yield welch_test(effects, pd.Series(rng.normal(0, 2, n + 2)), resolution=0.05)
+        sides = rng.normal(size=(n, 4)) + shift * np.arange(4)
+        yield permutation_trend(np.arange(4.0), sides, n_draws=2000, seed=int(rng.integers(99)))
+
+
+@pytest.mark.parametrize("level", [0.95, 1 - 2 * 0.025 / 7, 0.999])
+def test_every_tests_interval_clears_its_null_exactly_when_its_p_does(level):
+    """The interval and the p of a result come from one spread (the trend's: one permutation
+    null), so the verdict read from one is the verdict read from the other, at every level
+    Holm may judge a claim at; the old trend interval was Student's t beside a permutation p."""
+    alpha = (1 - level) / 2
+    rng = np.random.default_rng(11)
+    checked = 0
+    for test in random_tests(rng):
+        low, high = test.raw_interval(level)
+        assert (low > test.null) == (test.p < alpha), test
+        assert (high < test.null) == (test.p_reverse < alpha), test
+        checked += (test.p < alpha) + (test.p_reverse < alpha)
+    assert checked > 20  # the cases decide in both directions, not only "inconclusive"
+
+
+def test_an_interval_stays_within_its_measures_range_and_says_when_it_was_clipped():
+    """A difference of fractions near 1 (the default run printed 0.933 [0.804, 1.063]) is
+    clipped to [-1, 1]; the clip is reported; an interval inside the range is untouched."""
+    near_one = pd.Series([0.99, 0.8, 1.0])
+    clipped = one_sample(near_one, bounds=(-1.0, 1.0))
+    raw_low, raw_high = clipped.raw_interval()
+    assert raw_high > 1 and clipped.confidence_interval() == (raw_low, 1.0)
+    assert clipped.clipped() and not one_sample(near_one - 0.5, bounds=(-1, 1)).clipped()
+    trend = permutation_trend(np.arange(3.0), np.array([[1, 2, 3.0]] * 4))
+    assert trend.confidence_interval()[1] == 1.0 and trend.clipped()
 
 
 def test_t_interval_and_one_sided_p_agree():
@@ -60,13 +105,17 @@ def test_holm_on_a_known_set():
 
 def test_seeds_needed_clears_the_line_at_the_observed_spread():
     effects = np.array([0.05, 0.15, 0.25])  # mean 0.15, sd 0.1: t(2) * 0.1 / sqrt(3) > 0.15
-    n = seeds_to_clear(effects)
+    n = one_sample(effects).seeds_to_clear()
     assert n == seeds_needed(0.15, 0.1)
+    assert one_sample(effects).seeds_to_clear(power=0.8) == seeds_for_power(0.15, 0.1)
+    two = welch_test(effects, effects - 0.15)  # two sides of spread 0.1: sqrt(2) x 0.1 per side
+    assert two.seed_sd == pytest.approx(np.hypot(0.1, 0.1))
+    assert two.seeds_to_clear() == seeds_needed(0.15, np.hypot(0.1, 0.1))
     from scipy.stats import t
 
     assert t.ppf(0.975, n - 1) * 0.1 / np.sqrt(n) < 0.15
     assert t.ppf(0.975, n - 2) * 0.1 / np.sqrt(n - 1) >= 0.15
-    assert np.isnan(seeds_to_clear([0.2, 0.2, 0.2]))  # no spread: nothing to estimate
+    assert np.isnan(one_sample([0.2, 0.2, 0.2]).seeds_to_clear())  # no spread: nothing to estimate
 
 
 @pytest.mark.parametrize("gap, sd, alpha", [(0.3, 0.12, 0.025 / 9), (0.11, 0.05, 0.025)])
@@ -88,34 +137,31 @@ def test_seeds_for_power_find_the_effect_that_often_by_simulation(gap, sd, alpha
     assert np.isnan(seeds_for_power(0.0, 0.1)) and np.isnan(seeds_for_power(0.1, 0.0))
 
 
-def test_seed_plan_recovers_the_spread_from_the_interval_and_marks_gates():
-    import pandas as pd
-    from scipy.stats import t
-
+def test_seed_plan_reads_the_tests_spread_and_gate_and_refuses_an_old_table():
+    """The planner reads the claims table's ``seed_sd`` and ``gated`` columns (written from
+    each row's test and notes), parsing no reason or detail text."""
     from invertibility.analysis.seed_plan import plan_seeds
+    from invertibility.core.errors import ConfigError
 
-    half = t.ppf(0.975, 2) * 0.1 / np.sqrt(3)  # 3 seeds of spread 0.1 around 0.2
-    welch_half = t.ppf(0.975, 4) * 0.1 / np.sqrt(3)
     claims = pd.DataFrame(
         {
             "claim": ["paired", "welch", "gated", "equivalence", "exploratory"],
             "family": ["primary"] * 4 + ["exploratory"],
-            "kind": ["compare", "compare", "compare", "norm_predicts", "compare"],
-            "detail": ["m:fc1 t=0 minus m:fc2", "a:c t=0 minus b:c", "a:c minus b:c", "", ""],
             "value": [0.2, 0.2, 0.0, -0.1, 0.2],
-            "low": [0.2 - half, 0.2 - welch_half, -0.5, -0.1 - half, 0.0],
-            "high": [0.2 + half, 0.2 + welch_half, 0.5, -0.1 + half, 0.4],
             "line": ["0", "0", "0", "+-0.3", "0"],
             "n_seeds": [3] * 5,
+            "seed_sd": [0.1, np.hypot(0.1, 0.1), 0.5, 0.1, 0.1],
+            "gated": [False, False, True, False, False],
             "verdict": ["inconclusive"] * 5,
-            "reason": ["p 0.03 >= 0.025: the interval reaches 0"] * 2
-            + ["a:c at 4_100: the tp = t control is not above the other-image null"]
-            + ["p 0.2 >= 0.025"] * 2,
+            # a reason that looks like a test's does not make a gated claim a test's
+            "reason": ["p 0.2 >= 0.025"] * 5,
         }
     )
     plan = plan_seeds(claims).set_index("claim")
     assert list(plan.index) == ["paired", "welch", "gated", "equivalence"]  # primary only
-    np.testing.assert_allclose(plan.loc[["paired", "welch"], "seed_sd"], 0.1)
+    assert plan.loc["welch", "seed_sd"] == pytest.approx(np.hypot(0.1, 0.1))
     assert plan.loc["equivalence", "gap"] == pytest.approx(0.2)  # the nearer margin
     assert plan.loc["paired", "seeds_for_power"] == seeds_for_power(0.2, 0.1, 0.025 / 4)
     assert plan.loc["gated", "gated"] and not plan.loc["paired", "gated"]
+    with pytest.raises(ConfigError, match="seed_sd"):
+        plan_seeds(claims.drop(columns="seed_sd"))

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+INF = float("inf")
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -55,6 +57,13 @@ class Measure:
     raw: str = ""  # the unlimited version every verdict on this measure also needs
     retains_above: float | None = None  # the value at which nothing is retained
     gate: str = "margin"  # the control a side must pass: "margin" or "label" (above chance)
+    bounds: tuple[float, float] = (-1.0, 1.0)  # the range of a seed's value (intervals clip to it)
+    ratio: bool = False  # on R's scale (0 nothing retained, 1 all): a threshold's level applies
+
+    def difference_bounds(self) -> tuple[float, float]:
+        """The range of a difference of two seed values."""
+        low, high = self.bounds
+        return (low - high, high - low)
 
 
 MEASURES = {
@@ -68,6 +77,8 @@ MEASURES = {
             chance="0",
             raw="retained_raw",
             retains_above=0.0,
+            bounds=(0.0, 1.0),
+            ratio=True,
         ),
         Measure(
             "retained_raw",
@@ -75,6 +86,7 @@ MEASURES = {
             per_image=False,
             chance="0",
             retains_above=0.0,
+            bounds=(-INF, INF),
         ),
         Measure(
             "excess",
@@ -82,6 +94,7 @@ MEASURES = {
             per_image=False,
             chance="0",
             retains_above=0.0,
+            bounds=(-2.0, 2.0),
         ),
         Measure(
             "retained_identity",
@@ -92,6 +105,8 @@ MEASURES = {
             chance="0",
             raw="retained_identity_raw",
             retains_above=0.0,
+            bounds=(0.0, 1.0),
+            ratio=True,
         ),
         Measure(
             "retained_identity_raw",
@@ -99,6 +114,7 @@ MEASURES = {
             per_image=False,
             chance="0",
             retains_above=0.0,
+            bounds=(-INF, INF),
         ),
         Measure("similarity", "Pearson correlation of x* with x_i (pixels)", chance="c_null"),
         Measure(
@@ -106,20 +122,38 @@ MEASURES = {
             "mean Pearson correlation of x* with the other held-out images of x_i's class",
         ),
         Measure(
-            "identified", "x_i ranks first among itself and K - 1 drawn candidates", chance="1/K"
+            "identified",
+            "x_i ranks first among itself and K - 1 drawn candidates",
+            chance="1/K",
+            bounds=(0.0, 1.0),
+            ratio=True,
         ),
-        Measure("id_score", "1 - rank / (K - 1) among the drawn candidates", chance="0.5"),
-        Measure("identified_all", "x_i ranks first among every held-out image", chance="1/N"),
+        Measure(
+            "id_score",
+            "1 - rank / (K - 1) among the drawn candidates",
+            chance="0.5",
+            bounds=(0.0, 1.0),
+        ),
+        Measure(
+            "identified_all",
+            "x_i ranks first among every held-out image",
+            chance="1/N",
+            bounds=(0.0, 1.0),
+            ratio=True,
+        ),
         Measure(
             "identified_class",
             "x_i ranks first among the held-out images of its own class",
             chance="1/(images per class)",
+            bounds=(0.0, 1.0),
+            ratio=True,
         ),
         Measure("ssim", "SSIM of x* and x_i (unclipped, pixel space)"),
         Measure(
             "ssim_gain",
             "SSIM minus the mean SSIM of the image's other-image controls",
             retains_above=0.0,
+            bounds=(-2.0, 2.0),
         ),
         Measure(
             "label_kept",
@@ -127,8 +161,8 @@ MEASURES = {
             relative=True,
             gate="label",
         ),
-        Measure("image_error", "||x* - x_i|| / ||x_i||, pixel space"),
-        Measure("feature_error", "||Phi0 - r_l^t(x*)|| / ||Phi0||"),
+        Measure("image_error", "||x* - x_i|| / ||x_i||, pixel space", bounds=(0.0, INF)),
+        Measure("feature_error", "||Phi0 - r_l^t(x*)|| / ||Phi0||", bounds=(0.0, INF)),
     )
 }
 PER_IMAGE = tuple(name for name, m in MEASURES.items() if m.per_image)

@@ -16,6 +16,8 @@ gets a permutation test, so that seeds agreeing exactly never give p = 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from scipy import stats as scipy_stats
 
@@ -28,11 +30,138 @@ def _finite(values) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+UNBOUNDED = (-np.inf, np.inf)
+
+
+@dataclass(frozen=True)
+class SeedTest:
+    """One test over training seeds, in the way of scipy's ``TtestResult``: the estimate, its
+    one-sided p-values in both directions, and the interval from the same spread (so that the
+    interval at ``1 - 2 alpha`` clears ``null`` exactly when ``p < alpha``).
+
+    ``design``: ``one-sample`` (per-seed values against a line), ``paired`` (per-seed
+    differences within one network), ``welch`` (two independent sets of seeds) or
+    ``permutation`` (a trend's mean rank correlation against its permutation null).
+    ``seed_sd``: the per-seed spread a planner extrapolates (Welch: the root sum of the two
+    sides' squares, per side); ``bounds``: the range the estimate lives in (an interval is
+    clipped to it, and :meth:`clipped` says so)."""
+
+    design: str
+    estimate: float
+    null: float
+    se: float
+    df: float
+    p: float  # one-sided: estimate > null
+    p_reverse: float  # one-sided: estimate < null
+    seeds: tuple = ()
+    seed_sd: float = np.nan
+    bounds: tuple[float, float] = UNBOUNDED
+    null_draws: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def statistic(self) -> float:
+        return (self.estimate - self.null) / self.se if self.se > 0 else np.nan
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    def raw_interval(self, level: float = LEVEL) -> tuple[float, float]:
+        """The interval before it is clipped to :attr:`bounds`: Student's t (Welch's df for
+        ``welch``); for ``permutation``, the test inverted under a shift of its null (the
+        estimate minus the null's upper and lower critical values)."""
+        alpha = (1 - level) / 2
+        if self.null_draws is not None:
+            upper, lower = _permutation_critical(self.null_draws, alpha)
+            return float(self.estimate - upper), float(self.estimate - lower)
+        if not (np.isfinite(self.se) and np.isfinite(self.df)):
+            return np.nan, np.nan
+        half = float(scipy_stats.t.ppf(1 - alpha, self.df) * self.se)
+        return float(self.estimate - half), float(self.estimate + half)
+
+    def confidence_interval(self, level: float = LEVEL) -> tuple[float, float]:
+        """The two-sided interval at ``level``, clipped to the estimate's range (a true value
+        lies inside it, so clipping cannot lower coverage)."""
+        low, high = self.raw_interval(level)
+        lo, hi = self.bounds
+        return (
+            (float(np.clip(low, lo, hi)), float(np.clip(high, lo, hi)))
+            if np.isfinite(low)
+            else (low, high)
+        )
+
+    def clipped(self, level: float = LEVEL) -> bool:
+        low, high = self.raw_interval(level)
+        return bool(low < self.bounds[0] or high > self.bounds[1])
+
+    def seeds_to_clear(
+        self, line: float | None = None, level: float = LEVEL, power: float | None = None
+    ) -> float:
+        """Seeds (per side, for Welch) at which the interval at ``level`` would clear ``line``
+        (default: the null) at the observed estimate and spread; with ``power``, the seeds at
+        which a one-sided test at ``(1 - level) / 2`` finds the observed gap that often. NaN
+        where there is no spread or nothing to find."""
+        gap = abs(self.estimate - (self.null if line is None else line))
+        if power is None:
+            return seeds_needed(gap, self.seed_sd, level)
+        return seeds_for_power(gap, self.seed_sd, (1 - level) / 2, power)
+
+
 def floored_sd(effects, resolution: float = 0.0) -> float:
     """The seeds' standard deviation (NaN effects dropped), never below the measure's
     ``resolution`` (a fraction of 10 images moves in steps of 0.1: seeds that agree exactly
     would otherwise give p = 0)."""
     return float(max(_finite(effects).std(ddof=1), resolution))
+
+
+def one_sample(
+    effects,
+    null: float = 0.0,
+    resolution: float = 0.0,
+    bounds: tuple[float, float] = UNBOUNDED,
+    design: str = "one-sample",
+) -> SeedTest:
+    """Student's t over per-seed ``effects`` (index: seed, where a Series; NaN dropped) against
+    ``null``, the spread floored at ``resolution``; ``design="paired"`` for per-seed
+    differences. With fewer than two seeds p and the interval are NaN; a zero spread of a
+    continuous effect gives p 0 or 1 and a zero-width interval."""
+    seeds = tuple(effects.dropna().index) if hasattr(effects, "dropna") else ()
+    values = _finite(effects)
+    n = len(values)
+    seeds = seeds or tuple(range(n))
+    mean = float(values.mean()) if n else np.nan
+    if n < 2:
+        return SeedTest(design, mean, null, np.nan, np.nan, np.nan, np.nan, seeds, np.nan, bounds)
+    sd = floored_sd(values, resolution)
+    se = sd / np.sqrt(n)
+    if se == 0:
+        p = 0.0 if mean > null else 1.0
+        p_reverse = 0.0 if mean < null else 1.0
+    else:
+        t = (mean - null) / se
+        p, p_reverse = float(scipy_stats.t.sf(t, n - 1)), float(scipy_stats.t.cdf(t, n - 1))
+    return SeedTest(design, mean, null, float(se), float(n - 1), p, p_reverse, seeds, sd, bounds)
+
+
+def welch_test(a, b, resolution: float = 0.0, bounds: tuple[float, float] = UNBOUNDED) -> SeedTest:
+    """``mean(a) - mean(b)`` of two independent sets of seed effects (NaN dropped), Welch's
+    test and interval; each side's spread floored at ``resolution``. ``seeds``: ``a``'s."""
+    seeds = tuple(a.dropna().index) if hasattr(a, "dropna") else ()
+    a, b = _finite(a), _finite(b)
+    seeds = seeds or tuple(range(len(a)))
+    value = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
+    if len(a) < 2 or len(b) < 2:
+        return SeedTest("welch", value, 0.0, np.nan, np.nan, np.nan, np.nan, seeds, np.nan, bounds)
+    sd_a, sd_b = floored_sd(a, resolution), floored_sd(b, resolution)
+    va, vb = sd_a**2 / len(a), sd_b**2 / len(b)
+    se = float(np.sqrt(va + vb))
+    spread = float(np.hypot(sd_a, sd_b))
+    if se == 0:
+        p, p_reverse = (0.0 if value > 0 else 1.0), (0.0 if value < 0 else 1.0)
+        return SeedTest("welch", value, 0.0, 0.0, np.inf, p, p_reverse, seeds, spread, bounds)
+    df = float((va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)))
+    p, p_reverse = float(scipy_stats.t.sf(value / se, df)), float(scipy_stats.t.cdf(value / se, df))
+    return SeedTest("welch", value, 0.0, se, df, p, p_reverse, seeds, spread, bounds)
 
 
 def t_interval(
@@ -41,15 +170,8 @@ def t_interval(
     """``(mean, low, high)`` of per-seed effects, Student's t with ``n - 1`` degrees of freedom
     (NaN effects dropped; NaN bounds with fewer than two seeds; the spread floored at
     ``resolution``)."""
-    effects = _finite(effects)
-    n = len(effects)
-    if n == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(effects.mean())
-    if n < 2:
-        return (mean, np.nan, np.nan)
-    half = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * floored_sd(effects, resolution) / np.sqrt(n)
-    return (mean, float(mean - half), float(mean + half))
+    test = one_sample(effects, resolution=resolution)
+    return (test.estimate, *test.confidence_interval(level))
 
 
 def t_intervals(effects: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, ...]:
@@ -63,83 +185,80 @@ def t_intervals(effects: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, 
 def p_greater(effects, null: float = 0.0, resolution: float = 0.0) -> float:
     """One-sided one-sample t-test p-value for ``mean(effects) > null`` (the spread floored at
     ``resolution``; a zero spread of a continuous effect gives 0 or 1)."""
-    effects = _finite(effects)
-    if len(effects) < 2:
-        return np.nan
-    sd = floored_sd(effects, resolution)
-    if sd == 0:
-        return 0.0 if effects.mean() > null else 1.0
-    t = (effects.mean() - null) / (sd / np.sqrt(len(effects)))
-    return float(scipy_stats.t.sf(t, len(effects) - 1))
+    return one_sample(effects, null, resolution).p
 
 
 def p_less(effects, null: float = 0.0, resolution: float = 0.0) -> float:
     """One-sided p-value for ``mean(effects) < null``."""
-    return p_greater(-_finite(effects), -null, resolution)
+    return one_sample(effects, null, resolution).p_reverse
 
 
-def welch(a, b, level: float = LEVEL, resolution: float = 0.0) -> dict:
-    """Difference of the means of two independent sets of seed effects: ``value``, Welch's
-    ``low``/``high`` and the one-sided ``p`` for ``mean(a) > mean(b)`` (``p_reverse``: for <);
-    each side's spread floored at ``resolution``."""
-    a, b = _finite(a), _finite(b)
-    value = float(a.mean() - b.mean()) if len(a) and len(b) else np.nan
-    if len(a) < 2 or len(b) < 2:
-        return {"value": value, "low": np.nan, "high": np.nan, "p": np.nan, "p_reverse": np.nan}
-    va, vb = floored_sd(a, resolution) ** 2 / len(a), floored_sd(b, resolution) ** 2 / len(b)
-    se = np.sqrt(va + vb)
-    if se == 0:
-        return {
-            "value": value,
-            "low": value,
-            "high": value,
-            "p": 0.0 if value > 0 else 1.0,
-            "p_reverse": 0.0 if value < 0 else 1.0,
-        }
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = scipy_stats.t.ppf(0.5 + level / 2, df) * se
-    return {
-        "value": value,
-        "low": value - half,
-        "high": value + half,
-        "p": float(scipy_stats.t.sf(value / se, df)),
-        "p_reverse": float(scipy_stats.t.cdf(value / se, df)),
-        "df": float(df),
-        "se": float(se),
-    }
+TIE = 1e-12  # a draw this close to the observed value counts as reaching it
+
+
+def _permutation_critical(draws: np.ndarray, alpha: float) -> tuple[float, float]:
+    """The upper and lower critical values of a permutation null: the observed value clears the
+    upper one exactly when its Monte-Carlo p, ``(1 + #{draws >= observed - TIE}) / (N + 1)``, is
+    below ``alpha`` (the ``(K + 1)``-th largest draw, ``K`` the most draws at or above the
+    observed value that still give ``p < alpha``), and the lower one likewise."""
+    most = int(np.ceil(alpha * (len(draws) + 1) - 1)) - 1  # K: (1 + K) / (N + 1) < alpha
+    if most < 0:
+        return np.inf, -np.inf  # too few draws for this level: nothing clears
+    ordered = np.sort(draws)
+    k = min(most, len(draws) - 1)
+    return float(ordered[-1 - k] + TIE), float(ordered[k] - TIE)
 
 
 def permutation_trend(
-    x: np.ndarray, values: np.ndarray, n_draws: int = 20000, seed: int = 0
-) -> tuple[float, float]:
-    """One-sided p-values ``(increasing, decreasing)`` of the mean over seeds of Spearman's rho
-    between ``x`` and each seed's side values (``values``: ``[seed, side]``), from the
-    permutation null: under no trend a seed's values are exchangeable across its sides, so each
-    seed's values are shuffled independently (Page's trend test, by Monte Carlo with the
-    observed value counted among the draws; exact for discrete rho, ties included)."""
+    x: np.ndarray, values: np.ndarray, n_draws: int = 20000, seed: int = 0, seeds: tuple = ()
+) -> SeedTest:
+    """The mean over seeds of Spearman's rho between ``x`` and each seed's side values
+    (``values``: ``[seed, side]``), tested against its permutation null: under no trend a
+    seed's values are exchangeable across its sides, so each seed's values are shuffled
+    independently (Page's trend test, by Monte Carlo with the observed value counted among the
+    draws; exact for discrete rho, ties included). The interval inverts the same test under a
+    shift of its null, clipped to [-1, 1]: it clears 0 exactly when ``p`` or ``p_reverse`` is
+    below its level. A seed whose sides all tie carries no rank information and is left out."""
     from scipy.stats import rankdata
 
     values = np.asarray(values, dtype=float)
+    seeds = tuple(seeds) or tuple(range(len(values)))
+    empty = SeedTest(
+        "permutation", np.nan, 0.0, np.nan, np.nan, np.nan, np.nan, (), np.nan, (-1, 1)
+    )
     if values.ndim != 2 or len(values) < 1 or values.shape[1] < 3:
-        return np.nan, np.nan
+        return empty
     x_rank = rankdata(x)
     x_centred = (x_rank - x_rank.mean()) / np.linalg.norm(x_rank - x_rank.mean())
     ranks = rankdata(values, axis=1)
     centred = ranks - ranks.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1)
-    usable = norms > 0  # a seed whose sides all tie carries no rank information
+    usable = norms > 0
     if not usable.any():
-        return np.nan, np.nan
+        return empty
     centred = centred[usable] / norms[usable, None]
     observed = float((centred @ x_centred).mean())
     rng = np.random.default_rng(seed)
     order = rng.random((n_draws, *centred.shape)).argsort(axis=-1)
     shuffled = np.take_along_axis(np.broadcast_to(centred, order.shape), order, axis=-1)
     draws = (shuffled @ x_centred).mean(axis=-1)
-    tol = 1e-12
-    p_up = (1 + np.sum(draws >= observed - tol)) / (n_draws + 1)
-    p_down = (1 + np.sum(draws <= observed + tol)) / (n_draws + 1)
-    return float(p_up), float(p_down)
+    p_up = float((1 + np.sum(draws >= observed - TIE)) / (n_draws + 1))
+    p_down = float((1 + np.sum(draws <= observed + TIE)) / (n_draws + 1))
+    n = int(usable.sum())
+    se = float(draws.std())
+    return SeedTest(
+        "permutation",
+        observed,
+        0.0,
+        se,
+        np.nan,
+        p_up,
+        p_down,
+        tuple(np.asarray(seeds)[usable].tolist()),
+        se * np.sqrt(n),  # a planner's normal approximation of one seed's spread
+        (-1.0, 1.0),
+        draws,
+    )
 
 
 def holm(p_values) -> np.ndarray:
@@ -154,17 +273,6 @@ def holm(p_values) -> np.ndarray:
         running = max(running, min(1.0, (m - k) * p[index]))
         adjusted[index] = running
     return adjusted
-
-
-def seeds_to_clear(
-    effects, null: float = 0.0, level: float = LEVEL, resolution: float = 0.0
-) -> float:
-    """The number of seeds at which the interval (at ``level``) of the observed mean would clear
-    ``null`` if the seeds kept their observed spread (NaN: no spread or no effect to find)."""
-    effects = _finite(effects)
-    if len(effects) < 2:
-        return np.nan
-    return seeds_needed(abs(effects.mean() - null), floored_sd(effects, resolution), level)
 
 
 def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) -> float:

@@ -126,5 +126,13 @@ class AnalysesChecks(GridChecks):
         missing = [key for key in kind.needs if key not in claim]
         if missing:
             raise ConfigError(f"{where}: a {claim['kind']} claim needs {', '.join(missing)}")
+        others = {key for other in KINDS.values() for key in (*other.needs, *other.takes)}
+        foreign = sorted(others & set(claim) - {*kind.needs, *kind.takes})
+        if foreign:
+            raise ConfigError(
+                f"{where}.{foreign[0]}: a {claim['kind']} claim does not read "
+                f"{', '.join(foreign)} (the keys it reads besides claim, kind, measure and "
+                f"primary: {', '.join([*kind.needs, *kind.takes]) or 'none'})"
+            )
         if kind.check:
             kind.check(claim, where)

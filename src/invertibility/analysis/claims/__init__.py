@@ -62,9 +62,14 @@ CLAIM_COLUMNS = [
     "n_seeds",
     "n_images",
     "seeds_to_decide",
+    "design",
+    "seed_sd",
+    "gated",
     "accuracy_t",
     "same_sign_every_seed",
+    "parts",
     "sub_verdict",
+    "post_hoc",
     "detail",
 ]
 
@@ -100,23 +105,29 @@ def verdict(row: Row, p: float, p_reverse: float, primary: bool, alpha: float, l
     if np.isnan(p):
         return f"{tag}inconclusive", "no effect could be computed"
     shown = f"p {row.p:.3g}" + (f", Holm-adjusted {p:.3g}" if primary else " (unadjusted)")
-    largest = max(
-        (name for name, part in row.parts.items() if part[0] is not None),
-        key=lambda name: row.parts[name][0] if np.isfinite(row.parts[name][0]) else np.inf,
-        default="",
+    interval = f"the {level:.1%} interval" + (
+        f" (clipped to [{row.test.bounds[0]:g}, {row.test.bounds[1]:g}])"
+        if row.test.clipped(level)
+        else ""
     )
     if p < ALPHA:
         return (
             f"{tag}supported" + ("" if primary else " (unadjusted)"),
-            f"{shown} < {ALPHA:g}: the {level:.1%} interval clears {line}",
+            f"{shown} < {ALPHA:g}: {interval} clears {line}"
+            + (" and so does every part's" if len(row.parts) > 1 else ""),
         )
     if p_reverse < ALPHA:
         against = f"p against the claim {row.p_reverse:.3g}" + (
             f", Holm-adjusted {p_reverse:.3g}" if primary else " (unadjusted)"
         )
         return f"{tag}contradicted" + ("" if primary else " (unadjusted)"), f"{against} < {ALPHA:g}"
-    seeds = row.decide(level) if row.decide else np.nan
-    part = f" (its largest part: {largest})" if len(row.parts) > 1 and largest else ""
+    weakest = max(
+        (part for part in row.parts if part.p is not None),
+        key=lambda part: part.p if np.isfinite(part.p) else np.inf,
+        default=None,
+    )
+    part = f" (its weakest part: {weakest.name})" if len(row.parts) > 1 and weakest else ""
+    seeds = row.seeds_to_decide(level)
     more = (
         f"; at the observed spread about {seeds:.0f} seeds would clear it at this level"
         if np.isfinite(seeds) and seeds > row.n_seeds
@@ -124,7 +135,7 @@ def verdict(row: Row, p: float, p_reverse: float, primary: bool, alpha: float, l
     )
     return (
         f"{tag}inconclusive",
-        f"{shown} >= {ALPHA:g}{part}: the {level:.1%} interval reaches {line}{more}",
+        f"{shown} >= {ALPHA:g}{part}: {interval} reaches {line}{more}",
     )
 
 
@@ -164,12 +175,17 @@ def evaluate_on(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`evaluate_claims` on evidence already read (its caches shared between calls);
     ``expand=False`` leaves out the exploratory per-layer rows (the primary family is the same)."""
+    primary_count = sum(1 for claim in claims if claim.get("primary", True))
     evaluated: list[tuple[dict, Row]] = []
     for config_claim in claims:
         kind = KINDS[config_claim["kind"]]
         for claim in [config_claim, *(per_layer(config_claim, kind) if expand else [])]:
             measure = claim.get("measure", DEFAULT_MEASURE)
-            for row in kind.evaluate(evidence, claim):
+            # the level of a claim's own auxiliary bounds (a reliability's): fixed by the
+            # family's size, not by the Holm step its p lands on
+            is_primary = claim is config_claim and claim.get("primary", True)
+            alpha = ALPHA / max(primary_count, 1) if is_primary else ALPHA
+            for row in kind.evaluate(evidence, claim, alpha):
                 row.expansion = row.expansion or claim is not config_claim
                 for role, side in row.sides:
                     row.notes += evidence.gates(side, role in kind.loss_roles, measure)
@@ -205,7 +221,7 @@ def evaluate_on(
         )
         decided, reason = verdict(row, adjusted[i], adjusted_reverse[i], is_primary, alpha, line)
         level = interval_level(alpha, row.two_sided)
-        low, high = row.interval(level) if row.interval else (row.low, row.high)
+        low, high = row.interval(level)
         records.append(
             {
                 "claim": row.claim,
@@ -224,10 +240,15 @@ def evaluate_on(
                 "reason": reason,
                 "n_seeds": row.n_seeds,
                 "n_images": row.n_images,
-                "seeds_to_decide": row.decide(level) if row.decide else np.nan,
+                "seeds_to_decide": row.seeds_to_decide(level),
+                "design": row.test.design,
+                "seed_sd": row.test.seed_sd,
+                "gated": bool(row.notes),
                 "accuracy_t": accuracy_text(evidence, row.sides),
                 "same_sign_every_seed": same_sign(row.effects, null),
+                "parts": row.readings(level),
                 "sub_verdict": row.sub_verdict,
+                "post_hoc": row.post_hoc,
                 "detail": row.detail,
             }
         )

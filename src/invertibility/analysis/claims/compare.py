@@ -24,23 +24,21 @@ where its network was as accurate, as the greater side's.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..measures import MARGIN_RATIO, MEASURES
-from ..stats import (
-    ALPHA,
-    floored_sd,
-    p_greater,
-    p_less,
-    seeds_needed,
-    seeds_to_clear,
-    t_interval,
-    welch,
-)
+from ..stats import ALPHA, SeedTest, one_sample, welch_test
+from .alternatives import other_function_step, with_side_measure, with_tp
 from .evidence import DEFAULT_MEASURE, Evidence, describe, fmt
-from .kind import Kind, Row
+from .kind import Kind, Part, Row, combine
 
 
-def difference(evidence: Evidence, claim: dict, lesser: dict | None = None, measure=None) -> dict:
+def difference(
+    evidence: Evidence, claim: dict, lesser: dict | None = None, measure=None
+) -> tuple[SeedTest, pd.Series]:
+    """The greater side's measure minus the lesser's: paired by seed within one network, Welch
+    across two; with the per-seed effects (Welch: each greater seed against the lesser side's
+    mean)."""
     measure = measure or claim.get("measure", DEFAULT_MEASURE)
     greater_side, lesser_side = claim["greater"], lesser or claim["lesser"]
     greater = evidence.seed_values(greater_side, measure)
@@ -48,70 +46,44 @@ def difference(evidence: Evidence, claim: dict, lesser: dict | None = None, meas
     resolution = max(
         evidence.resolution(greater_side, measure), evidence.resolution(lesser_side, measure)
     )
+    bounds = MEASURES[measure].difference_bounds()
     if greater_side["model"] == lesser_side["model"]:
         effects = (greater - other.reindex(greater.index)).dropna()
-        value = t_interval(effects, resolution=resolution)[0]
-        p = p_greater(effects, resolution=resolution)
-        p_reverse = p_less(effects, resolution=resolution)
-
-        def interval(level):
-            return t_interval(effects, level, resolution)[1:]
-
-        def decide(level):
-            return seeds_to_clear(effects, 0.0, level, resolution)
-
-        design = "paired by seed"
-        n_seeds = len(effects)
-    else:
-        result = welch(greater, other, resolution=resolution)
-        value, p, p_reverse = result["value"], result["p"], result["p_reverse"]
-        effects = greater - other.mean()  # each greater seed against the lesser side's mean
-
-        def interval(level):
-            found = welch(greater, other, level, resolution)
-            return found["low"], found["high"]
-
-        def decide(level):
-            spread = np.hypot(floored_sd(greater, resolution), floored_sd(other, resolution))
-            return seeds_needed(abs(value), spread, level)
-
-        design = "unpaired (Welch)"
-        n_seeds = int(min(len(greater), len(other)))
-    return {
-        "value": value,
-        "p": p,
-        "p_reverse": p_reverse,
-        "effects": effects,
-        "n_seeds": n_seeds,
-        "interval": interval,
-        "decide": decide,
-        "design": design,
-    }
+        return one_sample(effects, 0.0, resolution, bounds, design="paired"), effects
+    return welch_test(greater, other, resolution, bounds), greater - other.mean()
 
 
-def parts(evidence: Evidence, claim: dict, measure: str, lesser: dict | None = None) -> dict:
-    """The intersection-union parts of the claim: name -> (p, p_reverse)."""
-    found = difference(evidence, claim, lesser, measure)
-    tests = {measure: (found["p"], found["p_reverse"])}
+def parts(
+    evidence: Evidence, claim: dict, measure: str, lesser: dict | None = None
+) -> tuple[Part, ...]:
+    """The intersection-union parts of the claim: the difference on the measure, on its raw
+    version, and each side's raw measure above the value at which nothing is retained (the
+    greater side's for the claim, the lesser side's against it)."""
+    found = [Part(measure, difference(evidence, claim, lesser, measure)[0])]
     info = MEASURES[measure]
     if info.raw:
-        raw = difference(evidence, claim, lesser, info.raw)
-        tests[info.raw] = (raw["p"], raw["p_reverse"])
+        found.append(Part(info.raw, difference(evidence, claim, lesser, info.raw)[0]))
     if info.retains_above is not None:
         name = info.raw or measure
+        bounds = MEASURES[name].bounds
         greater = evidence.seed_values(claim["greater"], name)
         other = evidence.seed_values(lesser or claim["lesser"], name)
-        tests["greater side retains"] = (p_greater(greater, info.retains_above), None)
-        tests["lesser side retains"] = (None, p_greater(other, info.retains_above))
-    return found | {"parts": tests}
-
-
-def combine(tests: dict) -> tuple[float, float]:
-    """The intersection-union p-values: the largest part for, the largest part against (a part
-    that does not apply in a direction is None; an undefined one, NaN, makes the whole NaN)."""
-    p = [value[0] for value in tests.values() if value[0] is not None]
-    p_reverse = [value[1] for value in tests.values() if value[1] is not None]
-    return float(np.max(p)) if p else np.nan, float(np.max(p_reverse)) if p_reverse else np.nan
+        found.append(
+            Part(
+                "greater side retains",
+                one_sample(greater, info.retains_above, bounds=bounds),
+                against=False,
+            )
+        )
+        found.append(
+            Part(
+                "lesser side retains",
+                one_sample(other, info.retains_above, bounds=bounds),
+                direction="less",
+                for_claim=False,
+            )
+        )
+    return tuple(found)
 
 
 def margins(evidence: Evidence, side: dict) -> float:
@@ -127,10 +99,11 @@ def word(p: float, p_reverse: float) -> str:
     return "inconclusive"
 
 
-def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
+def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]:
     measure = claim.get("measure", DEFAULT_MEASURE)
-    result = parts(evidence, claim, measure)
-    p, p_reverse = combine(result["parts"])
+    tests = parts(evidence, claim, measure)
+    headline, effects = difference(evidence, claim, measure=measure)
+    p, p_reverse = combine(tests)
     two_sided = bool(claim.get("two_sided"))
     if two_sided:
         p = p_reverse = min(1.0, 2 * min(p, p_reverse))
@@ -138,11 +111,10 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     for key, name in (("drift", "drift"), ("accuracy_tp", "held-out accuracy")):
         tps = matched_tps(evidence, claim, key)
         if tps:
-            sub = difference(evidence, claim, {**claim["lesser"], "tps": tps})
-            low, high = sub["interval"](0.95)
+            sub = difference(evidence, claim, {**claim["lesser"], "tps": tps})[0]
             matched.append(
                 f"at matched {name} (lesser at {', '.join(tps)}): "
-                f"{fmt(sub['value'], low, high)}, one-sided p {sub['p']:.3g}"
+                f"{fmt(sub.estimate, *sub.confidence_interval(0.95))}, one-sided p {sub.p:.3g}"
             )
     drifts = " vs ".join(
         f"{evidence.retention_rows(claim[role])['drift'].mean():.3g}"
@@ -164,39 +136,31 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         )
         ratio = max(m_greater, m_lesser) / min(m_greater, m_lesser)
         if np.isfinite(ratio) and ratio > MARGIN_RATIO:
-            excess = parts(evidence, claim, "excess")
-            ex_p, ex_rev = combine(excess["parts"])
-            low, high = excess["interval"](0.95)
+            excess = difference(evidence, claim, measure="excess")[0]
+            ex_p, ex_rev = combine(parts(evidence, claim, "excess"))
             sub_verdict = (
                 f"margins differ {ratio:.1f}x ({m_greater:.3f} vs {m_lesser:.3f}): on excess "
-                f"similarity E {fmt(excess['value'], low, high)}, p {ex_p:.3g}: "
-                f"{word(ex_p, ex_rev)} (unadjusted)"
+                f"similarity E {fmt(excess.estimate, *excess.confidence_interval(0.95))}, p "
+                f"{ex_p:.3g}: {word(ex_p, ex_rev)} (unadjusted)"
             )
-    tested = "; ".join(
-        f"{name} p {value[0]:.3g}"
-        for name, value in result["parts"].items()
-        if value[0] is not None
-    )
-    low, high = result["interval"](0.95)
+    design = "paired by seed" if headline.design == "paired" else "unpaired (Welch)"
     return [
         Row(
             claim=claim["claim"],
-            measure=f"difference in {measure} ({result['design']})",
-            value=result["value"],
-            low=low,
-            high=high,
+            measure=f"difference in {measure} ({design})",
+            test=headline,
             p=p,
             p_reverse=np.nan if two_sided else p_reverse,
-            effects=result["effects"].to_dict(),
-            n_seeds=result["n_seeds"],
+            parts=tests,
+            effects=effects.to_dict(),
+            n_seeds=headline.n_seeds
+            if headline.design == "paired"
+            else int(min(headline.n_seeds, len(evidence.seed_values(claim["lesser"], measure)))),
             n_images=min(evidence.n_images(side) for _, side in sides),
-            detail=f"{describe(claim['greater'])} minus {describe(claim['lesser'])}; parts: "
-            f"{tested}; mean weight drift D_l {drifts}; " + "; ".join(matched),
+            detail=f"{describe(claim['greater'])} minus {describe(claim['lesser'])}; mean "
+            f"weight drift D_l {drifts}" + "".join(f"; {text}" for text in matched),
             sides=sides,
-            interval=result["interval"],
-            decide=result["decide"],
             two_sided=two_sided,
-            parts=result["parts"],
             sub_verdict=sub_verdict,
         )
     ]
@@ -214,11 +178,19 @@ def matched_tps(evidence: Evidence, claim: dict, key: str) -> list[str]:
     return sorted({(of_lesser - value).abs().idxmin() for value in targets})
 
 
+SIDES = ("greater", "lesser")
 KIND = Kind(
     name="compare",
     evaluate=evaluate,
     null=lambda claim: 0.0,
-    needs=("greater", "lesser"),
-    roles=("greater", "lesser"),
+    needs=SIDES,
+    takes=("two_sided",),
+    roles=SIDES,
     loss_roles=("lesser",),
+    alternatives={
+        "measure": with_side_measure(),
+        "null": with_side_measure(),
+        "activation steps": with_tp(SIDES),
+        "function step": other_function_step(SIDES),
+    },
 )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..stats import p_greater, p_less, seeds_to_clear
+from ..stats import ALPHA, one_sample
+from .alternatives import with_option
 from .evidence import Evidence
-from .kind import Kind, Row
+from .kind import Kind, Row, Tested
 from .pooled import pooled_rows
 
 
@@ -22,7 +23,7 @@ def identified(rows: pd.DataFrame, column: str = "identified") -> pd.DataFrame:
     return rows[rows[column].fillna(False).astype(bool)]
 
 
-def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
+def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]:
     level = claim.get("level", 0.5)
     by = claim.get("invertible_by", "identified")
 
@@ -31,17 +32,13 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
         larger = invertible["distance"] > invertible["nearest_other"]
         return larger.groupby(invertible["seed"]).mean().astype(float)
 
-    def test(effects: pd.Series, rows: pd.DataFrame) -> dict:
+    def test(effects: pd.Series, rows: pd.DataFrame) -> Tested:
         pairs = identified(rows, by).groupby(["model", "layer", "seed"]).size() if len(rows) else []
         entries = rows.groupby(["model", "layer"]).ngroups if len(rows) else 1
         # the pooled fraction is a mean over entries of fractions of about this many pairs
         resolution = 1.0 / (entries * float(np.median(pairs))) if len(pairs) else 0.0
-        return {
-            "p": p_greater(effects, level, resolution),
-            "p_reverse": p_less(effects, level, resolution),
-            "decide": lambda lvl: seeds_to_clear(effects, level, lvl, resolution),
-            "resolution": resolution,
-        }
+        found = one_sample(effects, level, resolution, bounds=(0.0, 1.0))
+        return Tested(found, found.p, found.p_reverse)
 
     def detail(rows: pd.DataFrame) -> str:
         found = len(identified(rows, by)) if len(rows) else 0
@@ -58,4 +55,10 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     )
 
 
-KIND = Kind(name="distance", evaluate=evaluate, null=lambda claim: claim.get("level", 0.5))
+KIND = Kind(
+    name="distance",
+    evaluate=evaluate,
+    null=lambda claim: claim.get("level", 0.5),
+    takes=("level", "invertible_by"),
+    alternatives={"measure": with_option("invertible_by", "identification")},
+)

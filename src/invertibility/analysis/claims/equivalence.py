@@ -17,25 +17,46 @@ import numpy as np
 import pandas as pd
 
 from ..measures import MIN_RELIABILITY
-from ..stats import ALPHA, p_greater, p_less, seeds_to_clear, t_interval
+from ..stats import ALPHA, one_sample
+from .kind import Part, Tested
+
+CORRELATION = (-1.0, 1.0)
 
 
 def bounds(claim: dict) -> str:
     return f"+-{claim.get('level', 0.3):g}"
 
 
-def equivalence(effects: pd.Series, level: float) -> tuple[float, float]:
-    """``(p, p_reverse)`` for "|mean correlation| < level"."""
-    p = float(np.max([p_greater(effects, -level), p_less(effects, level)]))  # NaN stays NaN
-    p_reverse = float(min(1.0, 2 * np.min([p_less(effects, -level), p_greater(effects, level)])))
-    return p, p_reverse
+def equivalence_parts(effects: pd.Series, level: float) -> tuple[Part, Part]:
+    """The two one-sided tests of "|mean correlation| < level": above ``-level`` and below
+    ``level`` (each counts for the claim only)."""
+    return (
+        Part(f"above -{level:.3g}", one_sample(effects, -level, bounds=CORRELATION), against=False),
+        Part(
+            f"below +{level:.3g}",
+            one_sample(effects, level, bounds=CORRELATION),
+            direction="less",
+            against=False,
+        ),
+    )
 
 
-def reliable_equivalence(effects: pd.Series, reliability: pd.Series, level: float) -> dict:
+def beyond(effects: pd.Series, level: float) -> float:
+    """The p-value for "|mean correlation| > level" (beyond either bound: the smaller one-sided
+    p, doubled)."""
+    below, above = one_sample(effects, -level), one_sample(effects, level)
+    return float(min(1.0, 2 * np.min([below.p_reverse, above.p])))  # NaN stays NaN
+
+
+def reliable_equivalence(
+    effects: pd.Series, reliability: pd.Series, level: float, alpha: float = ALPHA
+) -> Tested:
     """The equivalence test with its bounds shrunk by the measure's reliability (per seed,
-    aligned with ``effects``): the pooled rows' ``test`` result."""
+    aligned with ``effects``), whose lower confidence bound is taken at the fixed one-sided
+    ``alpha`` the claim's family is judged at (the evaluator's: ``ALPHA`` over the number of
+    primary claims for a primary claim), not at a level that depends on the claim's own p."""
     reliability = reliability.reindex(effects.index).dropna()
-    low = t_interval(reliability, 1 - 2 * ALPHA)[1] if len(reliability) >= 2 else np.nan
+    low = one_sample(reliability).confidence_interval(1 - 2 * alpha)[0]
     mean = float(reliability.mean()) if len(reliability) else np.nan
     shrunk = level * np.sqrt(max(low, 0.0)) if np.isfinite(low) else 0.0
     notes = []
@@ -45,18 +66,18 @@ def reliable_equivalence(effects: pd.Series, reliability: pd.Series, level: floa
             f"{len(reliability)} seeds) is below {MIN_RELIABILITY:g}: no prediction cannot be "
             f"told from no measurement"
         )
-    p = equivalence(effects, shrunk)[0] if shrunk > 0 else np.nan
+    parts = equivalence_parts(effects, shrunk)
+    p = max(part.p for part in parts) if shrunk > 0 else np.nan
     # contradiction against the unshrunk level: an observed correlation beyond it means a true
     # one beyond it whatever the reliability (attenuation only shrinks it), while the bound
     # shrunk by a lower confidence bound would contradict true no-predictions
-    p_reverse = equivalence(effects, level)[1]
-    nearest = -shrunk if len(effects.dropna()) and effects.mean() < 0 else shrunk
-    return {
-        "p": p,
-        "p_reverse": p_reverse,
-        "decide": lambda lvl: seeds_to_clear(effects, nearest, lvl),
-        "line": f"+-{shrunk:.3g}",
-        "notes": notes,
-        "text": f"reliability {mean:.2f} (lower bound {low:.2f}): bounds +-{level:g} on the true "
-        f"correlation are +-{shrunk:.3f} on the observed one",
-    }
+    return Tested(
+        one_sample(effects, bounds=CORRELATION),
+        p,
+        beyond(effects, level),
+        parts,
+        line=f"+-{shrunk:.3g}",
+        notes=tuple(notes),
+        text=f"reliability {mean:.2f} (lower bound {low:.2f}, one-sided {1 - alpha:.2%}): "
+        f"bounds +-{level:g} on the true correlation are +-{shrunk:.3f} on the observed one",
+    )

@@ -13,7 +13,8 @@ the measure's control at ``t``: a measurable margin (``c_t - c_null`` at least
 :data:`~invertibility.analysis.measures.MIN_MARGIN` and
 :data:`~invertibility.analysis.measures.MIN_MARGIN_Z` standard errors over images) for the
 similarity measures; for ``label_kept``, the ``tp = t`` control keeps the label above chance (a
-one-sided binomial test at ``ALPHA`` over the seed's images). A side left with fewer than
+one-sided binomial test at ``ALPHA`` over the seed's images; chance from the labels of the model's
+own images: :meth:`Evidence.label_chance`). A side left with fewer than
 :data:`MIN_SEEDS` seeds is gated, with the layers and seeds that failed.
 
 One module, past 300 lines, because a side's selection, its value per seed and its gates are one
@@ -101,8 +102,8 @@ class Evidence:
         if "label_kept" in control and control["label_kept"].notna().any():
             kept = control.assign(k=control["label_kept"].astype("float64"))
             per_seed = kept.groupby(UNIT)["k"].agg(["sum", "count"])
-            chance = 1.0 / max(self.table["label"].nunique(), 2)
-            p = scipy_stats.binom.sf(per_seed["sum"] - 1, per_seed["count"], chance)
+            chance = self.label_chance().reindex(per_seed.index.get_level_values("model"))
+            p = scipy_stats.binom.sf(per_seed["sum"] - 1, per_seed["count"], chance.to_numpy())
             frame = frame.join(
                 pd.DataFrame(
                     {"label_rate": per_seed["sum"] / per_seed["count"], "label_ok": p < ALPHA},
@@ -113,6 +114,12 @@ class Evidence:
             frame["label_rate"], frame["label_ok"] = np.nan, False
         frame["label_ok"] = frame["label_ok"].fillna(False).astype(bool)
         return frame
+
+    def label_chance(self) -> pd.Series:
+        """Per model, the label gate's chance: one over the labels among its images (its own
+        dataset's held-out pool; never more labels than the dataset has classes, so the gate is
+        never easier than chance), not over every dataset's labels in the table."""
+        return 1.0 / self.table.groupby("model")["label"].nunique().clip(lower=2)
 
     @functools.cached_property
     def _controls_by_model(self) -> dict[str, pd.DataFrame]:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..predictors import spearman
+from ..stats import ALPHA
+from .alternatives import with_option
 from .equivalence import bounds, reliable_equivalence
 from .evidence import Evidence
 from .kind import Kind, Row
@@ -73,7 +75,7 @@ def retaining(evidence: Evidence, rows: pd.DataFrame) -> pd.DataFrame:
     return rows[found]
 
 
-def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
+def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]:
     level, column = claim.get("level", 0.3), claim.get("image_measure", "similarity")
 
     def detail(rows: pd.DataFrame) -> str:
@@ -93,6 +95,7 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
             effects,
             per_seed_mean(retaining(evidence, rows), lambda entry: test_retest(entry, column)),
             level,
+            alpha,
         ),
         f"Spearman rank correlation of relative same-image distance and {column}, within "
         "each (t, tp) whose reconstructions retain something, per seed",
@@ -100,4 +103,11 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
     )
 
 
-KIND = Kind(name="norm_predicts", evaluate=evaluate, null=lambda claim: 0.0, line=bounds)
+KIND = Kind(
+    name="norm_predicts",
+    evaluate=evaluate,
+    null=lambda claim: 0.0,
+    takes=("level", "image_measure"),
+    line=bounds,
+    alternatives={"measure": with_option("image_measure", "image_measure")},
+)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 import pandas as pd
 
 from .evidence import MIN_SEEDS, UNIT, Evidence
-from .kind import Row, seed_row
+from .kind import Row, Tested
 
 # per-image measures a distance pair carries: what counts as invertible (identification) and
 # what the norm distance is correlated with (similarity)
 PAIR_MEASURES = ("identified", "identified_all", "identified_class", "similarity", "ssim")
-Test = Callable[[pd.Series], tuple[float, float, Callable]]  # effects -> p, p_reverse, decide
+Test = Callable[[pd.Series, pd.DataFrame], Tested]  # (per-seed effects, their rows) -> test
 
 
 def gate_rows(
@@ -73,13 +73,11 @@ def pooled_rows(
     evidence: Evidence,
     claim: dict,
     per_seed: Callable[[pd.DataFrame], pd.Series],
-    test: Callable[[pd.Series, pd.DataFrame], dict],
+    test: Test,
     measure: str,
     detail: Callable[[pd.DataFrame], str],
 ) -> list[Row]:
-    """The primary row, then one row per (model, layer) entry. ``test(effects, rows)`` gives
-    ``p``, ``p_reverse``, ``decide`` (level -> seeds), ``line``, ``resolution``, ``notes`` and
-    ``text`` (for the detail)."""
+    """The primary row, then one row per (model, layer) entry, each tested by ``test``."""
     pairs = distance_pairs(evidence)
     groups = list(pairs.groupby(["model", "layer"])) if len(pairs) else []
     entries, left_out = {}, {}
@@ -90,23 +88,22 @@ def pooled_rows(
         left_out[f"{model} {layer}"] = notes
 
     def row(name: str, effects: pd.Series, rows: pd.DataFrame, expansion: bool) -> Row:
-        found = test(effects, rows)
+        found = test(effects.dropna(), rows)
         images = rows.groupby(["model", "seed"])["image_id"].nunique() if len(rows) else []
-        made = seed_row(
-            name,
-            measure,
-            effects,
-            found["p"],
-            found["p_reverse"],
-            resolution=found.get("resolution", 0.0),
+        return Row(
+            claim=name,
+            measure=measure,
+            test=found.test,
+            p=found.p,
+            p_reverse=found.p_reverse,
+            parts=found.parts,
+            effects=effects.dropna().to_dict(),
             n_images=int(images.min()) if len(images) else 0,
-            decide=found["decide"],
-            detail=detail(rows) + (f"; {found['text']}" if found.get("text") else ""),
+            detail=detail(rows) + (f"; {found.text}" if found.text else ""),
             expansion=expansion,
+            notes=list(found.notes),
+            line=found.line,
         )
-        made.notes += found.get("notes", [])
-        made.line = found.get("line", "")
-        return made
 
     decided = {
         name: entry for name, entry in entries.items() if entry[0].notna().sum() >= MIN_SEEDS

@@ -10,7 +10,8 @@ residualized on the third there. Per seed number (seed k of every model: one rep
 independent trainings), the Pearson correlation of the two residuals over the seed's units; then
 the equivalence test over the seeds, its bounds shrunk by the measure's split-half reliability
 (:mod:`.equivalence`): each unit's measure computed from half of its images and from the other
-half, residualized the same way, correlated over the seed's units, and stepped up by
+half, over the same units in both halves (those the full data chose, with a value in each
+half), residualized the same way, correlated over the seed's units, and stepped up by
 Spearman-Brown (``2r / (1 + r)``). The pooled, run-bootstrapped correlations of the predictors
 table are in the detail."""
 
@@ -21,9 +22,11 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..predictors import UNIT_KEYS, correlation, predictor_units
+from ..stats import ALPHA
+from .alternatives import with_side_measure
 from .equivalence import bounds, reliable_equivalence
 from .evidence import DEFAULT_MEASURE, Evidence, gate_column
-from .kind import Kind, Row, seed_row
+from .kind import Kind, Row
 from .pooled import gate_rows
 
 STRATUM = ["model", "layer"]
@@ -67,7 +70,19 @@ def halves(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table[order % 2 == 0], table[order % 2 == 1]
 
 
-def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
+def split_half_reliability(used: pd.DataFrame) -> pd.Series:
+    """Per seed, the Spearman-Brown stepped-up correlation of the two halves' residualized
+    measure over the same units: those of ``used`` (chosen on the full data) with a value in
+    both halves, so that neither half's residuals come from units the other lacks."""
+    both = used.dropna(subset=["half_a", "half_b"]).reset_index(drop=True)
+    if both.empty:
+        return pd.Series(dtype=float)
+    found = residuals(both, ["half_a", "half_b"]).join(both[["seed"]])
+    split = per_seed_correlation(found, "half_a", "half_b")
+    return 2 * split / (1 + split)
+
+
+def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]:
     level, name = claim.get("level", 0.3), claim["predictor"]
     measure = claim.get("measure", DEFAULT_MEASURE)
     table = evidence.table.assign(photo=False)
@@ -84,37 +99,38 @@ def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
                 on=UNIT_KEYS,
                 how="left",
             )
-        found = residuals(used, [name, "invertibility", "half_a", "half_b"])
+        found = residuals(used, [name, "invertibility"])
         used = used.join(found.add_suffix("_residual"))
         effects = per_seed_correlation(used, f"{name}_residual", "invertibility_residual")
-        split = per_seed_correlation(used, "half_a_residual", "half_b_residual")
-        reliability = 2 * split / (1 + split)
+        reliability = split_half_reliability(used)
     else:
         effects = reliability = pd.Series(dtype=float)
-    found = reliable_equivalence(effects, reliability, level)
+    found = reliable_equivalence(effects, reliability, level, alpha)
     pooled = correlation(units, name) if len(units) else {}
     detail = (
         f"|rho| < {level} counts as no prediction; {len(used)} units from "
         f"{used.groupby(['model', 'seed']).ngroups} training runs of {used['model'].nunique()} "
-        f"models; {found['text']}; pooled over steps (not partial, runs resampled): rho "
+        f"models; {found.text}; pooled over steps (not partial, runs resampled): rho "
         f"{pooled['rho']:.2f} [{pooled['low']:.2f}, {pooled['high']:.2f}]"
         if pooled and len(used)
         else "no units"
     )
-    row = seed_row(
-        claim["claim"],
-        f"correlation of {name} and {measure}, ranks residualized on p within (model, layer), "
-        f"per seed number",
-        effects,
-        found["p"],
-        found["p_reverse"],
-        n_images=int(used["n_images"].min()) if len(used) else 0,
-        decide=found["decide"],
-        detail=detail + "".join(f"; {note}" for note in left_out),
-    )
-    row.notes += found["notes"]
-    row.line = found["line"]
-    return [row]
+    return [
+        Row(
+            claim=claim["claim"],
+            measure=f"correlation of {name} and {measure}, ranks residualized on p within "
+            f"(model, layer), per seed number",
+            test=found.test,
+            p=found.p,
+            p_reverse=found.p_reverse,
+            parts=found.parts,
+            effects=effects.dropna().to_dict(),
+            n_images=int(used["n_images"].min()) if len(used) else 0,
+            detail=detail + "".join(f"; {note}" for note in left_out),
+            notes=list(found.notes),
+            line=found.line,
+        )
+    ]
 
 
 KIND = Kind(
@@ -122,5 +138,7 @@ KIND = Kind(
     evaluate=evaluate,
     null=lambda claim: 0.0,
     needs=("predictor",),
+    takes=("level",),
     line=bounds,
+    alternatives={"measure": with_side_measure(), "null": with_side_measure()},
 )

@@ -5,24 +5,24 @@ that counts as invertible, the measure, the null, the activation or function ste
 whole primary family is evaluated again under it, Holm over the same claims: the changed form of
 every claim the choice applies to, the registered form of the others. A claim the choice does
 not apply to gets no verdict under it (``applies`` false, verdict ``n/a``), not a copy of its
-registered one. The set and where each applies were fixed before the verdict-grade run
-(``docs/analysis_plan.md``); :func:`robustness` says, per claim, whether its verdict holds
+registered one. Where a specification applies is each kind's own declaration
+(``Kind.alternatives``, by dimension; :mod:`.alternatives`): this module never names a kind, and
+refuses one that declares nothing. The set and where each applies were fixed before the
+verdict-grade run (``docs/analysis_plan.md``); :func:`robustness` says, per claim, whether its verdict holds
 across the alternatives and which specifications flip it.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ...core.atomic import atomic_path
-from ...core.vocabulary import CONTROLS
-from . import evaluate_on, read_tables
-from .evidence import DEFAULT_MEASURE, Evidence
+from ...core.errors import ConfigError
+from . import KINDS, evaluate_on, read_tables
+from .evidence import Evidence
 
 COLUMNS = [
     "claim",
@@ -45,178 +45,94 @@ COLUMNS = [
 ]
 
 DERIVED = ("registered_verdict", "flips")  # computed from the other columns
-# (evidence, claim) -> the claim under the specification, or None where it does not apply
-Change = Callable[[Evidence, dict], "dict | None"]
+DIMENSIONS = ("registered", "line", "measure", "null", "activation steps", "function step")
 
 
 @dataclass(frozen=True)
 class Specification:
+    """One choice of the registered analysis changed. A kind takes it through its declared
+    alternative for ``dimension`` (:mod:`.alternatives`), which reads the fields it needs:
+    ``line`` (a threshold's level), ``measure`` (a side's measure), ``identification`` (what
+    counts a distance pair as invertible), ``image_measure`` (what the norm distance is
+    correlated with), ``tp`` (0: the earliest activation step, -1: the latest),
+    ``function_step`` (the latest other function step)."""
+
     name: str
-    dimension: str  # line, measure, null, activation steps, function step
+    dimension: str
     choice: str  # the choice it makes, in words
-    change: Change
+    line: float | None = None
+    measure: str | None = None
+    identification: str | None = None
+    image_measure: str | None = None
+    tp: int | None = None
+    function_step: bool = False
 
 
-def on_retained(claim: dict) -> bool:
-    return claim.get("measure", DEFAULT_MEASURE) == DEFAULT_MEASURE
+def change(spec: Specification, evidence: Evidence, claim: dict) -> dict | None:
+    """The claim under ``spec`` as its kind declares it, or None where it does not apply; a
+    kind that declares no alternatives is refused (it would read "n/a" everywhere)."""
+    kind = KINDS[claim["kind"]]
+    if kind.alternatives is None:
+        raise ConfigError(
+            f"claim {claim['claim']!r}: kind {kind.name!r} declares no specification-curve "
+            f"alternatives (Kind.alternatives); declare the ones it takes, or {{}} for none"
+        )
+    if spec.dimension == "registered":
+        return claim
+    alternative = kind.alternatives.get(spec.dimension)
+    return alternative(evidence, claim, spec) if alternative else None
 
 
-def with_line(level: float) -> Change:
-    def change(evidence: Evidence, claim: dict) -> dict | None:
-        if claim["kind"] != "threshold" or not on_retained(claim):
-            return None
-        return {**claim, "level": level}
-
-    return change
-
-
-def with_measure(
-    measure: str,
-    kinds: tuple[str, ...],
-    distance_by: str | None = None,
-    image_measure: str | None = None,
-) -> Change:
-    """The measure ``measure`` for the claims on ``retained`` of ``kinds``; for a ``distance``
-    claim, ``distance_by`` counts a pair invertible; for a ``norm_predicts`` claim,
-    ``image_measure`` is correlated with the norm distance."""
-
-    def change(evidence: Evidence, claim: dict) -> dict | None:
-        if claim["kind"] == "distance" and distance_by:
-            return {**claim, "invertible_by": distance_by}
-        if claim["kind"] == "norm_predicts" and image_measure:
-            return {**claim, "image_measure": image_measure}
-        if claim["kind"] in kinds and on_retained(claim):
-            return {**claim, "measure": measure}
-        return None
-
-    return change
-
-
-def step_key(label: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in label.split("_"))
-
-
-def tested_after(evidence: Evidence, side: dict, t: str) -> list[str]:
-    """The activation steps after ``t`` that every layer of the side inverted for every seed it
-    inverted ``t`` for (a figure may invert extra steps for one seed), in order."""
-    rows = evidence.table
-    rows = rows[(rows["model"] == side["model"]) & rows["layer"].isin(side["layers"])]
-    rows = rows[rows["t"] == t]
-    seeds = rows.groupby("layer")["seed"].nunique()
-    steps = rows[~rows["tp"].isin([*CONTROLS, t])]
-    per_step = steps.groupby(["layer", "tp"])["seed"].nunique()
-    common = None
-    for layer in side["layers"]:
-        found = per_step.get(layer, pd.Series(dtype=int))
-        everywhere = set(found.index[found == seeds.get(layer, -1)])
-        common = everywhere if common is None else common & everywhere
-    return sorted(common or set(), key=step_key)
-
-
-def with_tp(which: int) -> Change:
-    """Only the earliest (``which`` 0) or the latest (-1) of each side's activation steps, where
-    every side pools more than one."""
-
-    def change(evidence: Evidence, claim: dict) -> dict | None:
-        if claim["kind"] != "compare" or not on_retained(claim):
-            return None
-        changed = copy.deepcopy(claim)
-        for role in ("greater", "lesser"):
-            side = changed[role]
-            tps = sorted(side.get("tps") or tested_after(evidence, side, side["t"]), key=step_key)
-            if len(tps) < 2:
-                return None
-            side["tps"] = [tps[which]]
-        return changed
-
-    return change
-
-
-def seeds_at(evidence: Evidence, side: dict, t: str) -> int:
-    """How many seeds the side's layers were inverted for at function step ``t``."""
-    rows = evidence.table
-    rows = rows[(rows["model"] == side["model"]) & rows["layer"].isin(side["layers"])]
-    return rows.loc[rows["t"] == t, "seed"].nunique()
-
-
-def other_function_step(evidence: Evidence, claim: dict) -> dict | None:
-    """The latest other function step at which every side's layers were inverted for as many
-    seeds as at the registered one, with every activation step tested after it."""
-    if claim["kind"] != "compare" or not on_retained(claim):
-        return None
-    common = None
-    for role in ("greater", "lesser"):
-        side = claim[role]
-        rows = evidence.table[evidence.table["model"] == side["model"]]
-        steps = {
-            t
-            for t in rows["t"].unique()
-            if t != side["t"]
-            and tested_after(evidence, side, t)
-            and seeds_at(evidence, side, t) == seeds_at(evidence, side, side["t"])
-        }
-        common = steps if common is None else common & steps
-    if not common:
-        return None
-    t = max(common, key=step_key)
-    changed = copy.deepcopy(claim)
-    for role in ("greater", "lesser"):
-        changed[role]["t"] = t
-        changed[role].pop("tps", None)
-    return changed
-
-
-PER_UNIT_KINDS = ("compare", "threshold", "predictor")
 # named after the step it takes where every claim it applies to takes the same one
 # ("function step 4_100" in the default config)
 FUNCTION_STEP = "other function step"
 SPECIFICATIONS: tuple[Specification, ...] = (
-    Specification("registered", "registered", "as in the config", lambda ev, claim: claim),
-    Specification("line 0.25", "line", "invertible at R >= 0.25", with_line(0.25)),
-    Specification("line 0.75", "line", "invertible at R >= 0.75", with_line(0.75)),
-    Specification(
-        "excess",
-        "measure",
-        "excess similarity E = c_tp - c_null",
-        with_measure("excess", ("compare", "predictor")),
-    ),
+    Specification("registered", "registered", "as in the config"),
+    Specification("line 0.25", "line", "invertible at R >= 0.25", line=0.25),
+    Specification("line 0.75", "line", "invertible at R >= 0.75", line=0.75),
+    Specification("excess", "measure", "excess similarity E = c_tp - c_null", measure="excess"),
     Specification(
         "identified (whole pool)",
         "measure",
         "top-1 among every held-out image",
-        with_measure("identified_all", PER_UNIT_KINDS, distance_by="identified_all"),
+        measure="identified_all",
+        identification="identified_all",
     ),
     Specification(
         "identified (within class)",
         "measure",
         "top-1 among the held-out images of its class",
-        with_measure("identified_class", PER_UNIT_KINDS, distance_by="identified_class"),
+        measure="identified_class",
+        identification="identified_class",
     ),
     Specification(
         "SSIM",
         "measure",
         "SSIM over the other-image controls' (ssim_gain); SSIM for the norm distance",
-        with_measure("ssim_gain", ("compare", "predictor"), image_measure="ssim"),
+        measure="ssim_gain",
+        image_measure="ssim",
     ),
     Specification(
         "same-class null",
         "null",
         "retained similarity against the image's classmates",
-        with_measure("retained_identity", PER_UNIT_KINDS),
+        measure="retained_identity",
     ),
-    Specification("first tp only", "activation steps", "the earliest tp after t", with_tp(0)),
-    Specification("last tp only", "activation steps", "the latest tp after t", with_tp(-1)),
+    Specification("first tp only", "activation steps", "the earliest tp after t", tp=0),
+    Specification("last tp only", "activation steps", "the latest tp after t", tp=-1),
     Specification(
         FUNCTION_STEP,
         "function step",
         "the latest other function step inverted for every seed",
-        other_function_step,
+        function_step=True,
     ),
 )
 
 
 def function_step_of(changed: dict) -> str:
-    return changed["greater"]["t"] if "greater" in changed else ""
+    """The function step a changed claim takes: its first side's."""
+    roles = KINDS[changed["kind"]].roles
+    return changed[roles[0]]["t"] if roles else ""
 
 
 def claims_sensitivity(
@@ -231,7 +147,7 @@ def claims_sensitivity(
     primary = [claim for claim in claims if claim.get("primary", True)]
     records = []
     for spec in specifications:
-        changed = [spec.change(evidence, claim) for claim in primary]
+        changed = [change(spec, evidence, claim) for claim in primary]
         family = [
             new if new is not None else old for new, old in zip(changed, primary, strict=True)
         ]

@@ -12,68 +12,77 @@ from __future__ import annotations
 import numpy as np
 
 from ..measures import INVERTIBLE, MEASURES
-from ..stats import p_greater, p_less, seeds_to_clear, t_interval
-from .compare import combine
+from ..stats import ALPHA, one_sample
+from .alternatives import with_line, with_side_measure
 from .evidence import DEFAULT_MEASURE, Evidence, describe, fmt
-from .kind import Kind, Row, seed_row
+from .kind import Kind, Part, Row, combine
 
 
-def evaluate(evidence: Evidence, claim: dict) -> list[Row]:
+def side_parts(evidence: Evidence, claim: dict, role: str, resolution: float) -> tuple[Part, ...]:
+    """One side's one-sample tests against the level, on the measure and its raw version."""
     measure, level = claim.get("measure", DEFAULT_MEASURE), claim.get("level", INVERTIBLE)
     names = [measure] + ([MEASURES[measure].raw] if MEASURES[measure].raw else [])
+    return tuple(
+        Part(
+            f"{role}, {name}",
+            one_sample(
+                evidence.seed_values(claim[role], name), level, resolution, MEASURES[name].bounds
+            ),
+            direction="greater" if role == "above" else "less",
+        )
+        for name in names
+    )
+
+
+def per_layer(evidence: Evidence, claim: dict, role: str, resolution: float) -> str:
+    """Each layer of a side that pools several, read alone (post hoc: the claim registered the
+    pooled side)."""
+    side = claim[role]
+    if len(side["layers"]) < 2:
+        return ""
+    readings = []
+    for layer in side["layers"]:
+        alone = {**claim, role: {**side, "layers": [layer]}}
+        part = side_parts(evidence, alone, role, resolution)[0]
+        readings.append(part.reading(1 - 2 * ALPHA, name=layer))
+    return f"{role} side per layer (post hoc, 95%): " + "; ".join(readings)
+
+
+def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]:
+    measure, level = claim.get("measure", DEFAULT_MEASURE), claim.get("level", INVERTIBLE)
     above_side, below_side = claim["above"], claim["below"]
     resolution = max(evidence.resolution(s, measure) for s in (above_side, below_side))
-    above = {name: evidence.seed_values(above_side, name) for name in names}
-    below = {name: evidence.seed_values(below_side, name) for name in names}
-    parts_above = {
-        f"above, {name}": (
-            p_greater(above[name], level, resolution),
-            p_less(above[name], level, resolution),
-        )
-        for name in names
-    }
-    parts_below = {
-        f"below, {name}": (
-            p_less(below[name], level, resolution),
-            p_greater(below[name], level, resolution),
-        )
-        for name in names
-    }
-    p = combine(parts_above | parts_below)[0]
-    against = [combine(parts_above)[1], combine(parts_below)[1]]
-    p_reverse = float(min(1.0, 2 * np.min(against)))  # NaN stays NaN
+    above, below = (
+        side_parts(evidence, claim, "above", resolution),
+        side_parts(evidence, claim, "below", resolution),
+    )
+    p = combine(above + below)[0]
+    # contradicted when either side is wrong: the smaller side's reverse p, doubled
+    p_reverse = float(min(1.0, 2 * np.min([combine(above)[1], combine(below)[1]])))
     sides = [("above", above_side), ("below", below_side)]
-
-    def decide(alpha_level):
-        return float(
-            np.fmax(
-                seeds_to_clear(above[measure], level, alpha_level, resolution),
-                seeds_to_clear(below[measure], level, alpha_level, resolution),
-            )
+    headline, below_test = above[0].test, below[0].test
+    return [
+        Row(
+            claim=claim["claim"],
+            measure=f"{measure}, above side (level {level})",
+            test=headline,
+            p=p,
+            p_reverse=p_reverse,
+            parts=above + below,
+            effects=evidence.seed_values(above_side, measure).to_dict(),
+            n_seeds=int(min(headline.n_seeds, below_test.n_seeds)),
+            n_images=min(evidence.n_images(side) for _, side in sides),
+            sides=sides,
+            detail=f"above {level}: {describe(above_side)} (cross-seed floor "
+            f"{evidence.floor(above_side):.2f}); below {level}: {describe(below_side)} = "
+            f"{fmt(below_test.estimate, *below_test.confidence_interval(0.95))}",
+            post_hoc="; ".join(
+                text
+                for role in ("above", "below")
+                if (text := per_layer(evidence, claim, role, resolution))
+            ),
         )
-
-    row = seed_row(
-        claim["claim"],
-        f"{measure}, above side (level {level})",
-        above[measure],
-        p,
-        p_reverse,
-        line=level,
-        resolution=resolution,
-        n_images=min(evidence.n_images(side) for _, side in sides),
-        sides=sides,
-        decide=decide,
-        parts=parts_above | parts_below,
-    )
-    row.n_seeds = int(min(len(above[measure]), len(below[measure])))
-    tested = "; ".join(f"{name} p {value[0]:.3g}" for name, value in row.parts.items())
-    row.detail = (
-        f"above {level}: {describe(above_side)} = {fmt(row.value, row.low, row.high)} "
-        f"(cross-seed floor {evidence.floor(above_side):.2f}); below {level}: "
-        f"{describe(below_side)} = {fmt(*t_interval(below[measure], resolution=resolution))}; "
-        f"parts: {tested}"
-    )
-    return [row]
+    ]
 
 
 KIND = Kind(
@@ -81,6 +90,13 @@ KIND = Kind(
     evaluate=evaluate,
     null=lambda claim: claim.get("level", INVERTIBLE),
     needs=("above", "below"),
+    takes=("level",),
     roles=("above", "below"),
     loss_roles=("below",),
+    alternatives={
+        "line": with_line,
+        # only measures on R's scale, where the level means the same
+        "measure": with_side_measure(ratio_only=True),
+        "null": with_side_measure(ratio_only=True),
+    },
 )
