@@ -304,6 +304,7 @@ def test_a_missing_key_is_one_line_with_what_the_key_is(test_config):
     assert "\n" not in message
 
 
+@pytest.mark.slow
 def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
     config = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     config["models"]["mlp"]["layers"]["fc1"] = "fc7"
@@ -379,6 +380,7 @@ def test_config_overrides_apply_on_top_of_a_config_file(tmp_path):
     assert "results/inversions/mlp/seed1/fc1/0_5/1_10.npz" in run.stdout
 
 
+@pytest.mark.slow
 def test_the_embedded_default_runs_without_a_config_file(tmp_path):
     command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1"]
     command += ["--directory", str(tmp_path), "--config", "device=cpu"]

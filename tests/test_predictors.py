@@ -140,7 +140,9 @@ def test_trend_verdicts(rates, direction, verdict):
     result, by_seed = evaluate_claims([trend_claim(direction=direction)], table, pd.DataFrame())
     row = result.iloc[0]
     assert row["verdict"] == verdict, row.to_dict()
-    assert row["n_seeds"] == 3 and row["low"] <= row["value"] <= row["high"]
+    # the interval clears 0 on the claimed side exactly when the permutation p does
+    clears = row["low"] > 0 if direction == "increasing" else row["high"] < 0
+    assert row["n_seeds"] == 3 and clears == (row["p_value"] < 0.025)
     assert len(by_seed) == 3
     if verdict == "supported":
         assert abs(row["value"]) == pytest.approx(1.0)

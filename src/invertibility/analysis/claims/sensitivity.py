@@ -8,8 +8,8 @@ not apply to gets no verdict under it (``applies`` false, verdict ``n/a``), not 
 registered one. Where a specification applies is each kind's own declaration
 (``Kind.alternatives``, by dimension; :mod:`.alternatives`): this module never names a kind, and
 refuses one that declares nothing. The set and where each applies were fixed before the
-verdict-grade run (``docs/analysis_plan.md``); :func:`robustness` says, per claim, whether its verdict holds
-across the alternatives and which specifications flip it.
+verdict-grade run (``docs/analysis_plan.md``); :func:`robustness` says, per claim, whether its
+verdict holds across the alternatives and which specifications flip it.
 """
 
 from __future__ import annotations
