@@ -28,8 +28,43 @@ def load(name: str) -> types.ModuleType:
     return module
 
 
-def test_the_guide_has_its_four_examples():
-    assert set(examples()) == {"architecture", "dataset source", "figure kind", "claim kind"}
+def test_the_guide_has_its_five_examples():
+    assert set(examples()) == {
+        "architecture",
+        "dataset source",
+        "figure kind",
+        "measure",
+        "claim kind",
+    }
+
+
+def test_an_added_measure_is_a_column_blanked_where_an_inversion_diverged_and_judged(
+    monkeypatch,
+):
+    from invertibility.analysis import claims, measures, tables
+
+    measure = load("measure").MEASURE
+    monkeypatch.setitem(measures.MEASURES, measure.name, measure)
+    assert tables.table_columns()[measure.name] == "boolean"
+    rows = synthetic_table({"l1": 0.9, "l2": 0.3}, seeds=(0, 1, 2, 3))
+    late = rows["tp"] == "0_5"
+    # l1's images keep a good rank after 4 steps, l2's lose it; one l1 inversion diverged
+    rows["rank"] = np.where(late & (rows["layer"] == "l2"), 7.0, 1.0)
+    rows["n_candidates"] = 10
+    rows = rows.assign(rank_all=0.0, rank_class=0.0, ssim=0.5, label_final=rows["label"])
+    rows = rows.assign(label_judge=pd.NA, diverged=late & (rows["image_id"] == "i3"))
+    derived = tables.derive_measures(rows.copy())
+    assert derived.loc[derived["diverged"], measure.name].isna().all()
+    assert derived.loc[~derived["diverged"], measure.name].notna().all()
+    claim = {
+        "claim": "l1 keeps its rank longer",
+        "kind": "compare",
+        "measure": measure.name,
+        "greater": side("l1"),
+        "lesser": side("l2"),
+    }
+    result = claims.evaluate_claims([claim], derived, pd.DataFrame())[0].iloc[0]
+    assert result["verdict"] == "supported" and result["value"] == pytest.approx(1.0)
 
 
 def test_an_added_architecture_is_planned_and_inverted(monkeypatch, test_config):

@@ -42,9 +42,43 @@ is the image, not only its class) are exploratory companions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from ..core.vocabulary import OTHER_IMAGE
+
 INF = float("inf")
+GATES = {"margin": "margin_ok", "identity": "identity_ok", "label": "label_ok"}
+
+
+def identified_from(rank: str) -> Callable[[pd.DataFrame], pd.arrays.BooleanArray]:
+    """``x_i`` ranks first (``rank`` 0), NA where the rank is unknown (a diverged inversion)."""
+
+    def derive(rows: pd.DataFrame) -> pd.arrays.BooleanArray:
+        values = rows[rank].to_numpy(dtype=float)
+        return pd.array(np.where(np.isnan(values), None, values == 0), dtype="boolean")
+
+    return derive
+
+
+def ssim_gain(rows: pd.DataFrame) -> pd.Series:
+    """SSIM minus the mean SSIM of the same image's other-image controls."""
+    keys = ["model", "seed", "layer", "t", "image_id"]
+    other = rows[rows["tp"] == OTHER_IMAGE].groupby(keys)["ssim"].mean().rename("ssim_other")
+    return rows["ssim"] - rows.join(other, on=keys)["ssim_other"]
+
+
+def label_kept(rows: pd.DataFrame) -> pd.arrays.BooleanArray:
+    """The label judge's class (else the classifier step's) is ``x_i``'s; NA for a photo and a
+    diverged inversion."""
+    decided = rows["label_judge"].astype("Int64").fillna(rows["label_final"]).astype("int64")
+    kept = decided == rows["label"]
+    return pd.array(
+        np.where(rows["photo"] | rows["diverged"].astype(bool), None, kept), dtype="boolean"
+    )
 
 
 @dataclass(frozen=True)
@@ -56,9 +90,26 @@ class Measure:
     chance: str = ""  # its level for an unrelated reconstruction
     raw: str = ""  # the unlimited version every verdict on this measure also needs
     retains_above: float | None = None  # the value at which nothing is retained
-    gate: str = "margin"  # the control a side must pass: "margin" or "label" (above chance)
+    # the control a side must pass (a key of GATES): "margin" (c_t - c_null measurable),
+    # "identity" (the same-class margin), "label" (the tp = t control keeps labels above chance)
+    gate: str = "margin"
     bounds: tuple[float, float] = (-1.0, 1.0)  # the range of a seed's value (intervals clip to it)
     ratio: bool = False  # on R's scale (0 nothing retained, 1 all): a threshold's level applies
+    dtype: str = "float64"  # its column's dtype in the invertibility table (per-image measures)
+    blank: tuple[str, ...] = ()  # the row columns it is read from that a diverged inversion blanks
+    # computed in the invertibility table from its other columns (after blanking); None: a
+    # column the inversion rows carry (recognition.row_measures, the files) or, per seed,
+    # retention.retention_table
+    derive: Callable[[pd.DataFrame], object] | None = None
+
+    @property
+    def margin_gated(self) -> bool:
+        """Gated by a similarity margin (its own or the same-class one), not by labels."""
+        return self.gate != "label"
+
+    @property
+    def gate_column(self) -> str:
+        return GATES[self.gate]
 
     def difference_bounds(self) -> tuple[float, float]:
         """The range of a difference of two seed values."""
@@ -105,6 +156,7 @@ MEASURES = {
             chance="0",
             raw="retained_identity_raw",
             retains_above=0.0,
+            gate="identity",
             bounds=(0.0, 1.0),
             ratio=True,
         ),
@@ -114,12 +166,19 @@ MEASURES = {
             per_image=False,
             chance="0",
             retains_above=0.0,
+            gate="identity",
             bounds=(-INF, INF),
         ),
-        Measure("similarity", "Pearson correlation of x* with x_i (pixels)", chance="c_null"),
+        Measure(
+            "similarity",
+            "Pearson correlation of x* with x_i (pixels)",
+            chance="c_null",
+            blank=("similarity",),
+        ),
         Measure(
             "similarity_class",
             "mean Pearson correlation of x* with the other held-out images of x_i's class",
+            blank=("similarity_class",),
         ),
         Measure(
             "identified",
@@ -127,12 +186,17 @@ MEASURES = {
             chance="1/K",
             bounds=(0.0, 1.0),
             ratio=True,
+            dtype="boolean",
+            blank=("rank",),
+            derive=identified_from("rank"),
         ),
         Measure(
             "id_score",
             "1 - rank / (K - 1) among the drawn candidates",
             chance="0.5",
             bounds=(0.0, 1.0),
+            blank=("rank",),
+            derive=lambda rows: 1.0 - rows["rank"] / (rows["n_candidates"] - 1),
         ),
         Measure(
             "identified_all",
@@ -140,6 +204,9 @@ MEASURES = {
             chance="1/N",
             bounds=(0.0, 1.0),
             ratio=True,
+            dtype="boolean",
+            blank=("rank_all",),
+            derive=identified_from("rank_all"),
         ),
         Measure(
             "identified_class",
@@ -147,22 +214,38 @@ MEASURES = {
             chance="1/(images per class)",
             bounds=(0.0, 1.0),
             ratio=True,
+            dtype="boolean",
+            blank=("rank_class",),
+            derive=identified_from("rank_class"),
         ),
-        Measure("ssim", "SSIM of x* and x_i (unclipped, pixel space)"),
+        Measure("ssim", "SSIM of x* and x_i (unclipped, pixel space)", blank=("ssim",)),
         Measure(
             "ssim_gain",
             "SSIM minus the mean SSIM of the image's other-image controls",
             retains_above=0.0,
             bounds=(-2.0, 2.0),
+            derive=ssim_gain,
         ),
         Measure(
             "label_kept",
             "the classifier-step network gives x* x_i's class, minus the tp = t control's rate",
             relative=True,
             gate="label",
+            dtype="boolean",
+            derive=label_kept,
         ),
-        Measure("image_error", "||x* - x_i|| / ||x_i||, pixel space", bounds=(0.0, INF)),
-        Measure("feature_error", "||Phi0 - r_l^t(x*)|| / ||Phi0||", bounds=(0.0, INF)),
+        Measure(
+            "image_error",
+            "||x* - x_i|| / ||x_i||, pixel space",
+            bounds=(0.0, INF),
+            blank=("image_error",),
+        ),
+        Measure(
+            "feature_error",
+            "||Phi0 - r_l^t(x*)|| / ||Phi0||",
+            bounds=(0.0, INF),
+            blank=("feature_error",),
+        ),
     )
 }
 PER_IMAGE = tuple(name for name, m in MEASURES.items() if m.per_image)

@@ -36,9 +36,9 @@ from skimage.metrics import structural_similarity
 
 from ..core.atomic import atomic_path
 from ..core.inversion_io import load_inversion
-from ..core.vocabulary import CONTROLS, CROSS_SEED, OTHER_IMAGE
+from ..core.vocabulary import CONTROLS, CROSS_SEED
 from .horizons import horizons, horizons_by_seed
-from .measures import INVERTIBLE, PER_IMAGE, PER_SEED
+from .measures import INVERTIBLE, MEASURES, PER_IMAGE, PER_SEED
 from .recognition import Pool, load_pool, row_measures
 from .retention import KEYS, image_kind, retention_table, seed_means
 from .stats import t_interval
@@ -79,6 +79,18 @@ INVERTIBILITY_COLUMNS = {
     "accuracy_t": "float64",  # held-out accuracy of the network at t
     "accuracy_tp": "float64",  # ... at tp (NA for the controls)
 }
+
+
+def table_columns() -> dict[str, str]:
+    """The invertibility table's columns: these, then any per-image measure the registry adds."""
+    added = {
+        name: m.dtype
+        for name, m in MEASURES.items()
+        if m.per_image and name not in INVERTIBILITY_COLUMNS
+    }
+    return INVERTIBILITY_COLUMNS | added
+
+
 SUMMARY_MEASURES = (*PER_IMAGE, *PER_SEED)
 
 
@@ -127,9 +139,16 @@ def inversion_rows(path: str, pools: dict[str, Pool]) -> pd.DataFrame:
     )
 
 
-def _identified(rank: pd.Series) -> pd.arrays.BooleanArray:
-    rank = rank.to_numpy(dtype=float)
-    return pd.array(np.where(np.isnan(rank), None, rank == 0), dtype="boolean")
+def derive_measures(rows: pd.DataFrame) -> pd.DataFrame:
+    """The measures the registry derives from a table's other columns, after a diverged
+    inversion's columns are blanked (every column a registered measure is read from)."""
+    bad = rows["diverged"].to_numpy(dtype=bool)
+    blank = dict.fromkeys(column for m in MEASURES.values() for column in m.blank)
+    rows.loc[bad, list(blank)] = np.nan
+    for measure in MEASURES.values():
+        if measure.derive is not None:
+            rows[measure.name] = measure.derive(rows)
+    return rows
 
 
 def invertibility_table(
@@ -144,38 +163,18 @@ def invertibility_table(
     (:mod:`invertibility.jobs.judge_job`), which decide ``label_kept`` where present."""
     loaded = {model: load_pool(path) for model, path in pools.items()}
     rows = pd.concat([inversion_rows(path, loaded) for path in inversions], ignore_index=True)
-    bad = rows["diverged"].to_numpy(dtype=bool)
-    for column in (
-        "feature_error",
-        "image_error",
-        "similarity",
-        "similarity_class",
-        "rank",
-        "ssim",
-    ):
-        rows.loc[bad, column] = np.nan
-    rows.loc[bad, ["rank_all", "rank_class"]] = np.nan
     rows["photo"] = rows["label"] < 0
-    rows["id_score"] = 1.0 - rows["rank"] / (rows["n_candidates"] - 1)
-    for suffix in ("", "_all", "_class"):
-        rows[f"identified{suffix}"] = _identified(rows[f"rank{suffix}"])
     row_keys = ["model", "seed", "layer", "t", "tp", "image_id", "target_image_id"]
     if judged is not None and len(judged):
         rows = rows.join(judged.set_index(row_keys)["label_judge"], on=row_keys)
     else:
         rows["label_judge"] = pd.NA
-    judge = rows["label_judge"].astype("Int64")
-    decided = judge.fillna(rows["label_final"]).astype("int64")
-    kept = decided == rows["label"]
-    rows["label_kept"] = pd.array(np.where(rows["photo"] | bad, None, kept), dtype="boolean")
-    keys = ["model", "seed", "layer", "t", "image_id"]
-    other = rows[rows["tp"] == OTHER_IMAGE].groupby(keys)["ssim"].mean().rename("ssim_other")
-    rows = rows.join(other, on=keys)
-    rows["ssim_gain"] = rows["ssim"] - rows["ssim_other"]
+    rows = derive_measures(rows)
     by_step = accuracy.set_index(["model", "seed", "step"])["holdout_accuracy"]
     rows = rows.join(by_step.rename("accuracy_t"), on=["model", "seed", "t"])
     rows = rows.join(by_step.rename("accuracy_tp"), on=["model", "seed", "tp"])
-    return rows[list(INVERTIBILITY_COLUMNS)].astype(INVERTIBILITY_COLUMNS)
+    columns = table_columns()
+    return rows[list(columns)].astype(columns)
 
 
 def per_image(rows: pd.DataFrame, measure: str) -> pd.Series:

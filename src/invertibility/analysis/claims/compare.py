@@ -129,7 +129,7 @@ def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]
             else "labels judged by each network's own classifier step (no label judge)"
         )
     sub_verdict = ""
-    if MEASURES[measure].gate == "margin" and measure != "excess":
+    if MEASURES[measure].margin_gated and measure != "excess":
         m_greater, m_lesser = (
             margins(evidence, claim["greater"]),
             margins(evidence, claim["lesser"]),

@@ -200,12 +200,12 @@ class Evidence:
                 f"at every layer (a verdict needs {MIN_SEEDS}); {self.failures(side, measure)}"
             )
         floor = self.floor(side)
-        if loss and MEASURES[measure].gate == "margin" and n_ok and not np.isfinite(floor):
+        if loss and MEASURES[measure].margin_gated and n_ok and not np.isfinite(floor):
             notes.append(
                 f"{short(side)}: no cross-seed floor was measured (analyses.cross_seed), so "
                 f"whether a loss across iterations can show is unknown"
             )
-        if loss and MEASURES[measure].gate == "margin" and floor > 1 - FLOOR_ROOM:
+        if loss and MEASURES[measure].margin_gated and floor > 1 - FLOOR_ROOM:
             notes.append(
                 f"{short(side)}: another seed's activations retain {floor:.2f} of the similarity "
                 f"(cross-seed floor above {1 - FLOOR_ROOM:.1f}), so a loss across iterations "
@@ -278,10 +278,7 @@ def image_then_seed_mean(rows: pd.DataFrame, measure: str) -> pd.Series:
 
 
 def gate_column(measure: str) -> str:
-    gate = MEASURES[measure].gate
-    if gate == "label":
-        return "label_ok"
-    return "identity_ok" if measure.startswith("retained_identity") else "margin_ok"
+    return MEASURES[measure].gate_column
 
 
 def gate_text(measure: str) -> str:
