@@ -1,6 +1,7 @@
 """The invertibility measures, one registry: what each is, how it is computed, its chance level,
-and how a side's seed reduces it to one number. The schema's ``measure`` enums, the tables and the
-claims all read this (``tests/test_measures.py`` keeps the schema in step).
+its range, its gate, what a diverged inversion makes of it, and how a side's seed reduces it to
+one number. The schema's one ``measure`` enum, the tables and the claims all read this
+(``tests/test_configs.py`` keeps the schema in step; docs/extending.md adds a measure).
 
 The primary measure is ``retained`` (retained similarity, defined per seed, not per image):
 
