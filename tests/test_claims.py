@@ -539,3 +539,29 @@ def test_the_predictors_split_half_reliability_uses_the_same_units_in_both_halve
         residuals(used, ["half_a", "half_b"]).join(used[["seed"]]), "half_a", "half_b"
     )
     assert not np.allclose(found, 2 * separately / (1 + separately))
+
+
+def test_a_pooled_claims_own_row_takes_the_familys_level_and_its_entries_the_exploratory_one(
+    monkeypatch,
+):
+    """The pooled row of a primary norm claim bounds its reliability at ALPHA / m; its
+    per-entry rows are exploratory and take ALPHA, as any exploratory claim does."""
+    from test_calibration import world_with_distances
+
+    from invertibility.analysis.claims import norm_predicts
+    from invertibility.analysis.stats import ALPHA
+
+    seen = []
+    real = norm_predicts.reliable_equivalence
+
+    def spy(effects, reliability, level, alpha):
+        seen.append(alpha)
+        return real(effects, reliability, level, alpha)
+
+    monkeypatch.setattr(norm_predicts, "reliable_equivalence", spy)
+    frame, distances, similarity = world_with_distances(
+        5, np.random.default_rng(0), lambda s, g: g.uniform(0.5, 1.5, len(s))
+    )
+    claims = [{"claim": "norm", "kind": "norm_predicts"}, {"claim": "d", "kind": "distance"}]
+    evaluate_claims(claims, frame, distances, similarity)
+    assert seen == [ALPHA / 2, ALPHA, ALPHA]  # the pooled row, then the entries l1 and l2

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_every_expected_file_exists(finished_run):
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     runs = plan.runs()
-    assert len(runs) == 5  # two models, two seeds each, and the label judge of mnist32
+    assert len(runs) == 6  # the MLP's three seeds, the ResNet's two, the label judge of mnist32
     expected = [paths.training_table(m, seed) for m, seed in runs]
     expected += [paths.checkpoint_accuracy(m, seed) for m, seed in runs]
     expected += [paths.checkpoint(m, seed, s) for m, seed in runs for s in plan.schedule(m)]
@@ -180,10 +180,10 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
     assert {c: str(t) for c, t in table.dtypes.items()} == {
         c: str(pd.Series(dtype=t).dtype) for c, t in INVERTIBILITY_COLUMNS.items()
     }
-    # per seed: 2 mlp layers x (2 steps + cross-seed + 3 other-image partners) x 10 images,
-    # 2 resnet layers x 6 x 11 images
-    assert len(table) == 2 * (2 * 6 * 10 + 2 * 6 * 11)
-    assert set(table["seed"]) == {0, 1}
+    # per seed: 2 mlp layers x (2 steps + cross-seed + 3 other-image partners) x 10 images
+    # (3 seeds), 2 resnet layers x 6 x 11 images (2 seeds)
+    assert len(table) == 3 * 2 * 6 * 10 + 2 * 2 * 6 * 11
+    assert set(table["seed"]) == {0, 1, 2}
     same = table[(table["tp"] == table["t"]) & ~table["photo"]]
     assert (same["drift"] == 0).all()
     distances = pd.read_parquet(finished_run / paths.norm_distances("mlp", 1, "fc1"))
@@ -197,14 +197,18 @@ def test_tables_have_the_documented_columns_and_dtypes(finished_run):
         finite = summary.dropna(subset=[measure, f"{measure}_low"])
         assert (finite[f"{measure}_low"] <= finite[measure] + 1e-12).all()
         assert (finite[measure] <= finite[f"{measure}_high"] + 1e-12).all()
-    assert set(summary["n_seeds"]) == {2} and set(summary["images"]) == {"dataset", "photos"}
+    assert set(summary.groupby("model")["n_seeds"].max().items()) == {
+        ("mlp", 3),
+        ("resnet18_nobn", 2),
+    }
+    assert set(summary["images"]) == {"dataset", "photos"}
     horizons = pd.read_parquet(finished_run / paths.table("invertibility_horizons"))
     assert set(horizons["layer"]) == {"fc1", "fc2", "conv1", "conv5"}
     by_seed = pd.read_parquet(finished_run / paths.table("invertibility_horizons_by_seed"))
     keys = ["model", "layer", "t"]
     assert set(map(tuple, by_seed[keys].to_numpy())) == set(map(tuple, horizons[keys].to_numpy()))
-    assert set(by_seed["seed"]) == {0, 1}
-    assert (horizons["n_seeds"] + horizons["n_seeds_unmeasurable"] <= 2).all()
+    assert set(by_seed["seed"]) == {0, 1, 2}
+    assert (horizons["n_seeds"] + horizons["n_seeds_unmeasurable"] <= 3).all()
 
 
 def test_claims_table_has_a_verdict_per_claim(finished_run):
@@ -212,18 +216,28 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
     from invertibility.analysis.claims import CLAIM_COLUMNS
 
     assert list(claims.columns) == CLAIM_COLUMNS
-    # compare, threshold; distance and norm_predicts pooled (primary) and once per distances
-    # entry (two, exploratory); predictor
-    assert len(claims) == 9
-    assert list(claims["family"]).count("primary") == 5
+    # two compares, threshold; distance and norm_predicts pooled (primary) and once per
+    # distances entry (two, exploratory); predictor
+    assert len(claims) == 10
+    assert list(claims["family"]).count("primary") == 6
     primary = claims[claims["family"] == "primary"]
     # Holm over the primary family (the CSV keeps 4 significant digits)
     np.testing.assert_allclose(primary["p_adjusted"], holm(primary["p_value"]), rtol=2e-3)
-    assert (claims.loc[claims["kind"].isin(["compare", "threshold"]), "n_seeds"] == 2).all()
-    # two seeds: no verdict
-    assert set(claims["verdict"]) <= {"inconclusive", "exploratory: inconclusive"}
-    # each row says why: two seeds, or (pooled claims) an entry without enough seeds to measure
-    assert claims["reason"].str.contains(r"rests on [02] seeds|reliability").all()
+    by_claim = claims.set_index("claim")
+    # the MLP's three seeds decide that fc1 loses invertibility within an epoch: the supported
+    # path, Holm, the parts and the seed spread, end to end
+    lost = by_claim.loc["MLP: fc1 loses invertibility within an epoch"]
+    assert lost["verdict"] == "supported", lost.to_dict()
+    assert lost["n_seeds"] == 3 and lost["design"] == "paired" and not lost["gated"]
+    assert 0.3 < lost["value"] < 1 and lost["low"] > 0 and lost["p_adjusted"] < ALPHA
+    assert "retained_raw" in lost["parts"] and "greater side retains" in lost["parts"]
+    # the ResNet's two seeds: no verdict, and each row says why (two seeds, or for the pooled
+    # claims an entry without enough seeds to measure)
+    resnet = claims[
+        claims["detail"].str.contains("resnet18_nobn") & ~claims["detail"].str.contains("mlp")
+    ]
+    assert resnet["verdict"].str.endswith("inconclusive").all()
+    assert resnet["reason"].str.contains(r"rests on [02] seeds|reliability").all()
     # each interval at the level the claim is judged at: 95% exploratory, Holm's for a primary
     assert (claims.loc[claims["family"] == "exploratory", "level"] == 0.95).all()
     decided = primary.dropna(subset=["p_value"]).query("p_value > 0")
@@ -269,7 +283,8 @@ def test_diagnostics_tables_have_the_documented_columns(finished_run):
     assert dtypes(predictors) == documented(PREDICTOR_COLUMNS)
     assert predictors["predictor"].tolist() == list(PREDICTORS)
     units = pd.read_parquet(finished_run / paths.table("predictor_units"))
-    assert len(units) == 2 * 2 * 2  # (mlp: fc1, fc2; resnet: conv1, conv5) x 2 seeds, tp > t
+    # (mlp: fc1, fc2) x 3 seeds + (resnet: conv1, conv5) x 2 seeds, one tp > t each
+    assert len(units) == 2 * 3 + 2 * 2
 
 
 def test_a_job_reads_the_prepared_images(finished_run):
@@ -315,14 +330,14 @@ def test_a_chunked_model_writes_the_files_its_unchunked_jobs_write(
     overlay = tmp_path / "chunked.yaml"
     overlay.write_text(yaml.safe_dump({"models": {model: {"invert_chunk": steps_per_batch}}}))
     config = [ROOT / "config" / "test.yaml", overlay]
-    jobs = Plan(load_config(ROOT / "config" / "test.yaml")).inversions.all
-    jobs = [job for job in jobs if job.model == model]
+    plan = Plan(load_config(ROOT / "config" / "test.yaml"))
+    jobs = [job for job in plan.inversions.all if job.model == model]
     folders = sorted({job.folder for job in jobs})
     run = run_snakemake(workdir, *folders, config=config)
     assert set(planned_rules(run.stdout + run.stderr)) == {"invert_chunk"}
-    # one job per (seed, layer, t): 2 seeds x 2 layers, each with its steps and controls
-    assert len(folders) == 4
-    assert len(list((workdir / "logs" / "invert_chunk" / model).rglob("*.log"))) == 4
+    # one job per (seed, layer, t): its seeds x 2 layers, each with its steps and controls
+    assert len(folders) == 2 * len(plan.seeds(model))
+    assert len(list((workdir / "logs" / "invert_chunk" / model).rglob("*.log"))) == len(folders)
     for path in (job.path for job in jobs):
         ours, theirs = load_inversion(workdir / path), load_inversion(finished_run / path)
         differences = largest_differences(ours, theirs)

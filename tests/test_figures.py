@@ -109,3 +109,20 @@ def test_figure_7_is_a_grid_a_page_holds_however_many_models(tmp_path):
         png = tmp_path / f"curves{groups}.png"
         draw_invertibility_curves(curves_summary(groups), str(tmp_path / "c.pdf"), str(png))
         assert PAGE_ASPECTS[0] <= aspect(png) <= PAGE_ASPECTS[1], (groups, aspect(png))
+
+
+def test_every_figure_kind_is_drawn_by_an_end_to_end_run():
+    """The registry's contract: each figure kind appears in config/test.yaml or
+    config/test_ablations.yaml, whose end-to-end tests assert every planned figure file; a kind
+    added without a figure there fails here."""
+    import yaml
+    from conftest import ROOT
+
+    from invertibility.figures import KINDS
+    from invertibility.planning.plan import Plan
+
+    drawn = set()
+    for name in ("test.yaml", "test_ablations.yaml"):
+        config = yaml.safe_load((ROOT / "config" / name).read_text())
+        drawn |= {figure["kind"] for figure in Plan(config).config["figures"].values()}
+    assert drawn == set(KINDS), set(KINDS) ^ drawn

@@ -32,7 +32,7 @@ def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]
         larger = invertible["distance"] > invertible["nearest_other"]
         return larger.groupby(invertible["seed"]).mean().astype(float)
 
-    def test(effects: pd.Series, rows: pd.DataFrame) -> Tested:
+    def test(effects: pd.Series, rows: pd.DataFrame, row_alpha: float) -> Tested:
         pairs = identified(rows, by).groupby(["model", "layer", "seed"]).size() if len(rows) else []
         entries = rows.groupby(["model", "layer"]).ngroups if len(rows) else 1
         # the pooled fraction is a mean over entries of fractions of about this many pairs

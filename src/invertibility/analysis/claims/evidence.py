@@ -221,7 +221,11 @@ class Evidence:
         rows = self.control_rows(side)
         failed = rows[~rows[gate_column(measure)]]
         if failed.empty:
-            return "no seed inverted every layer"
+            layers = rows.groupby("seed")["layer"].nunique()
+            short_of = layers.index[layers < len(side["layers"])].tolist()
+            if short_of:
+                return f"seeds {short_of} did not invert every layer"
+            return f"all {len(layers)} seeds inverted pass" if len(layers) else "nothing inverted"
         if MEASURES[measure].gate == "label":
             parts = [
                 f"{r.layer} seed {r.seed} (label kept {r.label_rate:.2f})"

@@ -91,15 +91,16 @@ def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]
         lambda rows: per_seed_mean(
             retaining(evidence, rows), lambda entry: within_steps(entry, column)
         ),
-        lambda effects, rows: reliable_equivalence(
+        lambda effects, rows, row_alpha: reliable_equivalence(
             effects,
             per_seed_mean(retaining(evidence, rows), lambda entry: test_retest(entry, column)),
             level,
-            alpha,
+            row_alpha,
         ),
         f"Spearman rank correlation of relative same-image distance and {column}, within "
         "each (t, tp) whose reconstructions retain something, per seed",
         detail,
+        alpha,
     )
 
 

@@ -15,13 +15,15 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..stats import ALPHA
 from .evidence import MIN_SEEDS, UNIT, Evidence
 from .kind import Row, Tested
 
 # per-image measures a distance pair carries: what counts as invertible (identification) and
 # what the norm distance is correlated with (similarity)
 PAIR_MEASURES = ("identified", "identified_all", "identified_class", "similarity", "ssim")
-Test = Callable[[pd.Series, pd.DataFrame], Tested]  # (per-seed effects, their rows) -> test
+# (per-seed effects, their rows, the one-sided level of the row's own bounds) -> its test
+Test = Callable[[pd.Series, pd.DataFrame, float], Tested]
 
 
 def gate_rows(
@@ -76,8 +78,10 @@ def pooled_rows(
     test: Test,
     measure: str,
     detail: Callable[[pd.DataFrame], str],
+    alpha: float = ALPHA,
 ) -> list[Row]:
-    """The primary row, then one row per (model, layer) entry, each tested by ``test``."""
+    """The primary row, then one row per (model, layer) entry, each tested by ``test``: the
+    pooled row at the claim's ``alpha``, the entries (exploratory) at ``ALPHA``."""
     pairs = distance_pairs(evidence)
     groups = list(pairs.groupby(["model", "layer"])) if len(pairs) else []
     entries, left_out = {}, {}
@@ -88,7 +92,7 @@ def pooled_rows(
         left_out[f"{model} {layer}"] = notes
 
     def row(name: str, effects: pd.Series, rows: pd.DataFrame, expansion: bool) -> Row:
-        found = test(effects.dropna(), rows)
+        found = test(effects.dropna(), rows, ALPHA if expansion else alpha)
         images = rows.groupby(["model", "seed"])["image_id"].nunique() if len(rows) else []
         return Row(
             claim=name,
