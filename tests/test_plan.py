@@ -93,12 +93,19 @@ def test_inversion_spec_carries_p_and_the_resolved_settings(test_config):
     assert other["targets"][0]["p"] is None
     files = plan.inversions.checkpoints(InversionJob("mlp", 0, "fc2", "0_5", OTHER_IMAGE))
     assert set(files) == {"t", "classifier"}
-    # the cross-seed control: this seed's function, the next seed's activations at the same t
+    # the cross-seed control: this seed's function, the next seed's activations at the same t;
+    # the last seed wraps round to the first
     cross = InversionJob("mlp", 1, "fc2", "0_5", CROSS_SEED)
     files = plan.inversions.checkpoints(cross)
     assert files["t"] == "results/checkpoints/mlp/seed1/0_5.safetensors"
-    assert files["target"] == "results/checkpoints/mlp/seed0/0_5.safetensors"
-    assert plan.inversions.seeds_read(InversionChunk.alone(cross)) == [1, 0]
+    assert files["target"] == "results/checkpoints/mlp/seed2/0_5.safetensors"
+    assert plan.inversions.seeds_read(InversionChunk.alone(cross)) == [1, 2]
+    last = InversionJob("mlp", 2, "fc2", "0_5", CROSS_SEED)
+    assert (
+        plan.inversions.checkpoints(last)["target"]
+        == "results/checkpoints/mlp/seed0/0_5.safetensors"
+    )
+    assert plan.inversions.seeds_read(InversionChunk.alone(last)) == [2, 0]
 
 
 def test_chunks_partition_the_inversions(test_config):
@@ -209,8 +216,8 @@ PANEL = ["figures", "fig1_mlp", "panels", 0]
         ),
         (
             ["analyses", "claims", 0, "lesser", "seeds"],
-            [2],
-            r"analyses.claims\[0\].lesser.seeds: model 'mlp' is not trained with seed\(s\) \[2\]",
+            [3],
+            r"analyses.claims\[0\].lesser.seeds: model 'mlp' is not trained with seed\(s\) \[3\]",
         ),
     ],
 )
