@@ -104,6 +104,30 @@ def smallest_input_size(
     return high
 
 
+def forward_calls(
+    architecture: str, num_classes: int, input_shape, hidden=None, options=None
+) -> dict[str, int]:
+    """How many times each named module runs in one forward pass (meta device: shapes only).
+    A module run more than once (torchvision's residual block applies its one ``relu`` twice)
+    has no single output to tap."""
+    size = smallest_input_size(architecture, num_classes, input_shape, hidden, options)
+    shape = tuple(input_shape) if size is None else (*input_shape[:-2], size, size)
+    model = network_on_meta(architecture, num_classes, shape, hidden, options).eval()
+    calls = {name: 0 for name in layer_names(model)}
+    handles = [
+        module.register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+        for name, module in model.named_modules()
+        if name
+    ]
+    try:
+        with torch.device("meta"):
+            model(torch.empty(1, *shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls
+
+
 def network_on_meta(
     architecture: str, num_classes: int, input_shape, hidden=None, options=None
 ) -> nn.Module:

@@ -15,6 +15,7 @@ from ..nets.models import (
     ARCHITECTURES,
     OPTIONS,
     describe_layers,
+    forward_calls,
     has_batch_norm,
     network_on_meta,
     smallest_input_size,
@@ -57,6 +58,14 @@ class ModelChecks:
                 f"{where} ({entry['architecture']}): its layers shrink the image to nothing; the "
                 f"smallest size at which every layer exists is {smallest} px"
             )
+        calls = forward_calls(**network)
+        for display, module in entry["layers"].items():
+            if calls[module] != 1:
+                raise ConfigError(
+                    f"{where}.layers.{display}: layer {module!r} runs {calls[module]} times in "
+                    f"one forward pass of {entry['architecture']!r}, so it has no single output "
+                    f"to invert; name the module it feeds or the block that holds it"
+                )
         for photo in entry["images"].get("photos", []):
             if photo not in PHOTOS:
                 raise ConfigError(
