@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from invertibility.methods.augmentation import (
     AugmentationSettings,
+    ClassDrift,
     Split,
     Trajectory,
     arm_features,
@@ -121,6 +122,31 @@ def test_each_arm_reads_the_features_it_claims():
     assert (labels[partner] == labels).all() and (partner != index).all()
 
 
+def test_shaped_noise_has_the_drifts_class_conditional_mean_and_covariance():
+    """D: r^t0 plus Gaussian noise whose mean and covariance, per class, are those of the drift
+    over the grid and the class's images; no draw is tied to an image's own drift."""
+    images, labels = data(30)  # three classes of ten
+    generator = torch.Generator().manual_seed(5)
+    mixing = torch.randn(3, 16, 16, generator=generator)  # a different shape per class
+    own = torch.randn(2, 30, 16, generator=generator)
+    own = torch.einsum("kni,nij->knj", own, mixing[labels]) + 3.0 * labels[None, :, None]
+    trajectory = synthetic_trajectory(own)
+    drift = ClassDrift.of(trajectory, labels)
+    for label in range(3):
+        rows = own[:, labels == label].flatten(0, 1)  # 20 rows of the class's drift
+        draws = drift.draw(torch.full((40000,), label), stream(0, "noise"))
+        torch.testing.assert_close(draws.mean(0), rows.mean(0), atol=0.15, rtol=0)
+        expected = torch.cov(rows.T)
+        scale = expected.diagonal().max()
+        torch.testing.assert_close(torch.cov(draws.T) / scale, expected / scale, atol=0.04, rtol=0)
+    index = torch.arange(30)
+    noisy = arm_features(
+        "noise", index, trajectory, (images, labels), SETTINGS, (None, stream(0, "n")), -0.4, drift
+    )
+    assert not torch.isclose(noisy, trajectory.features_grid[0]).all(-1).any()
+    assert not torch.isclose(noisy, trajectory.features_grid[1]).all(-1).any()
+
+
 def test_the_shifted_arm_reads_the_frozen_lower_part_of_shifted_images():
     images, labels = data(30)
     trajectory = synthetic_trajectory(torch.zeros(2, 30, 16))
@@ -165,7 +191,7 @@ def test_arms_share_everything_but_their_features():
     )
     order = batches(30, 8, SETTINGS.head_steps, stream(0, "head"))
     static, _ = train_arm("static", still, split, SETTINGS, order, 0, -0.4)
-    for arm in ("drift", "rescaled", "permuted"):
+    for arm in ("drift", "rescaled", "permuted", "noise"):
         other, _ = train_arm(arm, still, split, SETTINGS, order, 0, -0.4)
         pd.testing.assert_frame_equal(
             static.drop(columns="arm"), other.drop(columns="arm"), check_exact=False, rtol=1e-5

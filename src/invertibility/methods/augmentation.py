@@ -13,6 +13,10 @@ in the features of the training images they see:
 * ``rescaled`` (C'): C with each ``r^s(x)`` scaled to ``||r^t0(x)||`` (the norm's growth alone);
 * ``permuted`` (E): ``r^t0(x_i) + r^s(x_j) - r^t0(x_j)``, ``j`` another training image of the
   same class (the class's drift direction, not the image's own);
+* ``noise`` (D): ``r^t0(x)`` plus a Gaussian draw with the mean and covariance of the drift
+  ``r^s(x') - r^t0(x')`` over the window's grid and the training images ``x'`` of ``x``'s class
+  (shaped noise, as ISDA translates features along class-conditional covariance directions):
+  the drift's size and shape, no image at all;
 * ``shifted`` (F, the positive control): ``r^t0`` of the image shifted by up to ``shift``
   pixels each way (a standard input augmentation).
 
@@ -40,7 +44,7 @@ from torch import nn
 
 from .repeatable import stream
 
-ARMS = ("static", "drift", "rescaled", "permuted", "shifted")
+ARMS = ("static", "drift", "rescaled", "permuted", "noise", "shifted")
 OUTCOME_COLUMNS = [
     "arm",
     "step",  # head steps taken
@@ -205,6 +209,38 @@ def same_class_partners(labels: torch.Tensor, index: torch.Tensor, generator) ->
     return partners
 
 
+@dataclass(frozen=True)
+class ClassDrift:
+    """The drift ``r^s(x) - r^t0(x)`` of each class's training images over the window's grid:
+    its mean and its centred rows ``[M, D]`` (one per image and grid step), from which
+    :meth:`draw` samples the Gaussian with that mean and (sample) covariance."""
+
+    mean: dict[int, torch.Tensor]
+    centred: dict[int, torch.Tensor]
+
+    @classmethod
+    def of(cls, trajectory: Trajectory, labels: torch.Tensor) -> ClassDrift:
+        drift = trajectory.features_grid - trajectory.features_t0  # [K, N, D]
+        mean, centred = {}, {}
+        for label in labels.unique().tolist():
+            rows = drift[:, labels == label].flatten(0, 1)
+            mean[label] = rows.mean(0)
+            centred[label] = rows - mean[label]
+        return cls(mean, centred)
+
+    def draw(self, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One draw per label: ``mean + g @ centred / sqrt(M - 1)``, ``g ~ N(0, I_M)``, exactly
+        Gaussian with the class's sample covariance ``centred^T centred / (M - 1)`` (no D x D
+        matrix is formed or factored)."""
+        out = torch.empty(len(labels), next(iter(self.mean.values())).shape[0])
+        for label in labels.unique().tolist():
+            where = labels == label
+            rows = self.centred[label]
+            g = torch.randn(int(where.sum()), len(rows), generator=generator)
+            out[where] = self.mean[label] + g @ rows / max(len(rows) - 1, 1) ** 0.5
+        return out
+
+
 def arm_features(
     arm: str,
     index: torch.Tensor,
@@ -213,13 +249,17 @@ def arm_features(
     settings: AugmentationSettings,
     streams: tuple[torch.Generator, torch.Generator],
     background: float,
+    class_drift: ClassDrift | None = None,
 ) -> torch.Tensor:
     """The features of the training images ``index`` that arm ``arm`` trains the head on;
-    ``streams``: the replay steps' generator (shared by the replaying arms) and the arm's own."""
+    ``streams``: the replay steps' generator (shared by the replaying arms) and the arm's own;
+    ``class_drift``: the noise arm's drift moments (:meth:`ClassDrift.of` of the training set)."""
     replay, own = streams
     base = trajectory.features_t0
     if arm == "static":
         return base[index]
+    if arm == "noise":
+        return base[index] + class_drift.draw(train[1][index], own)
     if arm == "shifted":
         images = shifted(train[0][index], settings.shift, background, own)
         return features_of(trajectory.lower, images)
@@ -265,6 +305,7 @@ def train_arm(
     for p, buffer in zip(head.parameters(), trajectory.head_momentum, strict=True):
         optimizer.state[p]["momentum_buffer"] = buffer.clone()
     streams = stream(seed, "replay"), stream(seed, arm)
+    class_drift = ClassDrift.of(trajectory, split.train[1]) if arm == "noise" else None
     fixed = {"train": (trajectory.features_t0, split.train[1])} | {
         name: (features_of(trajectory.lower, images), labels)
         for name, (images, labels) in (
@@ -274,7 +315,9 @@ def train_arm(
     }
     rows, seen = evaluate(head, fixed, arm, 0, np.nan, np.nan), []  # the head at t0
     for step, index in enumerate(order, start=1):
-        features = arm_features(arm, index, trajectory, split.train, settings, streams, background)
+        features = arm_features(
+            arm, index, trajectory, split.train, settings, streams, background, class_drift
+        )
         seen.append((float(features.norm(dim=1).mean()), float((features > 0).float().mean())))
         optimizer.zero_grad(set_to_none=True)
         F.cross_entropy(head(features), split.train[1][index]).backward()
