@@ -8,7 +8,7 @@ import pytest
 from invertibility.analysis.claims import evaluate_claims
 from invertibility.analysis.claims.kind import Kind, Part, Row, combine, seed_row
 from invertibility.analysis.retention import retention_table
-from invertibility.analysis.stats import holm, one_sample, t_interval
+from invertibility.analysis.stats import holm, one_sample, seeds_for_power, t_interval
 from invertibility.analysis.tables import invertibility_table, summarize
 from invertibility.core.inversion_io import save_inversion
 
@@ -227,6 +227,62 @@ def test_primary_claims_are_holm_adjusted_and_exploratory_ones_are_not():
     assert weak["p_adjusted"] > weak["p_value"]  # two primary claims: the weak one is adjusted
     assert np.isnan(result.loc["weak, exploratory", "p_adjusted"])
     assert result.loc["strong", "verdict"] == "contradicted"
+
+
+def test_seeds_to_decide_plans_every_part_on_the_side_it_claims():
+    """Seeds for 80% power at a level: the largest need of the parts the verdict rests on; NaN
+    where an estimate lies on the wrong side (no number of seeds helps) or one seed leaves the
+    spread unknown (not 0)."""
+    up = one_sample(pd.Series([0.3, 0.1, 0.2]))  # 0.2, seed SD 0.1
+    weak = one_sample(pd.Series([0.05, 0.15, 0.1]))  # 0.1, seed SD 0.05
+    down = one_sample(pd.Series([-0.3, -0.1, -0.2]))
+    alpha = 0.025 / 4
+    level = 1 - 2 * alpha
+
+    def need(test, *parts, power=0.8):
+        return Row("c", "m", test, 0.5, 0.5, parts=parts).seeds_to_decide(level, power)
+
+    assert need(up) == seeds_for_power(0.2, 0.1, alpha, 0.8)
+    assert np.isnan(need(down))  # a greater claim whose estimate is below its null
+    assert need(down, Part("m", down, "less")) == seeds_for_power(0.2, 0.1, alpha, 0.8)
+    assert need(up, Part("a", up), Part("b", weak)) == max(
+        seeds_for_power(0.2, 0.1, alpha, 0.8), seeds_for_power(0.1, 0.05, alpha, 0.8)
+    )
+    assert np.isnan(need(up, Part("a", up), Part("b", down)))
+    one_seed = one_sample(pd.Series([0.4]))
+    assert np.isnan(need(one_seed)) and np.isnan(need(one_seed, power=None))
+
+
+def test_the_claims_table_plans_seeds_at_holms_strictest_level_and_says_why_inconclusive():
+    table = synthetic_table({"l1": 0.62, "l2": 0.6, "l3": 0.9}, seed_sd=0.01, image_sd=0.01)
+    claims = [
+        compare_claim(claim="weak"),
+        compare_claim(claim="strong", lesser=side("l3"), greater=side("l1")),
+    ]
+    result = evaluate_claims(claims[:2], table, pd.DataFrame())[0].set_index("claim")
+    weak, strong = result.loc["weak"], result.loc["strong"]
+    assert weak["verdict"] == "inconclusive" and weak["why_inconclusive"] == "CI reaches the line"
+    assert strong["verdict"] == "contradicted" and strong["why_inconclusive"] == ""
+    assert np.isnan(strong["seeds_for_power"])  # on the wrong side: seeds cannot help
+    assert np.isnan(weak["margin"])
+    effects = evaluate_claims(claims[:1], table, pd.DataFrame())[1]
+    gap, sd = effects["effect"].mean(), effects["effect"].std(ddof=1)
+    assert weak["seeds_for_power"] == pytest.approx(seeds_for_power(gap, sd, 0.025 / 2, 0.8))
+    few = synthetic_table({"l1": 0.62, "l2": 0.6}, seeds=(0, 1))
+    gated = first(claims[:1], few)
+    assert gated["gated"] and gated["why_inconclusive"] == "too few seeds"
+
+
+def test_a_claim_whose_holm_step_passes_one_is_judged_at_that_step_not_at_the_cap():
+    """p = (0.3, 0.5, 0.6, 0.9): the smallest is Holm's first step, judged at 0.025 / 4; its
+    adjusted p, capped at 1, would have put it at 0.025 * 0.3."""
+    from invertibility.analysis.claims import judged_alpha
+
+    p = np.array([0.3, 0.5, 0.6, 0.9])
+    uncapped = holm(p, cap=False)
+    assert uncapped[0] == pytest.approx(1.2) and holm(p)[0] == 1.0
+    assert judged_alpha(p[0], uncapped[0]) == pytest.approx(0.025 / 4)
+    assert (holm(p) == np.minimum(uncapped, 1.0)).all()
 
 
 def write_pool(path, n_images=4, n_others=20, labels=(0, 1, 2, -1)):

@@ -64,6 +64,26 @@ def test_forest_plot_labels_keep_the_model_and_layer():
     assert short_label("Short claim") == "Short claim"
 
 
+def test_forest_plot_says_why_from_the_claims_columns_not_the_reason_text():
+    from invertibility.figures.claims_forest import why_short
+
+    row = {
+        "verdict": "inconclusive",
+        "why_inconclusive": "CI reaches the line",
+        "seeds_to_decide": 7.0,
+        "n_seeds": 3,
+        "gated": False,
+        # words that a text match took for a gate: the columns decide
+        "reason": "p 0.2 >= 0.025: the measure's reliability reaches the cross-seed floor",
+    }
+    assert why_short(row) == "inconclusive: CI reaches the line (~7 seeds)"
+    gated = {**row, "gated": True, "why_inconclusive": "floor too high"}
+    assert why_short(gated) == "inconclusive: floor too high"  # seeds do not lift a gate
+    assert why_short({**row, "seeds_to_decide": np.nan}) == "inconclusive: CI reaches the line"
+    decided = {**row, "verdict": "exploratory: supported (unadjusted)"}
+    assert why_short(decided) == "exploratory: supported"
+
+
 # A figure that a page holds: no more than 2.2 times as wide as tall or as tall as wide, so that
 # scaled to a page (or a laptop screen) in either orientation its labels keep a readable size.
 PAGE_ASPECTS = (1 / 2.2, 2.2)

@@ -137,31 +137,30 @@ def test_seeds_for_power_find_the_effect_that_often_by_simulation(gap, sd, alpha
     assert np.isnan(seeds_for_power(0.0, 0.1)) and np.isnan(seeds_for_power(0.1, 0.0))
 
 
-def test_seed_plan_reads_the_tests_spread_and_gate_and_refuses_an_old_table():
-    """The planner reads the claims table's ``seed_sd`` and ``gated`` columns (written from
-    each row's test and notes), parsing no reason or detail text."""
-    from invertibility.analysis.seed_plan import plan_seeds
+def test_seed_plan_reads_the_claims_tables_planned_seeds_and_refuses_an_old_table():
+    """The planner reads the columns the claims rule wrote from each row's tests and notes
+    (``seeds_for_power``, ``seed_sd``, ``gated``), parsing no line, reason or detail text."""
+    from invertibility.analysis.seed_plan import PLAN_COLUMNS, plan_seeds
     from invertibility.core.errors import ConfigError
 
     claims = pd.DataFrame(
         {
-            "claim": ["paired", "welch", "gated", "equivalence", "exploratory"],
-            "family": ["primary"] * 4 + ["exploratory"],
-            "value": [0.2, 0.2, 0.0, -0.1, 0.2],
-            "line": ["0", "0", "0", "+-0.3", "0"],
-            "n_seeds": [3] * 5,
-            "seed_sd": [0.1, np.hypot(0.1, 0.1), 0.5, 0.1, 0.1],
-            "gated": [False, False, True, False, False],
-            "verdict": ["inconclusive"] * 5,
+            "claim": ["paired", "wrong side", "gated", "exploratory"],
+            "family": ["primary"] * 3 + ["exploratory"],
+            "verdict": ["inconclusive"] * 4,
+            "n_seeds": [3] * 4,
+            "seed_sd": [0.1, 0.1, 0.5, 0.1],
+            "seeds_for_power": [7.0, np.nan, 30.0, 5.0],
+            "gated": [False, False, True, False],
+            "line": ["0", "0", "0", "0"],
             # a reason that looks like a test's does not make a gated claim a test's
-            "reason": ["p 0.2 >= 0.025"] * 5,
+            "reason": ["p 0.2 >= 0.025"] * 4,
         }
     )
-    plan = plan_seeds(claims).set_index("claim")
-    assert list(plan.index) == ["paired", "welch", "gated", "equivalence"]  # primary only
-    assert plan.loc["welch", "seed_sd"] == pytest.approx(np.hypot(0.1, 0.1))
-    assert plan.loc["equivalence", "gap"] == pytest.approx(0.2)  # the nearer margin
-    assert plan.loc["paired", "seeds_for_power"] == seeds_for_power(0.2, 0.1, 0.025 / 4)
-    assert plan.loc["gated", "gated"] and not plan.loc["paired", "gated"]
-    with pytest.raises(ConfigError, match="seed_sd"):
-        plan_seeds(claims.drop(columns="seed_sd"))
+    plan = plan_seeds(claims)
+    assert list(plan.columns) == PLAN_COLUMNS
+    assert plan["claim"].tolist() == ["paired", "wrong side", "gated"]  # primary only
+    assert plan["seeds_for_power"].tolist()[::2] == [7.0, 30.0]
+    assert np.isnan(plan["seeds_for_power"][1]) and plan["gated"].tolist() == [False, False, True]
+    with pytest.raises(ConfigError, match="seeds_for_power"):
+        plan_seeds(claims.drop(columns="seeds_for_power"))

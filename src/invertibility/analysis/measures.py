@@ -94,8 +94,13 @@ class Measure:
     # the control a side must pass (a key of GATES): "margin" (c_t - c_null measurable),
     # "identity" (the same-class margin), "label" (the tp = t control keeps labels above chance)
     gate: str = "margin"
-    bounds: tuple[float, float] = (-1.0, 1.0)  # the range of a seed's value (intervals clip to it)
+    # the range of a seed's value (intervals clip to it); unbounded unless declared, so that a
+    # measure on another scale is never clipped to a range it does not have
+    bounds: tuple[float, float] = (-INF, INF)
     ratio: bool = False  # on R's scale (0 nothing retained, 1 all): a threshold's level applies
+    # a distance pair (Figure 6, Section 4) carries it: what counts as invertible there, or what
+    # the norm distance is correlated with
+    on_pairs: bool = False
     dtype: str = "float64"  # its column's dtype in the invertibility table (per-image measures)
     blank: tuple[str, ...] = ()  # the row columns it is read from that a diverged inversion blanks
     # computed in the invertibility table from its other columns (after blanking); None: a
@@ -175,11 +180,14 @@ MEASURES = {
             "Pearson correlation of x* with x_i (pixels)",
             chance="c_null",
             blank=("similarity",),
+            bounds=(-1.0, 1.0),
+            on_pairs=True,
         ),
         Measure(
             "similarity_class",
             "mean Pearson correlation of x* with the other held-out images of x_i's class",
             blank=("similarity_class",),
+            bounds=(-1.0, 1.0),
         ),
         Measure(
             "identified",
@@ -190,6 +198,7 @@ MEASURES = {
             dtype="boolean",
             blank=("rank",),
             derive=identified_from("rank"),
+            on_pairs=True,
         ),
         Measure(
             "id_score",
@@ -208,6 +217,7 @@ MEASURES = {
             dtype="boolean",
             blank=("rank_all",),
             derive=identified_from("rank_all"),
+            on_pairs=True,
         ),
         Measure(
             "identified_class",
@@ -218,8 +228,15 @@ MEASURES = {
             dtype="boolean",
             blank=("rank_class",),
             derive=identified_from("rank_class"),
+            on_pairs=True,
         ),
-        Measure("ssim", "SSIM of x* and x_i (unclipped, pixel space)", blank=("ssim",)),
+        Measure(
+            "ssim",
+            "SSIM of x* and x_i (unclipped, pixel space)",
+            blank=("ssim",),
+            bounds=(-1.0, 1.0),
+            on_pairs=True,
+        ),
         Measure(
             "ssim_gain",
             "SSIM minus the mean SSIM of the image's other-image controls",
@@ -234,6 +251,7 @@ MEASURES = {
             gate="label",
             dtype="boolean",
             derive=label_kept,
+            bounds=(-1.0, 1.0),  # a difference of two rates
         ),
         Measure(
             "image_error",

@@ -261,8 +261,10 @@ def permutation_trend(
     )
 
 
-def holm(p_values) -> np.ndarray:
-    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family)."""
+def holm(p_values, cap: bool = True) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count in the family);
+    ``cap=False`` leaves them above 1 (the factor ``adjusted / p`` is then each p's step level
+    ``ALPHA * p / adjusted`` even where the capped value would hide it)."""
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full_like(p, np.nan)
     known = np.flatnonzero(np.isfinite(p))
@@ -270,7 +272,8 @@ def holm(p_values) -> np.ndarray:
     m = len(order)
     running = 0.0
     for k, index in enumerate(order):
-        running = max(running, min(1.0, (m - k) * p[index]))
+        running = max(running, (m - k) * p[index])
+        running = min(1.0, running) if cap else running
         adjusted[index] = running
     return adjusted
 

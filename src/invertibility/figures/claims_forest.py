@@ -3,7 +3,6 @@ seed, and its verdict."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import numpy as np
@@ -24,29 +23,20 @@ def short_label(claim: str, width: int = 70) -> str:
     return f"{textwrap.shorten(head, max(20, width - len(suffix) - 1))} {suffix}"
 
 
-def why_short(verdict: str, reason: str) -> str:
-    """The verdict (an exploratory row's says so: unadjusted), and for an inconclusive row a few
-    words on why (the claims table has the full reason)."""
+def why_short(row) -> str:
+    """The verdict (an exploratory row's says so: unadjusted), and for an inconclusive row the
+    claims table's few words on why, with the seeds that would clear the line at the observed
+    spread where that is what it lacks (the table's reason says it in full)."""
+    verdict = str(row["verdict"])
     tag = "exploratory: " if verdict.startswith("exploratory") else ""
-    plain = verdict.removeprefix("exploratory: ")
+    plain = verdict.removeprefix("exploratory: ").removesuffix(" (unadjusted)")
     if plain != "inconclusive":
         return f"{tag}{plain}"
-    for marker, short in (
-        ("seeds pass the control", "control fails"),
-        ("reliability", "measure unreliable"),
-        ("cross-seed floor", "floor too high"),
-        ("diverged", "diverged"),
-        ("rests on", "too few seeds/images"),
-        ("no effect", "no effect"),
-    ):
-        if marker in reason:
-            return f"{tag}inconclusive: {short}"
-    seeds = re.search(r"about (\d+) seeds", reason)
-    return (
-        f"{tag}inconclusive: CI reaches the line (~{seeds.group(1)} seeds)"
-        if seeds
-        else f"{tag}inconclusive: CI reaches the line"
-    )
+    why = row["why_inconclusive"]
+    seeds = row["seeds_to_decide"]
+    if not row["gated"] and np.isfinite(seeds) and seeds > row["n_seeds"]:
+        why += f" (~{seeds:.0f} seeds)"
+    return f"{tag}inconclusive: {why}"
 
 
 def draw_claims_forest(
@@ -85,12 +75,11 @@ def draw_claims_forest(
             ax.errorbar(row["value"], yi, xerr=xerr, fmt="s", color=color, capsize=3)
             seeds = by_seed[by_seed["claim"] == row["claim"]]
             ax.scatter(seeds["effect"], [yi] * len(seeds), color="tab:orange", s=14, zorder=3)
-            line = str(row.get("line", row["null"]))
-            bound = float(line[2:]) if line.startswith("+-") else None
-            for x in (-bound, bound) if bound is not None else (row["null"],):
+            margin = row["margin"]
+            for x in (-margin, margin) if np.isfinite(margin) else (row["null"],):
                 ax.vlines(x, yi - 0.4, yi + 0.4, color="0.4", ls=":")
             ax.annotate(
-                why_short(row["verdict"], str(row.get("reason", ""))),
+                why_short(row),
                 xy=(1.01, yi),
                 xycoords=("axes fraction", "data"),
                 fontsize=7,

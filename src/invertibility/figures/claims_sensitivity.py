@@ -29,10 +29,10 @@ def cell_text(row) -> str:
     counts: ``gated`` where a gate voids the verdict, ``no effect`` where none was computed."""
     if row is None or not row["applies"]:
         return "n/a"
-    reason, p = str(row["reason"]), row["p_adjusted"]
-    if reason.startswith("p ") and np.isfinite(p):
-        return f"p {p:.2g}"
-    return "no effect" if reason.startswith("no effect") else "gated"
+    if row["gated"]:
+        return "gated"
+    p = row["p_adjusted"]
+    return f"p {p:.2g}" if np.isfinite(p) else "no effect"
 
 
 def draw_sensitivity_grid(frame: pd.DataFrame, pdf: str, png: str, title: str | None = None):

@@ -38,7 +38,11 @@ from ...core.atomic import atomic_path
 from ..stats import ALPHA, holm
 from . import compare, distance, norm_predicts, predictor, threshold, trend
 from .evidence import DEFAULT_MEASURE, MIN_IMAGES, MIN_SEEDS, Evidence, accuracy_text
-from .kind import Kind, Row
+from .kind import Kind, Note, Row
+
+# the power the claims table's seeds_for_power plans a primary claim's seeds for, at Holm's
+# strictest level (tools/plan_seeds.py reads it)
+PLANNED_POWER = 0.8
 
 KINDS: dict[str, Kind] = {
     module.KIND.name: module.KIND
@@ -62,6 +66,9 @@ CLAIM_COLUMNS = [
     "n_seeds",
     "n_images",
     "seeds_to_decide",
+    "seeds_for_power",
+    "why_inconclusive",
+    "margin",
     "design",
     "seed_sd",
     "gated",
@@ -81,9 +88,10 @@ def same_sign(effects: dict, null: float) -> bool:
 
 def judged_alpha(p: float, p_adjusted: float) -> float:
     """The one-sided level a claim is judged at: ``ALPHA`` for an exploratory claim; for a
-    primary one, the level Holm's step-down tests it at, ``ALPHA * p / p_adjusted`` (so that its
-    p clears it exactly when its adjusted p clears ``ALPHA``): ``ALPHA / m`` for the smallest p
-    of ``m``, and so on down the steps."""
+    primary one, the level Holm's step-down tests it at, ``ALPHA * p / p_adjusted`` with the
+    *uncapped* adjusted p (so that its p clears it exactly when its adjusted p clears
+    ``ALPHA``): ``ALPHA / m`` for the smallest p of ``m``, and so on down the steps (the capped
+    value, 1, would loosen the level of a p whose step multiplies it past 1)."""
     if not (np.isfinite(p) and np.isfinite(p_adjusted)) or p <= 0 or p_adjusted <= 0:
         return ALPHA
     return ALPHA * min(1.0, p / p_adjusted)
@@ -139,6 +147,16 @@ def verdict(row: Row, p: float, p_reverse: float, primary: bool, alpha: float, l
     )
 
 
+def why_inconclusive(decided: str, row: Row) -> str:
+    """A few words on why a row is inconclusive (empty where it is decided): its first note's
+    short form, no effect, or an interval that reaches its line."""
+    if not decided.endswith("inconclusive"):
+        return ""
+    if row.notes:
+        return getattr(row.notes[0], "short", "gated")
+    return "no effect" if np.isnan(row.p) else "CI reaches the line"
+
+
 def per_layer(claim: dict, kind: Kind) -> list[dict]:
     """Exploratory copies of a claim, one per layer of each side that pools layers (so the
     table says which layer carries or breaks it)."""
@@ -191,8 +209,11 @@ def evaluate_on(
                     row.notes += evidence.gates(side, role in kind.loss_roles, measure)
                 if row.n_seeds < MIN_SEEDS or row.n_images < MIN_IMAGES:
                     row.notes.append(
-                        f"rests on {row.n_seeds} seeds and {row.n_images} distinct images (a "
-                        f"verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)"
+                        Note(
+                            f"rests on {row.n_seeds} seeds and {row.n_images} distinct images "
+                            f"(a verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)",
+                            "too few seeds/images",
+                        )
                     )
                 row.notes = list(dict.fromkeys(row.notes))
                 evaluated.append((claim, row))
@@ -203,8 +224,11 @@ def evaluate_on(
     ]
     adjusted = np.array([row.p for _, row in evaluated], dtype=float)
     adjusted_reverse = np.array([row.p_reverse for _, row in evaluated], dtype=float)
-    adjusted[primary] = holm(adjusted[primary])
-    adjusted_reverse[primary] = holm(adjusted_reverse[primary])
+    uncapped, uncapped_reverse = adjusted.copy(), adjusted_reverse.copy()
+    uncapped[primary] = holm(adjusted[primary], cap=False)
+    uncapped_reverse[primary] = holm(adjusted_reverse[primary], cap=False)
+    adjusted[primary] = np.minimum(uncapped[primary], 1.0)
+    adjusted_reverse[primary] = np.minimum(uncapped_reverse[primary], 1.0)
     records, seeds = [], []
     for i, (claim, row) in enumerate(evaluated):
         kind = KINDS[claim["kind"]]
@@ -214,7 +238,7 @@ def evaluate_on(
         contradicted = not row.notes and adjusted_reverse[i] < ALPHA and not adjusted[i] < ALPHA
         alpha = (
             judged_alpha(
-                *((row.p_reverse, adjusted_reverse[i]) if contradicted else (row.p, adjusted[i]))
+                *((row.p_reverse, uncapped_reverse[i]) if contradicted else (row.p, uncapped[i]))
             )
             if is_primary
             else ALPHA
@@ -241,6 +265,15 @@ def evaluate_on(
                 "n_seeds": row.n_seeds,
                 "n_images": row.n_images,
                 "seeds_to_decide": row.seeds_to_decide(level),
+                # planned for: at Holm's strictest level for a primary claim, 80% power
+                "seeds_for_power": row.seeds_to_decide(
+                    interval_level(
+                        ALPHA / max(len(primary), 1) if is_primary else ALPHA, row.two_sided
+                    ),
+                    PLANNED_POWER,
+                ),
+                "why_inconclusive": why_inconclusive(decided, row),
+                "margin": row.margin,
                 "design": row.test.design,
                 "seed_sd": row.test.seed_sd,
                 "gated": bool(row.notes),

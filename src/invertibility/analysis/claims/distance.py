@@ -52,6 +52,7 @@ def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]
         f"fraction of (image, tp) with {by} whose same-image distance exceeds the nearest "
         "other-class distance in the held-out pool",
         detail,
+        alpha,
     )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..measures import MIN_RELIABILITY
 from ..stats import ALPHA, one_sample
-from .kind import Part, Tested
+from .kind import Note, Part, Tested
 
 CORRELATION = (-1.0, 1.0)
 
@@ -62,9 +62,12 @@ def reliable_equivalence(
     notes = []
     if not (np.isfinite(low) and low >= MIN_RELIABILITY):
         notes.append(
-            f"the measure's reliability {mean:.2f} (lower bound {low:.2f} over "
-            f"{len(reliability)} seeds) is below {MIN_RELIABILITY:g}: no prediction cannot be "
-            f"told from no measurement"
+            Note(
+                f"the measure's reliability {mean:.2f} (lower bound {low:.2f} over "
+                f"{len(reliability)} seeds) is below {MIN_RELIABILITY:g}: no prediction cannot be "
+                f"told from no measurement",
+                "measure unreliable",
+            )
         )
     parts = equivalence_parts(effects, shrunk)
     p = max(part.p for part in parts) if shrunk > 0 else np.nan
@@ -77,6 +80,7 @@ def reliable_equivalence(
         beyond(effects, level),
         parts,
         line=f"+-{shrunk:.3g}",
+        margin=shrunk,
         notes=tuple(notes),
         text=f"reliability {mean:.2f} (lower bound {low:.2f}, one-sided {1 - alpha:.2%}): "
         f"bounds +-{level:g} on the true correlation are +-{shrunk:.3f} on the observed one",

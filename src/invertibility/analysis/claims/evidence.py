@@ -34,6 +34,7 @@ from ...core.vocabulary import CONTROLS, CROSS_SEED, canonical
 from ..measures import FLOOR_ROOM, MEASURES, MIN_MARGIN, MIN_MARGIN_Z
 from ..retention import retention_table
 from ..stats import ALPHA
+from .kind import Note
 
 MAX_DIVERGED = 0.1
 MIN_SEEDS, MIN_IMAGES = 3, 10  # evidence below which a verdict stays "inconclusive"
@@ -190,30 +191,41 @@ class Evidence:
         floor leaves no room for a loss; too many inversions diverged."""
         rows = self.rows(side)
         if rows.empty:
-            return [f"{describe(side)}: nothing inverted"]
+            return [Note(f"{describe(side)}: nothing inverted", "nothing inverted")]
         notes = []
         passing = self.passing(side, measure)
         n_ok = int(passing.sum())
         if n_ok < MIN_SEEDS:
             notes.append(
-                f"{short(side)}: {n_ok} of {len(passing)} seeds pass the {gate_text(measure)} "
-                f"at every layer (a verdict needs {MIN_SEEDS}); {self.failures(side, measure)}"
+                Note(
+                    f"{short(side)}: {n_ok} of {len(passing)} seeds pass the "
+                    f"{gate_text(measure)} at every layer (a verdict needs {MIN_SEEDS}); "
+                    f"{self.failures(side, measure)}",
+                    "control fails" if n_ok < len(passing) else "too few seeds",
+                )
             )
         floor = self.floor(side)
         if loss and MEASURES[measure].margin_gated and n_ok and not np.isfinite(floor):
             notes.append(
-                f"{short(side)}: no cross-seed floor was measured (analyses.cross_seed), so "
-                f"whether a loss across iterations can show is unknown"
+                Note(
+                    f"{short(side)}: no cross-seed floor was measured (analyses.cross_seed), "
+                    f"so whether a loss across iterations can show is unknown",
+                    "no floor measured",
+                )
             )
         if loss and MEASURES[measure].margin_gated and floor > 1 - FLOOR_ROOM:
             notes.append(
-                f"{short(side)}: another seed's activations retain {floor:.2f} of the similarity "
-                f"(cross-seed floor above {1 - FLOOR_ROOM:.1f}), so a loss across iterations "
-                f"cannot show"
+                Note(
+                    f"{short(side)}: another seed's activations retain {floor:.2f} of the "
+                    f"similarity (cross-seed floor above {1 - FLOOR_ROOM:.1f}), so a loss across "
+                    f"iterations cannot show",
+                    "floor too high",
+                )
             )
         diverged = rows["diverged"].mean()
         if diverged > MAX_DIVERGED:
-            notes.append(f"{describe(side)}: {diverged:.0%} of inversions diverged")
+            text = f"{describe(side)}: {diverged:.0%} of inversions diverged"
+            notes.append(Note(text, "diverged"))
         return notes
 
     def failures(self, side: dict, measure: str) -> str:

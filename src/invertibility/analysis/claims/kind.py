@@ -45,6 +45,19 @@ class Kind:
         return self.line(claim) if self.line else f"{self.null(claim):g}"
 
 
+class Note(str):
+    """A reason the data void a verdict: its full text (the claims table's reason) and
+    ``short``, a few words for a figure's label (read from the claims table's
+    ``why_inconclusive`` column, never parsed out of the text)."""
+
+    short: str
+
+    def __new__(cls, text: str, short: str) -> Note:
+        note = super().__new__(cls, text)
+        note.short = short
+        return note
+
+
 @dataclass(frozen=True)
 class Part:
     """One test a claim's verdict needs. ``direction``: the claim needs the estimate above the
@@ -70,18 +83,20 @@ class Part:
             return None
         return self.test.p_reverse if self.direction == "greater" else self.test.p
 
-    def seeds_to_clear(self, level: float) -> float:
+    def seeds_to_clear(self, level: float, power: float | None = None) -> float:
         """Seeds at which this part's interval at ``level`` would clear its null on the side
-        the claim needs, at the observed estimate and spread: 0 where it already does with no
-        spread, inf where the estimate lies on the other side (no number of seeds helps)."""
+        the claim needs, at the observed estimate and spread (with ``power``: at which a
+        one-sided test at ``(1 - level) / 2`` would find it that often): 0 where it already
+        does with no spread, inf where the estimate lies on the other side (no number of seeds
+        helps), NaN where the spread is unknown (fewer than two seeds)."""
         gap = (self.test.estimate - self.test.null) * (1 if self.direction == "greater" else -1)
-        if not np.isfinite(gap):
+        if not (np.isfinite(gap) and np.isfinite(self.test.seed_sd)):
             return np.nan
         if gap <= 0:
             return np.inf
-        if not self.test.seed_sd > 1e-12:
+        if self.test.seed_sd <= 1e-12:
             return 0.0
-        return self.test.seeds_to_clear(level=level)
+        return self.test.seeds_to_clear(level=level, power=power)
 
     def reading(self, level: float, name: str | None = None) -> str:
         """``name estimate [low, high] vs null, p``, at ``level``, saying where it was clipped
@@ -121,6 +136,7 @@ class Tested:
     line: str = ""
     notes: tuple[str, ...] = ()
     text: str = ""
+    margin: float = np.nan  # an equivalence region's half-width, where the data set it
 
 
 @dataclass
@@ -146,6 +162,7 @@ class Row:
     two_sided: bool = False
     sub_verdict: str = ""  # a companion measure's verdict (e.g. E beside R)
     line: str = ""  # the line the interval must clear, where the data set it (else the kind's)
+    margin: float = np.nan  # an equivalence region's half-width (the forest plot draws +-it)
     post_hoc: str = ""  # readings not registered with the claim (e.g. per layer), labelled so
     effects: dict | None = None  # seed -> effect (the forest plot's dots); default the test's
 
@@ -164,14 +181,15 @@ class Row:
     def interval(self, level: float = LEVEL) -> tuple[float, float]:
         return self.test.confidence_interval(level)
 
-    def seeds_to_decide(self, level: float = LEVEL) -> float:
+    def seeds_to_decide(self, level: float = LEVEL, power: float | None = None) -> float:
         """Seeds at which every part the claim needs would clear its line at ``level`` on the
-        claimed side, at the observed estimates and spreads (the most any part needs; for a
-        two-sided claim, the headline on either side); NaN where no number of seeds would (a
-        part on the other side, or more than a thousand)."""
+        claimed side, at the observed estimates and spreads (with ``power``: be found that
+        often; see :meth:`Part.seeds_to_clear`); the most any part needs (for a two-sided
+        claim, the headline on either side); NaN where no number of seeds would (a part on the
+        other side, or more than a thousand) or the spread is unknown."""
         if self.two_sided:
-            return self.test.seeds_to_clear(level=level)
-        needed = [part.seeds_to_clear(level) for part in self.parts if part.for_claim]
+            return self.test.seeds_to_clear(level=level, power=power)
+        needed = [part.seeds_to_clear(level, power) for part in self.parts if part.for_claim]
         return float(max(needed)) if needed and np.isfinite(needed).all() else np.nan
 
     def readings(self, level: float) -> str:

@@ -15,13 +15,14 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..measures import MEASURES
 from ..stats import ALPHA
 from .evidence import MIN_SEEDS, UNIT, Evidence
-from .kind import Row, Tested
+from .kind import Note, Row, Tested
 
-# per-image measures a distance pair carries: what counts as invertible (identification) and
-# what the norm distance is correlated with (similarity)
-PAIR_MEASURES = ("identified", "identified_all", "identified_class", "similarity", "ssim")
+# per-image measures a distance pair carries (the registry's on_pairs): what counts as
+# invertible (identification) and what the norm distance is correlated with (similarity)
+PAIR_MEASURES = tuple(name for name, measure in MEASURES.items() if measure.on_pairs)
 # (per-seed effects, their rows, the one-sided level of the row's own bounds) -> its test
 Test = Callable[[pd.Series, pd.DataFrame, float], Tested]
 
@@ -107,6 +108,7 @@ def pooled_rows(
             expansion=expansion,
             notes=list(found.notes),
             line=found.line,
+            margin=found.margin,
         )
 
     decided = {
@@ -139,8 +141,11 @@ def pooled_rows(
         expansion.detail += "".join(f"; {note}" for note in left_out[name])
         if name in dropped:
             expansion.notes.append(
-                f"{name}: {effects.notna().sum()} seeds pass the control gate (a verdict needs "
-                f"{MIN_SEEDS})"
+                Note(
+                    f"{name}: {effects.notna().sum()} seeds pass the control gate (a verdict "
+                    f"needs {MIN_SEEDS})",
+                    "control fails",
+                )
             )
         rows.append(expansion)
     return rows

@@ -129,6 +129,7 @@ def evaluate(evidence: Evidence, claim: dict, alpha: float = ALPHA) -> list[Row]
             detail=detail + "".join(f"; {note}" for note in left_out),
             notes=list(found.notes),
             line=found.line,
+            margin=found.margin,
         )
     ]
 

@@ -41,6 +41,7 @@ COLUMNS = [
     "registered_verdict",
     "flips",
     "n_seeds",
+    "gated",
     "reason",
 ]
 
@@ -177,6 +178,7 @@ def claims_sensitivity(
                     "verdict": row.verdict if applies else "n/a",
                     "reason": row.reason if applies else "",
                     "n_seeds": row.n_seeds if applies else 0,
+                    "gated": bool(row.gated) if applies else False,
                 }
             )
     frame = pd.DataFrame(records, columns=[c for c in COLUMNS if c not in DERIVED])
