@@ -177,6 +177,14 @@ def outputs(workdir):
     )
 
 
+def job_of(path: Path) -> Path:
+    """The job that wrote an output: a diagnostics job writes its run's two tables
+    (``seed1_similarity``, ``seed1_weights``), every other job one file."""
+    if "diagnostics" in path.parts:
+        return path.parent / path.stem.rpartition("_")[0]
+    return path
+
+
 @pytest.mark.slow
 def test_kill_during_inversions_then_resume_gives_identical_results(finished_run, tmp_path):
     workdir = tmp_path / "killed"
@@ -209,7 +217,7 @@ def test_kill_during_inversions_then_resume_gives_identical_results(finished_run
     # Finished jobs are kept. Only jobs in flight at the kill (at most one per core) may be
     # redone: their file may be complete, but Snakemake never recorded them as finished.
     redone = [p for p in done_before if (workdir / p).stat().st_mtime_ns != done_before[p]]
-    assert len(redone) <= 2, redone
+    assert len({job_of(p) for p in redone}) <= 2, redone
     assert len(done_before) - len(redone) >= 2
     for rel in outputs(workdir):
         if rel.suffix in (".parquet",):
