@@ -141,8 +141,21 @@ def test_shaped_noise_has_the_drifts_class_conditional_mean_and_covariance():
         torch.testing.assert_close(torch.cov(draws.T) / scale, expected / scale, atol=0.04, rtol=0)
     index = torch.arange(30)
     noisy = arm_features(
-        "noise", index, trajectory, (images, labels), SETTINGS, (None, stream(0, "n")), -0.4, drift
+        "noise",
+        index,
+        trajectory,
+        (images, labels),
+        SETTINGS,
+        (None, None),
+        -0.4,
+        drift.per_step([index], labels, stream(0, "n")),
     )
+    # drawn a chunk of steps at a time: one draw per image of each step, in the steps' order
+    order = [torch.tensor([0, 1, 2]), torch.tensor([3, 4]), torch.tensor([5, 6, 7, 8])]
+    chunked = list(drift.per_step(order, labels, stream(1, "n"), chunk=2))
+    assert [len(c) for c in chunked] == [3, 2, 4]
+    first_two = drift.draw(labels[torch.cat(order[:2])], stream(1, "n"))
+    torch.testing.assert_close(torch.cat(chunked[:2]), first_two)
     assert not torch.isclose(noisy, trajectory.features_grid[0]).all(-1).any()
     assert not torch.isclose(noisy, trajectory.features_grid[1]).all(-1).any()
 

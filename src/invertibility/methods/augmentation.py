@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,6 +241,18 @@ class ClassDrift:
             out[where] = self.mean[label] + g @ rows / max(len(rows) - 1, 1) ** 0.5
         return out
 
+    def per_step(
+        self, order: list[torch.Tensor], labels: torch.Tensor, generator, chunk: int = 100
+    ) -> Iterator[torch.Tensor]:
+        """The draws for each step's images of ``order`` (``labels``: the training labels),
+        made ``chunk`` steps at a time: one matrix product per class and chunk rather than per
+        step (a step's product reads every row of its classes' drift: memory-bound)."""
+        for start in range(0, len(order), chunk):
+            steps = order[start : start + chunk]
+            yield from self.draw(labels[torch.cat(steps)], generator).split(
+                [len(step) for step in steps]
+            )
+
 
 def arm_features(
     arm: str,
@@ -249,17 +262,17 @@ def arm_features(
     settings: AugmentationSettings,
     streams: tuple[torch.Generator, torch.Generator],
     background: float,
-    class_drift: ClassDrift | None = None,
+    noise: Iterator[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The features of the training images ``index`` that arm ``arm`` trains the head on;
     ``streams``: the replay steps' generator (shared by the replaying arms) and the arm's own;
-    ``class_drift``: the noise arm's drift moments (:meth:`ClassDrift.of` of the training set)."""
+    ``noise``: the noise arm's draws, one per step (:meth:`ClassDrift.per_step`)."""
     replay, own = streams
     base = trajectory.features_t0
     if arm == "static":
         return base[index]
     if arm == "noise":
-        return base[index] + class_drift.draw(train[1][index], own)
+        return base[index] + next(noise)
     if arm == "shifted":
         images = shifted(train[0][index], settings.shift, background, own)
         return features_of(trajectory.lower, images)
@@ -305,7 +318,11 @@ def train_arm(
     for p, buffer in zip(head.parameters(), trajectory.head_momentum, strict=True):
         optimizer.state[p]["momentum_buffer"] = buffer.clone()
     streams = stream(seed, "replay"), stream(seed, arm)
-    class_drift = ClassDrift.of(trajectory, split.train[1]) if arm == "noise" else None
+    noise = (
+        ClassDrift.of(trajectory, split.train[1]).per_step(order, split.train[1], streams[1])
+        if arm == "noise"
+        else None
+    )
     fixed = {"train": (trajectory.features_t0, split.train[1])} | {
         name: (features_of(trajectory.lower, images), labels)
         for name, (images, labels) in (
@@ -316,7 +333,7 @@ def train_arm(
     rows, seen = evaluate(head, fixed, arm, 0, np.nan, np.nan), []  # the head at t0
     for step, index in enumerate(order, start=1):
         features = arm_features(
-            arm, index, trajectory, split.train, settings, streams, background, class_drift
+            arm, index, trajectory, split.train, settings, streams, background, noise
         )
         seen.append((float(features.norm(dim=1).mean()), float((features > 0).float().mean())))
         optimizer.zero_grad(set_to_none=True)
