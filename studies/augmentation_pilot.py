@@ -32,6 +32,7 @@ from invertibility.jobs.allocator import keep_freed_memory
 from invertibility.methods.augmentation import (
     ARMS,
     AugmentationSettings,
+    Window,
     batches,
     draw_split,
     normal_training,
@@ -116,8 +117,7 @@ def main() -> None:
         settings = AugmentationSettings(
             split=layer,
             t0=args.t0,
-            window=args.window,
-            grid=args.grid,
+            windows=(Window("window", 0, args.window, args.grid),),
             head_steps=args.head_steps,
             eval_every=args.eval_every,
         )

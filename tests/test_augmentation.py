@@ -8,11 +8,14 @@ from invertibility.methods.augmentation import (
     ClassDrift,
     Split,
     Trajectory,
+    Window,
     arm_features,
     batches,
     draw_split,
     fit_temperature,
+    in_window,
     normal_training,
+    rms_drift,
     same_class_partners,
     shifted,
     split_model,
@@ -22,7 +25,12 @@ from invertibility.methods.repeatable import stream
 from invertibility.nets.mlp import MLP
 
 SETTINGS = AugmentationSettings(
-    split="fc1", t0=6, window=4, grid=2, head_steps=12, eval_every=5, batch_size=8
+    split="fc1",
+    t0=6,
+    windows=(Window("w", 0, 4, 2),),
+    head_steps=12,
+    eval_every=5,
+    batch_size=8,
 )
 
 
@@ -57,7 +65,7 @@ def test_the_trajectory_holds_the_state_at_t0_and_the_features_along_the_window(
     at_t0 = normal_training(
         model(),
         (images, labels),
-        AugmentationSettings(**{**vars(SETTINGS), "window": 0, "grid": 1}),
+        AugmentationSettings(**{**vars(SETTINGS), "windows": ()}),
         1,
     )
     for a, b in zip(trajectory.head.parameters(), at_t0.head.parameters(), strict=True):
@@ -67,11 +75,33 @@ def test_the_trajectory_holds_the_state_at_t0_and_the_features_along_the_window(
     assert all(m.abs().sum() > 0 for m in trajectory.head_momentum)  # t0 steps of momentum
     torch.testing.assert_close(trajectory.features_t0, trajectory.lower(images))
     # and stopped at the window's end, its features are the last grid step's
-    at_end = AugmentationSettings(**{**vars(SETTINGS), "t0": 10, "window": 0, "grid": 1})
+    at_end = AugmentationSettings(**{**vars(SETTINGS), "t0": 10, "windows": ()})
     end = normal_training(model(), (images, labels), at_end, 1)
     assert trajectory.grid_steps == [8, 10]
     torch.testing.assert_close(trajectory.features_grid[-1], end.features_t0)
     assert not torch.allclose(trajectory.features_grid[0], trajectory.features_t0)  # it drifted
+
+
+def test_a_late_window_reads_its_own_steps_with_the_drift_scaled_to_the_early_ones_size():
+    images, labels = data()
+    windows = (Window("early", 0, 4, 4), Window("late", 8, 12, 2, match="early"))
+    settings = AugmentationSettings(**{**vars(SETTINGS), "windows": windows})
+    assert windows[0].steps(6) == [7, 8, 9, 10] and windows[1].steps(6) == [16, 18]
+    trajectory = normal_training(model(), (images, labels), settings, seed=1)
+    assert trajectory.grid_steps == [7, 8, 9, 10, 16, 18]
+    early = in_window(trajectory, settings, "early")
+    late = in_window(trajectory, settings, "late")
+    assert early.grid_steps == [7, 8, 9, 10] and late.grid_steps == [16, 18]
+    torch.testing.assert_close(early.features_grid, trajectory.features_grid[:4])
+    assert rms_drift(late) == pytest.approx(rms_drift(early), rel=1e-5)
+    # each late feature is r^t0 plus the trained drift times one factor
+    base = trajectory.features_t0
+    trained = trajectory.features_grid[4:] - base
+    scale = rms_drift(early) / float(trained.pow(2).sum(-1).mean().sqrt())
+    assert scale < 1  # the late window drifted further
+    torch.testing.assert_close(late.features_grid, base + scale * trained)
+    with pytest.raises(ValueError, match="no window 'middle'"):
+        in_window(trajectory, settings, "middle")
 
 
 def synthetic_trajectory(offsets):
@@ -242,7 +272,7 @@ def test_a_static_step_from_t0_is_the_normal_trainings_next_step_for_the_head():
     images, labels = data()
     split = draw_split(images, labels, 30, 15, seed=0)
     trajectory = normal_training(model(), split.train, SETTINGS, seed=0)
-    one_more = AugmentationSettings(**{**vars(SETTINGS), "t0": 7, "window": 0, "grid": 1})
+    one_more = AugmentationSettings(**{**vars(SETTINGS), "t0": 7, "windows": ()})
     next_step = normal_training(model(), split.train, one_more, seed=0)
     batch = batches(30, 8, 7, stream(0, "normal training"))[6:]
     settings = AugmentationSettings(**{**vars(SETTINGS), "head_steps": 1, "eval_every": 1})

@@ -2,9 +2,11 @@
 above as a data augmentation?
 
 For a network split at layer ``l`` into a *lower* part (up to ``l``) and a *head* (every layer
-above), normal training runs to a start step ``t0`` and on through a window of ``window`` steps
-(arm A's trajectory; its lower part's weights kept at ``grid`` evenly spaced steps of the
-window). From ``t0``, copies of the head, each with the head's weights and momentum at ``t0``,
+above), normal training runs to a start step ``t0`` and on to the end of its last
+:class:`Window` (arm A's trajectory; the training images' features kept at each window's grid
+of steps). A window's drift can be scaled to another window's root-mean-square drift
+(:func:`in_window`), so that two windows differ in where the drift has taken the features, not
+in its size. From ``t0``, copies of the head, each with the head's weights and momentum at ``t0``,
 train for ``head_steps`` steps on the same batches in the same order, under arms that differ only
 in the features of the training images they see:
 
@@ -32,6 +34,7 @@ and the accuracy. See ``studies/augmentation_pilot.py``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,11 +63,29 @@ OUTCOME_COLUMNS = [
 
 
 @dataclass(frozen=True)
+class Window:
+    """Steps of normal training whose features drift replay draws from: ``grid`` evenly spaced
+    steps of ``(t0 + start, t0 + end]``, the last at ``t0 + end``; ``match``: the name of a
+    window whose root-mean-square drift this one's is scaled to (None: as trained)."""
+
+    name: str
+    start: int
+    end: int
+    grid: int
+    match: str | None = None
+
+    def steps(self, t0: int) -> list[int]:
+        span = self.end - self.start
+        return sorted(
+            {t0 + self.start + round(k * span / self.grid) for k in range(1, self.grid + 1)}
+        )
+
+
+@dataclass(frozen=True)
 class AugmentationSettings:
     split: str  # the layer whose output the head reads (a module name: fc1, fc2, ...)
     t0: int  # steps of normal training before the head's own
-    window: int  # steps after t0 whose lower weights drift replay draws from
-    grid: int  # points of the window kept (evenly spaced, the last at t0 + window)
+    windows: tuple[Window, ...]  # the steps of normal training drift replay draws from
     head_steps: int
     eval_every: int
     lr: float = 0.01
@@ -73,10 +94,14 @@ class AugmentationSettings:
     shift: int = 2  # pixels each way, for the shifted arm
 
     def grid_steps(self) -> list[int]:
-        """The window's kept steps, after ``t0``: ``t0 + round(k window / grid)``, k = 1..grid."""
-        return sorted(
-            {self.t0 + round(k * self.window / self.grid) for k in range(1, self.grid + 1)}
-        )
+        """Every window's kept steps, in order."""
+        return sorted({step for window in self.windows for step in window.steps(self.t0)})
+
+    def window(self, name: str) -> Window:
+        for window in self.windows:
+            if window.name == name:
+                return window
+        raise ValueError(f"no window {name!r}; the windows are {[w.name for w in self.windows]}")
 
 
 @dataclass
@@ -129,8 +154,8 @@ def sgd(parameters, settings: AugmentationSettings) -> torch.optim.SGD:
 
 @dataclass
 class Trajectory:
-    """Arm A up to the end of the window: the head and its momentum at ``t0``, the lower part at
-    ``t0``, and the training images' features at ``t0`` and at each grid step."""
+    """Arm A up to the end of its last window: the head and its momentum at ``t0``, the lower
+    part at ``t0``, and the training images' features at ``t0`` and at each grid step."""
 
     lower: nn.Sequential  # frozen at t0
     head: nn.Sequential  # at t0
@@ -148,14 +173,14 @@ def features_of(lower: nn.Module, images: torch.Tensor, chunk: int = 1024) -> to
 def normal_training(
     model: nn.Sequential, train, settings: AugmentationSettings, seed: int
 ) -> Trajectory:
-    """Train the whole network (arm A) to ``t0 + window`` on ``train`` = (images, labels), with
-    batch order drawn from ``seed``; keep what the head's arms need."""
+    """Train the whole network (arm A) to the end of the last window on ``train`` = (images,
+    labels), with batch order drawn from ``seed``; keep what the head's arms need."""
     images, labels = train
     lower, head = split_model(model, settings.split)
     optimizer = sgd(model.parameters(), settings)
-    steps = settings.t0 + settings.window
-    order = batches(len(labels), settings.batch_size, steps, stream(seed, "normal training"))
     grid = settings.grid_steps()
+    steps = max([settings.t0, *grid])
+    order = batches(len(labels), settings.batch_size, steps, stream(seed, "normal training"))
     kept = {}
     start = None
     model.train()
@@ -170,9 +195,31 @@ def normal_training(
     if start is None:  # t0 is the last step (no window)
         start = _snapshot(lower, head, optimizer, images)
     frozen, head_t0, momentum, features_t0 = start
-    return Trajectory(
-        frozen, head_t0, momentum, features_t0, torch.stack([kept[s] for s in grid]), grid
+    features = [kept[s] for s in grid]
+    stacked = torch.stack(features) if features else features_t0.new_empty(0, *features_t0.shape)
+    return Trajectory(frozen, head_t0, momentum, features_t0, stacked, grid)
+
+
+def rms_drift(trajectory: Trajectory) -> float:
+    """Root-mean-square ``||r^s(x) - r^t0(x)||`` over the trajectory's grid steps and images."""
+    drift = trajectory.features_grid - trajectory.features_t0
+    return float(drift.pow(2).sum(-1).mean().sqrt())
+
+
+def in_window(trajectory: Trajectory, settings: AugmentationSettings, name: str) -> Trajectory:
+    """The trajectory seen through one window: its grid steps only, the drift scaled by its
+    ``match`` window's root-mean-square drift over its own."""
+    window = settings.window(name)
+    steps = window.steps(settings.t0)
+    kept = [trajectory.grid_steps.index(step) for step in steps]
+    seen = dataclasses.replace(
+        trajectory, features_grid=trajectory.features_grid[kept], grid_steps=steps
     )
+    if window.match is None:
+        return seen
+    scale = rms_drift(in_window(trajectory, settings, window.match)) / rms_drift(seen)
+    base = trajectory.features_t0
+    return dataclasses.replace(seen, features_grid=base + scale * (seen.features_grid - base))
 
 
 def _snapshot(lower, head, optimizer, images):
