@@ -540,6 +540,7 @@ def test_every_claim_kind_holds_its_level_on_its_own_null(kind, monkeypatch):
     cover, levels = [], []
     for rows, truth in world.batches(rng, monkeypatch):
         assert len(rows) >= 100, len(rows)
+        assert (~rows["gated"]).mean() > 0.5  # a world of gated rows would pass trivially
         p = rows["p_value"]
         computed = p.notna().to_numpy()
         assert (computed | rows["gated"].to_numpy()).all()  # no p only where a gate voids it

@@ -251,6 +251,26 @@ def test_seeds_to_decide_plans_every_part_on_the_side_it_claims():
     assert np.isnan(need(up, Part("a", up), Part("b", down)))
     one_seed = one_sample(pd.Series([0.4]))
     assert np.isnan(need(one_seed)) and np.isnan(need(one_seed, power=None))
+    # a two-sided claim: every part on the side its headline lies
+    row = Row("c", "m", down, 0.5, 0.5, parts=(Part("a", down), Part("b", weak)), two_sided=True)
+    assert np.isnan(row.seeds_to_decide(level, 0.8))  # its parts disagree in sign
+    both_down = one_sample(pd.Series([-0.05, -0.15, -0.1]))
+    parts = (Part("a", down), Part("b", both_down))
+    row = Row("c", "m", down, 0.5, 0.5, parts=parts, two_sided=True)
+    assert row.seeds_to_decide(level, 0.8) == max(
+        seeds_for_power(0.2, 0.1, alpha, 0.8), seeds_for_power(0.1, 0.05, alpha, 0.8)
+    )
+
+
+def test_a_note_keeps_its_short_form_when_copied_or_pickled():
+    import copy
+    import pickle
+
+    from invertibility.analysis.claims.kind import Note
+
+    note = Note("m l: 1 of 3 seeds pass", "control fails")
+    for again in (copy.copy(note), copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
+        assert again == note and again.short == "control fails"
 
 
 def test_the_claims_table_plans_seeds_at_holms_strictest_level_and_says_why_inconclusive():

@@ -1,10 +1,11 @@
-"""How many seeds each primary claim needs for a verdict that comes 80% of the time, read from a
-finished run's claims table: ``seeds_for_power``, which the claims rule computes from each
-claim's tests (every part the verdict needs, on the side it claims, at Holm's strictest level,
-alpha / the number of primary claims; NaN where an estimate lies on the wrong side or the spread
-is unknown), beside the test's per-seed spread (``seed_sd``: for a Welch claim the root sum of
-the two sides' squares, the count per side) and whether a gate voided it (``gated``: seeds do
-not lift a gate)."""
+"""How many seeds each primary claim needs, read from a finished run's claims table:
+``seeds_for_power``, which the claims rule computes from each claim's tests (the most that any
+part the verdict needs asks for to be found 80% of the time, on the side the claim states, at
+Holm's strictest level, alpha / the number of primary claims; NaN where an estimate lies on the
+wrong side or the spread is unknown; a claim that needs several parts at once is decided less
+often than each part is found), beside the test's per-seed spread (``seed_sd``: for a Welch
+claim the root sum of the two sides' squares, the count per side) and whether a gate voided it
+(``gated``: seeds do not lift a gate)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ evaluator, the seed planner and the specification curve read these fields, never
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -56,6 +57,9 @@ class Note(str):
         note = super().__new__(cls, text)
         note.short = short
         return note
+
+    def __getnewargs__(self) -> tuple[str, str]:  # copy and pickle rebuild it with its short
+        return str(self), self.short
 
 
 @dataclass(frozen=True)
@@ -185,11 +189,14 @@ class Row:
         """Seeds at which every part the claim needs would clear its line at ``level`` on the
         claimed side, at the observed estimates and spreads (with ``power``: be found that
         often; see :meth:`Part.seeds_to_clear`); the most any part needs (for a two-sided
-        claim, the headline on either side); NaN where no number of seeds would (a part on the
-        other side, or more than a thousand) or the spread is unknown."""
-        if self.two_sided:
-            return self.test.seeds_to_clear(level=level, power=power)
-        needed = [part.seeds_to_clear(level, power) for part in self.parts if part.for_claim]
+        claim, every part on the side its headline lies: the claim or its reverse); NaN where
+        no number of seeds would (a part on the other side, or more than a thousand) or the
+        spread is unknown."""
+        parts = [part for part in self.parts if part.for_claim]
+        if self.two_sided and parts and parts[0].seeds_to_clear(level) == np.inf:
+            flip = {"greater": "less", "less": "greater"}
+            parts = [dataclasses.replace(p, direction=flip[p.direction]) for p in parts]
+        needed = [part.seeds_to_clear(level, power) for part in parts]
         return float(max(needed)) if needed and np.isfinite(needed).all() else np.nan
 
     def readings(self, level: float) -> str:

@@ -144,7 +144,7 @@ def pooled_rows(
                 Note(
                     f"{name}: {effects.notna().sum()} seeds pass the control gate (a verdict "
                     f"needs {MIN_SEEDS})",
-                    "control fails",
+                    "too few seeds" if effects.notna().all() else "control fails",
                 )
             )
         rows.append(expansion)
