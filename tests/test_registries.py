@@ -165,3 +165,29 @@ def test_every_source_delivers_what_it_declares_and_never_holds_out_a_training_i
     flat_train = train_images.flatten(1)
     for image in holdout.images.flatten(1):
         assert not (flat_train == image).all(dim=1).any()
+
+
+def test_a_per_seed_split_delivers_three_disjoint_parts_and_trains_on_its_own():
+    """The mnist source's `split`: per seed, train / validation / held out, disjoint, of the
+    sizes asked; its training set is the train part in the same order (what the train rule and
+    the augmentation experiment read), its held-out set the held-out part, and another seed
+    draws another split."""
+    from invertibility.data import datasets
+    from invertibility.data.sources.mnist import IMAGES
+
+    spec = {**source_spec("mnist", None), "split": {"train": 300, "validation": 100}}
+    parts = datasets.split_parts({**spec, "split_seed": 4})
+    assert [len(parts[p][1]) for p in ("train", "validation", "held_out")] == [
+        300,
+        100,
+        IMAGES - 400,
+    ]
+    flat = {name: images.flatten(1) for name, (images, _) in parts.items()}
+    for a, b in [("train", "validation"), ("train", "held_out"), ("validation", "held_out")]:
+        assert not (flat[a][:, None, :] == flat[b][None, :50, :]).all(-1).any(), (a, b)
+    training = datasets.training_set({**spec, "split_seed": 4})
+    assert len(training) == datasets.train_size(spec) == 300
+    assert torch.equal(torch.stack([training[i][0] for i in range(300)]), parts["train"][0])
+    assert torch.equal(datasets.holdout_set({**spec, "split_seed": 4}).images, parts["held_out"][0])
+    other = datasets.split_parts({**spec, "split_seed": 5})
+    assert not torch.equal(other["train"][1], parts["train"][1])

@@ -40,6 +40,19 @@ def holdout_counts(spec: dict) -> dict[int, int]:
     return source_of(spec).holdout_counts(spec)
 
 
+def split_parts(spec: dict) -> dict:
+    """A per-seed split's parts (``train``, ``validation``, ``held_out``: standardized images
+    and labels); ``spec`` carries the ``split`` and its ``split_seed``."""
+    source = source_of(spec)
+    if source.split_parts is None or "split" not in spec:
+        raise ValueError(f"dataset source {spec['source']!r} has no per-seed split here")
+    return source.split_parts(spec)
+
+
+def has_split(spec: dict) -> bool:
+    return "split" in spec
+
+
 def check(spec: dict, where: str) -> None:
     """What the schema cannot check of dataset entry ``spec`` (at config key ``where``)."""
     source_of(spec).check(spec, where)

