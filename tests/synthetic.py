@@ -142,3 +142,87 @@ def distance_table(
     frame = pd.concat([same, other], ignore_index=True)
     frame["nearest"] = frame["nearest"].astype("boolean")
     return frame
+
+
+# --- the augmentation experiment's tables ---------------------------------------------------
+
+AUGMENTATION_STEPS = (100, 200)  # head steps evaluated; the outcome is read at the last
+AUGMENTATION_SPLITS = ("train", "validation", "held_out")
+
+
+def augmentation_table(
+    models: dict[str, dict[str, float]],
+    seeds,
+    arm_sd: float = 0.01,
+    seed_sd: float = 0.05,
+    base: float = 0.3,
+    rng=None,
+) -> pd.DataFrame:
+    """The augmentation experiment's table for ``models``: ``{model: {arm reference: true
+    offset}}``. A seed's held-out tempered cross-entropy of an arm at the last step is ``base``
+    plus the seed's shift (shared by its arms, which pairing removes: ``seed_sd``) plus the arm's
+    offset plus its own noise (``arm_sd``; a contrast of two arms has seed SD ``arm_sd *
+    sqrt(2)``). Every other step and split reads a value of its own, uniform on [1, 2], so that
+    reading one would show; the raw cross-entropy reads 0.05 above the tempered one."""
+    from invertibility.analysis.claims.arm_contrast import parse
+
+    rng = rng or np.random.default_rng(0)
+    seeds = list(seeds)
+    arms = [
+        (model, *parse(reference), offset)
+        for model, refs in models.items()
+        for reference, offset in refs.items()
+    ]
+    cells = pd.DataFrame(arms, columns=["model", "layer", "window", "arm", "offset"])
+    cells = cells.merge(pd.DataFrame({"seed": seeds}), how="cross")
+    shift = pd.DataFrame(
+        {
+            "model": np.repeat(list(models), len(seeds)),
+            "seed": np.tile(seeds, len(models)),
+            "shift": seed_sd * rng.standard_normal(len(models) * len(seeds)),
+        }
+    )
+    cells = cells.merge(shift, on=["model", "seed"])
+    cells["value"] = (
+        base + cells["shift"] + cells["offset"] + arm_sd * rng.standard_normal(len(cells))
+    )
+    grid = pd.DataFrame(
+        [(step, split) for step in AUGMENTATION_STEPS for split in AUGMENTATION_SPLITS],
+        columns=["step", "split"],
+    )
+    frame = cells.merge(grid, how="cross")
+    read = (frame["step"] == AUGMENTATION_STEPS[-1]) & (frame["split"] == "held_out")
+    tempered = frame["value"].where(read, 1.0 + rng.random(len(frame)))
+    return pd.DataFrame(
+        {
+            "model": frame["model"].astype(str),
+            "seed": frame["seed"].astype("int64"),
+            "layer": frame["layer"].astype(str),
+            "window": frame["window"].astype(str),
+            "arm": frame["arm"].astype(str),
+            "step": frame["step"].astype("int64"),
+            "split": frame["split"].astype(str),
+            "cross_entropy": tempered + 0.05,
+            "cross_entropy_tempered": tempered,
+            "temperature": 1.2,
+            "accuracy": 0.9,
+            "feature_norm": 10.0,
+            "active_fraction": 0.5,
+        }
+    )
+
+
+def augmentation_windows(
+    models: dict[str, dict[tuple[str, str], float]], seeds, sd: float = 0.05, rng=None
+) -> pd.DataFrame:
+    """The experiment's windows table: ``{model: {(layer, window): true retained R}}``, each
+    seed's R moved by its own noise (``sd``)."""
+    rng = rng or np.random.default_rng(0)
+    rows = [
+        (model, seed, layer, window, value + sd * rng.standard_normal())
+        for model, windows in models.items()
+        for seed in seeds
+        for (layer, window), value in windows.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["model", "seed", "layer", "window", "retained"])
+    return frame.assign(measurable=True, rms_drift=1.0, scale=1.0)

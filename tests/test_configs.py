@@ -15,12 +15,23 @@ def test_every_measure_enum_is_the_registry():
     """One enum of measures in the schema, the registry's; every measure key refers to it."""
     s = schema()
     assert s["$defs"]["measure"]["enum"] == list(MEASURES)
+    claim = s["$defs"]["claim"]
     references = [
         s["properties"]["analyses"]["properties"]["predictors_measure"],
-        s["$defs"]["claim"]["properties"]["measure"],
+        claim["else"]["properties"]["measure"],  # every kind but an experiment's
         s["$defs"]["figure"]["properties"]["measure"],
     ]
     assert all(ref["$ref"] == "#/$defs/measure" for ref in references)
+    # an experiment's claim (arm_contrast) measures a held-out outcome, from its own enum
+    from invertibility.analysis.claims.arm_contrast import OUTCOMES
+
+    assert claim["if"]["properties"]["kind"]["const"] == "arm_contrast"
+    assert claim["then"]["properties"]["measure"]["$ref"] == "#/$defs/outcome"
+    assert s["$defs"]["outcome"]["enum"] == list(OUTCOMES)
+    assert claim["properties"]["measure"]["anyOf"] == [
+        {"$ref": "#/$defs/measure"},
+        {"$ref": "#/$defs/outcome"},
+    ]
     text = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
     assert text.count("retained_identity_raw") == 1  # no copy of the enum elsewhere
 

@@ -145,22 +145,26 @@ def test_seed_plan_reads_the_claims_tables_planned_seeds_and_refuses_an_old_tabl
 
     claims = pd.DataFrame(
         {
-            "claim": ["paired", "wrong side", "gated", "exploratory"],
-            "family": ["primary"] * 3 + ["exploratory"],
-            "verdict": ["inconclusive"] * 4,
-            "n_seeds": [3] * 4,
-            "seed_sd": [0.1, 0.1, 0.5, 0.1],
-            "seeds_for_power": [7.0, np.nan, 30.0, 5.0],
-            "gated": [False, False, True, False],
-            "line": ["0", "0", "0", "0"],
+            "claim": ["paired", "wrong side", "gated", "exploratory", "A1"],
+            "family": ["primary"] * 3 + ["exploratory", "augmentation"],
+            "verdict": ["inconclusive"] * 5,
+            "n_seeds": [3] * 5,
+            "seed_sd": [0.1, 0.1, 0.5, 0.1, 0.006],
+            "seeds_for_power": [7.0, np.nan, 30.0, 5.0, 12.0],
+            "gated": [False, False, True, False, False],
+            "line": ["0", "0", "0", "0", "+-0.015"],
             # a reason that looks like a test's does not make a gated claim a test's
-            "reason": ["p 0.2 >= 0.025"] * 4,
+            "reason": ["p 0.2 >= 0.025"] * 5,
         }
     )
     plan = plan_seeds(claims)
     assert list(plan.columns) == PLAN_COLUMNS
-    assert plan["claim"].tolist() == ["paired", "wrong side", "gated"]  # primary only
+    # every family's claims (the paper's, an experiment's), not the exploratory rows
+    assert plan["claim"].tolist() == ["paired", "wrong side", "gated", "A1"]
+    assert plan["family"].tolist() == ["primary"] * 3 + ["augmentation"]
     assert plan["seeds_for_power"].tolist()[::2] == [7.0, 30.0]
-    assert np.isnan(plan["seeds_for_power"][1]) and plan["gated"].tolist() == [False, False, True]
+    assert plan["seeds_for_power"][3] == 12.0
+    assert np.isnan(plan["seeds_for_power"][1])
+    assert plan["gated"].tolist() == [False, False, True, False]
     with pytest.raises(ConfigError, match="seeds_for_power"):
         plan_seeds(claims.drop(columns="seeds_for_power"))

@@ -1,12 +1,13 @@
-"""Seeds each primary claim needs, planned from a finished run's claims table.
+"""Seeds each claim of a family needs, planned from a finished run's claims table.
 
     .venv/bin/python tools/plan_seeds.py [results/tables/claims.csv]
 
-For each primary claim: the spread of its seed effects and the seeds at which every part its
-verdict needs, on the side it claims, would be found 80% of the time by a one-sided t test at
-Holm's strictest level, at the observed effects and spreads (the claims table's
-``seeds_for_power``; invertibility.analysis.seed_plan). A claim voided by a gate is marked:
-seeds do not lift a gate.
+For each claim of a family (the paper's, ``primary``, and each experiment's, e.g.
+``augmentation``; exploratory rows left out): the spread of its seed effects and the seeds at
+which every part its verdict needs, on the side it claims, would be found 80% of the time by a
+one-sided t test at Holm's strictest level in its own family, at the observed effects and
+spreads (the claims table's ``seeds_for_power``; invertibility.analysis.seed_plan). A claim
+voided by a gate is marked: seeds do not lift a gate.
 """
 
 import argparse

@@ -9,13 +9,15 @@ mean nothing, and the difference of two sides' means gets Welch's interval.
 
 P-values are one-sided in the claimed direction: ``p < ALPHA`` is the same event as the 95%
 interval clearing the line, so "supported" under a null effect comes up 2.5% of the time. Holm's
-step-down adjustment holds that rate over the primary family of claims. A discrete effect (a
-fraction of a few images) has its spread floored at its resolution, and a trend over a few sides
-gets a permutation test, so that seeds agreeing exactly never give p = 0.
+step-down adjustment holds that rate within each family of claims (the paper's, each
+experiment's). A discrete effect (a fraction of a few images) has its spread floored at its
+resolution, and a trend over a few sides gets a permutation test, so that seeds agreeing exactly
+never give p = 0.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -278,6 +280,15 @@ def holm(p_values, cap: bool = True) -> np.ndarray:
     return adjusted
 
 
+@functools.lru_cache(maxsize=64)
+def _t_quantiles(q: float, most: int) -> np.ndarray:
+    """Student's t quantile ``q`` at ``n - 1`` degrees of freedom for ``n`` = 2 .. ``most``
+    (computed once per ``q``: the claims table plans seeds for every row at a few levels)."""
+    quantiles = scipy_stats.t.ppf(q, np.arange(1, most))
+    quantiles.flags.writeable = False
+    return quantiles
+
+
 def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) -> float:
     """The smallest ``n`` with ``t(n - 1) * sd / sqrt(n) < gap``: seeds (per side, for two
     independent sides with ``sd = sqrt(sd_a^2 + sd_b^2)``) for an interval of spread ``sd`` to
@@ -286,7 +297,7 @@ def seeds_needed(gap: float, sd: float, level: float = LEVEL, most: int = 1000) 
     if not (np.isfinite(gap) and np.isfinite(sd)) or gap == 0 or sd < 1e-12:
         return np.nan
     n = np.arange(2, most + 1)
-    clears = scipy_stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) < gap
+    clears = _t_quantiles(0.5 + level / 2, most) * sd / np.sqrt(n) < gap
     return float(n[clears.argmax()]) if clears.any() else np.nan
 
 
@@ -303,6 +314,6 @@ def seeds_for_power(
     if not (np.isfinite(gap) and np.isfinite(sd)) or gap == 0 or sd < 1e-12:
         return np.nan
     n = np.arange(2, most + 1)
-    reach = scipy_stats.t.ppf(1 - alpha, n - 1) + scipy_stats.t.ppf(power, n - 1)
+    reach = _t_quantiles(1 - alpha, most) + _t_quantiles(power, most)
     enough = reach <= abs(gap) * np.sqrt(n) / sd
     return float(n[enough.argmax()]) if enough.any() else np.nan

@@ -39,13 +39,20 @@ def why_short(row) -> str:
     return f"{tag}inconclusive: {why}"
 
 
+def family_color(family: str) -> str:
+    """Black for a family's claim (the paper's, an experiment's: judged at Holm's level within
+    it), grey for an exploratory row."""
+    return "0.5" if family == "exploratory" else "black"
+
+
 def draw_claims_forest(
     claims: pd.DataFrame, by_seed: pd.DataFrame, pdf: str, png: str, title: str | None = None
 ):
-    """One row per claim: the effect with its interval (black: primary, Holm family, at Holm's
-    level; grey: exploratory) and each seed's effect (dots), the claim's own null or level as a
-    tick, and the verdict with, for an inconclusive row, why. Panels per kind (their scales
-    differ); labels are wrapped so that none is cut."""
+    """One row per claim: the effect with its interval (black: a pre-registered family's, the
+    paper's or an experiment's, at Holm's level within it; grey: exploratory) and each seed's
+    effect (dots), the claim's own null or level as a tick, and the verdict with, for an
+    inconclusive row, why. Panels per kind (their scales differ); labels are wrapped so that
+    none is cut."""
     from .style import page_size, plt
 
     kinds = list(dict.fromkeys(claims["kind"]))
@@ -67,7 +74,7 @@ def draw_claims_forest(
         rows = claims[claims["kind"] == kind].reset_index(drop=True)
         y = range(len(rows))[::-1]
         for yi, (_, row) in zip(y, rows.iterrows(), strict=True):
-            color = "black" if row.get("family", "primary") == "primary" else "0.5"
+            color = family_color(row.get("family", "primary"))
             if np.isfinite(row["low"]):
                 xerr = [[row["value"] - row["low"]], [row["high"] - row["value"]]]
             else:
@@ -89,7 +96,8 @@ def draw_claims_forest(
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_title(kind, fontsize=8, loc="left")
     axes[-1, 0].set_xlabel(
-        "effect (black: primary family, CI at Holm's level; grey: exploratory, 95% CI; "
+        "effect (black: a family's claim, CI at Holm's level in its family; grey: exploratory, "
+        "95% CI; "
         "orange: each seed; "
         "dotted: the claim's null or level, or its equivalence bounds)"
     )
@@ -115,9 +123,9 @@ KIND = FigureKind(
     caption="""\
 Figure ``{name}`` (kind ``claims_forest``): one row per claim of the config and per exploratory
 expansion, panels per claim kind: the effect with its interval over training seeds at the level the
-claim is judged at (black: the primary family, at Holm's level for each claim, so that it clears
-the line exactly when the adjusted p clears 0.025; grey: exploratory, 95%, verdicts unadjusted),
-each seed's effect (orange), the claim's null or level (dotted: its line, or its equivalence
-bounds) and the verdict with, for an inconclusive row, a few words on why (the claims table has
-the full reason).""",
+claim is judged at (black: a pre-registered family, the paper's or an experiment's, at Holm's
+level within the family for each claim, so that it clears the line exactly when the adjusted p
+clears 0.025; grey: exploratory, 95%, verdicts unadjusted), each seed's effect (orange), the
+claim's null or level (dotted: its line, or its equivalence bounds) and the verdict with, for an
+inconclusive row, a few words on why (the claims table has the full reason).""",
 )

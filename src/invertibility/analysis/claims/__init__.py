@@ -8,15 +8,18 @@ p-value is one-sided, in the claimed direction; where a claim needs several thin
 threshold's two sides; a limited measure and its raw ratio) it is the largest of their p-values
 (an intersection-union test).
 
-*Primary and exploratory.* The config's claims (``primary: true``, the default) are the primary
-family, one row each: their p-values are Holm-adjusted over the family, and a verdict uses the
-adjusted one. Per-(model, layer) expansions (of the distance claims, and of every side that pools
-layers) and claims with ``primary: false`` are exploratory, uncorrected, and say so in their
-verdict ("exploratory: supported (unadjusted)").
+*Families and exploratory claims.* The config's claims (``primary: true``, the default) are
+pre-registered, one row each, in the family their ``family`` key names: ``primary`` (the
+default: the paper's claims) or an experiment's (``augmentation``, set by the planner for the
+claims an experiment lists). Their p-values are Holm-adjusted within their own family, and a
+verdict uses the adjusted one; the claims table's ``family`` column names it. Per-(model, layer)
+expansions (of the distance claims, and of every side that pools layers) and claims with
+``primary: false`` are exploratory (``family`` reads ``exploratory``), uncorrected, and say so in
+their verdict ("exploratory: supported (unadjusted)").
 
 *Verdict.* "supported" when the (adjusted) p is below ``ALPHA`` = 0.025, "contradicted" when the
 p of the reverse direction is, else "inconclusive". The interval shown is at the level the claim
-is judged at: 95% for an exploratory claim; for a primary claim, ``1 - 2 ALPHA p / p_adjusted``
+is judged at: 95% for an exploratory claim; for a family's claim, ``1 - 2 ALPHA p / p_adjusted``
 (Holm's own level for it), so that it clears the line exactly when the adjusted p clears
 ``ALPHA``; ``seeds_to_decide`` is computed at the same level. The data can void a verdict, and
 then it is "inconclusive" whatever its p, with the reason: fewer than ``MIN_SEEDS`` seeds of a
@@ -31,22 +34,25 @@ clear its line at the observed spread.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
 from ...core.atomic import atomic_path
 from ..stats import ALPHA, holm
-from . import compare, distance, norm_predicts, predictor, threshold, trend
+from . import arm_contrast, compare, distance, norm_predicts, predictor, threshold, trend
 from .evidence import DEFAULT_MEASURE, MIN_IMAGES, MIN_SEEDS, Evidence, accuracy_text
 from .kind import Kind, Note, Row
 
-# the power the claims table's seeds_for_power plans a primary claim's seeds for, at Holm's
-# strictest level (tools/plan_seeds.py reads it)
+# the power the claims table's seeds_for_power plans a family's claim's seeds for, at Holm's
+# strictest level in its family (tools/plan_seeds.py reads it)
 PLANNED_POWER = 0.8
+PRIMARY, EXPLORATORY = "primary", "exploratory"  # the paper's family; the unadjusted rows
 
 KINDS: dict[str, Kind] = {
     module.KIND.name: module.KIND
-    for module in (compare, threshold, distance, norm_predicts, predictor, trend)
+    for module in (compare, threshold, distance, norm_predicts, predictor, trend, arm_contrast)
 }
 CLAIM_COLUMNS = [
     "claim",
@@ -177,63 +183,82 @@ def per_layer(claim: dict, kind: Kind) -> list[dict]:
     return copies
 
 
+def family_of(claim: dict) -> str:
+    """The family a pre-registered (``primary``) claim is adjusted in: its ``family`` key, by
+    default the paper's."""
+    return claim.get("family", PRIMARY)
+
+
 def evaluate_claims(
     claims: list[dict],
     table: pd.DataFrame,
     distances: pd.DataFrame | None = None,
     similarity: pd.DataFrame | None = None,
+    experiments: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table and the per-seed effects behind it (the forest plot's dots);
-    ``similarity``: the diagnostics jobs' tables (for ``predictor`` claims)."""
-    return evaluate_on(Evidence(table, distances, similarity), claims)
+    ``similarity``: the diagnostics jobs' tables (for ``predictor`` claims); ``experiments``: an
+    experiment family's tables by name (``augmentation``, ``augmentation_windows``: for
+    ``arm_contrast`` claims). ``table`` may be empty (a config that inverts nothing)."""
+    return evaluate_on(Evidence(table, distances, similarity, experiments), claims)
 
 
 def evaluate_on(
     evidence: Evidence, claims: list[dict], expand: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`evaluate_claims` on evidence already read (its caches shared between calls);
-    ``expand=False`` leaves out the exploratory per-layer rows (the primary family is the same)."""
-    primary_count = sum(1 for claim in claims if claim.get("primary", True))
+    ``expand=False`` leaves out the exploratory per-layer rows (every family is the same)."""
+    family_size = Counter(family_of(claim) for claim in claims if claim.get("primary", True))
     evaluated: list[tuple[dict, Row]] = []
     for config_claim in claims:
         kind = KINDS[config_claim["kind"]]
         for claim in [config_claim, *(per_layer(config_claim, kind) if expand else [])]:
             measure = claim.get("measure", DEFAULT_MEASURE)
-            # the level of a claim's own auxiliary bounds (a reliability's): fixed by the
+            # the level of a claim's own auxiliary bounds (a reliability's): fixed by its
             # family's size, not by the Holm step its p lands on
             is_primary = claim is config_claim and claim.get("primary", True)
-            alpha = ALPHA / max(primary_count, 1) if is_primary else ALPHA
+            alpha = ALPHA / family_size[family_of(claim)] if is_primary else ALPHA
             for row in kind.evaluate(evidence, claim, alpha):
                 row.expansion = row.expansion or claim is not config_claim
                 for role, side in row.sides:
                     row.notes += evidence.gates(side, role in kind.loss_roles, measure)
-                if row.n_seeds < MIN_SEEDS or row.n_images < MIN_IMAGES:
+                imaged = row.n_images is not None  # None: not measured on inverted images
+                if row.n_seeds < MIN_SEEDS or (imaged and row.n_images < MIN_IMAGES):
                     row.notes.append(
                         Note(
                             f"rests on {row.n_seeds} seeds and {row.n_images} distinct images "
                             f"(a verdict needs {MIN_SEEDS} seeds and {MIN_IMAGES} images)",
                             "too few seeds/images",
                         )
+                        if imaged
+                        else Note(
+                            f"rests on {row.n_seeds} seeds (a verdict needs {MIN_SEEDS})",
+                            "too few seeds",
+                        )
                     )
                 row.notes = list(dict.fromkeys(row.notes))
                 evaluated.append((claim, row))
-    primary = [
-        i
+    family: dict[int, str] = {  # the rows in a family (the others are exploratory)
+        i: family_of(claim)
         for i, (claim, row) in enumerate(evaluated)
         if claim.get("primary", True) and not row.expansion
-    ]
+    }
+    members: dict[str, list[int]] = {}
+    for i, name in family.items():
+        members.setdefault(name, []).append(i)
     adjusted = np.array([row.p for _, row in evaluated], dtype=float)
     adjusted_reverse = np.array([row.p_reverse for _, row in evaluated], dtype=float)
     uncapped, uncapped_reverse = adjusted.copy(), adjusted_reverse.copy()
-    uncapped[primary] = holm(adjusted[primary], cap=False)
-    uncapped_reverse[primary] = holm(adjusted_reverse[primary], cap=False)
-    adjusted[primary] = np.minimum(uncapped[primary], 1.0)
-    adjusted_reverse[primary] = np.minimum(uncapped_reverse[primary], 1.0)
+    for rows in members.values():  # Holm within each family
+        uncapped[rows] = holm(adjusted[rows], cap=False)
+        uncapped_reverse[rows] = holm(adjusted_reverse[rows], cap=False)
+        adjusted[rows] = np.minimum(uncapped[rows], 1.0)
+        adjusted_reverse[rows] = np.minimum(uncapped_reverse[rows], 1.0)
     records, seeds = [], []
     for i, (claim, row) in enumerate(evaluated):
         kind = KINDS[claim["kind"]]
         null = kind.null(claim)
-        is_primary = i in primary
+        is_primary = i in family
         line = row.line or kind.line_of(claim)
         contradicted = not row.notes and adjusted_reverse[i] < ALPHA and not adjusted[i] < ALPHA
         alpha = (
@@ -250,7 +275,7 @@ def evaluate_on(
             {
                 "claim": row.claim,
                 "kind": claim["kind"],
-                "family": "primary" if is_primary else "exploratory",
+                "family": family[i] if is_primary else EXPLORATORY,
                 "measure": row.measure,
                 "value": row.value,
                 "low": low,
@@ -265,10 +290,11 @@ def evaluate_on(
                 "n_seeds": row.n_seeds,
                 "n_images": row.n_images,
                 "seeds_to_decide": row.seeds_to_decide(level),
-                # planned for: at Holm's strictest level for a primary claim, 80% power
+                # planned for: at Holm's strictest level in a family's claim's own family, 80%
+                # power
                 "seeds_for_power": row.seeds_to_decide(
                     interval_level(
-                        ALPHA / max(len(primary), 1) if is_primary else ALPHA, row.two_sided
+                        ALPHA / len(members[family[i]]) if is_primary else ALPHA, row.two_sided
                     ),
                     PLANNED_POWER,
                 ),
@@ -302,16 +328,23 @@ def read_tables(paths: list[str]) -> pd.DataFrame:
 
 def write_claims(
     claims: list[dict],
-    table: str,
+    table: str | None,
     distances: list[str],
     similarity: list[str],
     output: str,
     by_seed: str,
+    experiments: dict[str, str] | None = None,
 ) -> None:
-    """Evaluate ``claims`` on the invertibility, norm-distance and similarity tables: the claims
-    CSV and the per-seed effects (parquet)."""
+    """Evaluate ``claims`` on the invertibility (None: a config that inverts nothing),
+    norm-distance and similarity tables and the experiment tables (``experiments``: name ->
+    parquet path, e.g. ``{"augmentation": ..., "augmentation_windows": ...}``): the claims CSV
+    and the per-seed effects (parquet)."""
     result, seeds = evaluate_claims(
-        claims, pd.read_parquet(table), read_tables(distances), read_tables(similarity)
+        claims,
+        pd.read_parquet(table) if table else pd.DataFrame(),
+        read_tables(distances),
+        read_tables(similarity),
+        {name: pd.read_parquet(path) for name, path in (experiments or {}).items()},
     )
     with atomic_path(output) as tmp:
         result.to_csv(tmp, index=False, float_format="%.4g")

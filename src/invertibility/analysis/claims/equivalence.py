@@ -9,7 +9,12 @@ measure of that reliability; the predictor is measured without noise), with the 
 one-sided lower confidence bound over seeds. "Contradicted" (a correlation beyond the bounds)
 is tested against the unshrunk ``level``, which attenuation can only make harder to pass. Below
 :data:`~invertibility.analysis.measures.MIN_RELIABILITY` the claim is gated: the data cannot
-tell no prediction from no measurement."""
+tell no prediction from no measurement.
+
+The two one-sided tests (:func:`equivalence_parts`) and the test beyond the bounds
+(:func:`beyond`) take any per-seed effect and its range: the augmentation experiment's "no
+practical effect" (:mod:`.arm_contrast`) uses them on a fixed margin, with no reliability to
+shrink it."""
 
 from __future__ import annotations
 
@@ -27,14 +32,26 @@ def bounds(claim: dict) -> str:
     return f"+-{claim.get('level', 0.3):g}"
 
 
-def equivalence_parts(effects: pd.Series, level: float) -> tuple[Part, Part]:
-    """The two one-sided tests of "|mean correlation| < level": above ``-level`` and below
-    ``level`` (each counts for the claim only)."""
+def equivalence_parts(
+    effects: pd.Series,
+    level: float,
+    bounds: tuple[float, float] = CORRELATION,
+    name: str = "",
+    design: str = "one-sample",
+) -> tuple[Part, Part]:
+    """The two one-sided tests of "|mean effect| < level": above ``-level`` and below
+    ``level`` (each counts for the claim only); ``bounds``: the range the effect lives in (a
+    correlation's, by default); ``name``: what the parts' names begin with (the effect, where a
+    claim tests several)."""
     return (
-        Part(f"above -{level:.3g}", one_sample(effects, -level, bounds=CORRELATION), against=False),
         Part(
-            f"below +{level:.3g}",
-            one_sample(effects, level, bounds=CORRELATION),
+            f"{name}above -{level:.3g}",
+            one_sample(effects, -level, bounds=bounds, design=design),
+            against=False,
+        ),
+        Part(
+            f"{name}below +{level:.3g}",
+            one_sample(effects, level, bounds=bounds, design=design),
             direction="less",
             against=False,
         ),
@@ -42,8 +59,8 @@ def equivalence_parts(effects: pd.Series, level: float) -> tuple[Part, Part]:
 
 
 def beyond(effects: pd.Series, level: float) -> float:
-    """The p-value for "|mean correlation| > level" (beyond either bound: the smaller one-sided
-    p, doubled)."""
+    """The p-value for "|mean effect| > level" (beyond either bound: the smaller one-sided p,
+    doubled)."""
     below, above = one_sample(effects, -level), one_sample(effects, level)
     return float(min(1.0, 2 * np.min([below.p_reverse, above.p])))  # NaN stays NaN
 
@@ -54,7 +71,8 @@ def reliable_equivalence(
     """The equivalence test with its bounds shrunk by the measure's reliability (per seed,
     aligned with ``effects``), whose lower confidence bound is taken at the fixed one-sided
     ``alpha`` the claim's family is judged at (the evaluator's: ``ALPHA`` over the number of
-    primary claims for a primary claim), not at a level that depends on the claim's own p."""
+    claims in its family, for a family's claim), not at a level that depends on the claim's own
+    p."""
     reliability = reliability.reindex(effects.index).dropna()
     low = one_sample(reliability).confidence_interval(1 - 2 * alpha)[0]
     mean = float(reliability.mean()) if len(reliability) else np.nan

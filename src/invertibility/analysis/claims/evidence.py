@@ -25,6 +25,7 @@ from one file and its gates from another.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -43,16 +44,37 @@ UNIT = ["model", "seed", "layer", "t"]
 
 
 class Evidence:
+    """The tables a claim reads: the invertibility ``table`` (empty, without columns, for a
+    config that inverts nothing: it is given the table's columns), the norm-distance and
+    similarity tables, and ``experiments``, an experiment family's tables by name (e.g.
+    ``augmentation``, ``augmentation_windows``; :meth:`experiment`)."""
+
     def __init__(
         self,
         table: pd.DataFrame,
         distances: pd.DataFrame | None = None,
         similarity: pd.DataFrame | None = None,
+        experiments: Mapping[str, pd.DataFrame] | None = None,
     ):
+        if len(table.columns) == 0:
+            table = empty_table()
         self.table = table[~table["photo"]]
         self.distances = distances if distances is not None else pd.DataFrame()
         self.similarity = similarity if similarity is not None else pd.DataFrame()
+        self.experiments = dict(experiments or {})
         self._memo: dict = {}
+
+    def experiment(self, name: str) -> pd.DataFrame:
+        """An experiment family's table (empty where the run has none)."""
+        found = self.experiments.get(name)
+        return found if found is not None else pd.DataFrame()
+
+    def remembered(self, key: tuple, compute: Callable[[], object]):
+        """``compute()``, once per evidence and ``key`` (a kind's own reading of a table, which
+        its claims share)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @functools.cached_property
     def retention(self) -> pd.DataFrame:
@@ -68,7 +90,9 @@ class Evidence:
 
     def _of(self, which: str, side: dict) -> pd.DataFrame:
         frame = self._by_model[which].get(side["model"])
-        return frame if frame is not None else self.table.iloc[:0]
+        if frame is None:  # a model with no rows: the table's columns, no rows
+            frame = (self.table if which == "table" else self.retention).iloc[:0]
+        return frame
 
     def _selected(self, which: str, side: dict, tps: list[str] | None) -> pd.DataFrame:
         """A side's rows (:meth:`Columns.select` on its model's rows), remembered: a claim reads
@@ -249,6 +273,13 @@ class Evidence:
                 for r in failed.itertuples()
             ]
         return "failed: " + ", ".join(parts)
+
+
+def empty_table() -> pd.DataFrame:
+    """The invertibility table with no rows (its typed columns)."""
+    from ..tables import table_columns
+
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in table_columns().items()})
 
 
 def complete_seeds(rows: pd.DataFrame, side: dict, tps: list[str] | None) -> pd.Series:

@@ -158,7 +158,7 @@ class Row:
     p_reverse: float
     parts: tuple[Part, ...] = ()
     n_seeds: int | None = None  # default: the headline's seeds
-    n_images: int = 0
+    n_images: int | None = 0  # None: an outcome not measured on inverted images (no image gate)
     detail: str = ""
     sides: list = field(default_factory=list)  # (role, side) pairs, for the gates
     expansion: bool = False  # a per-(model, layer) expansion: exploratory

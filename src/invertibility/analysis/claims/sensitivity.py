@@ -1,9 +1,12 @@
-"""How much each primary claim's verdict owes to its definitions: a specification curve.
+"""How much each pre-registered claim's verdict owes to its definitions: a specification curve.
 
 Each :data:`SPECIFICATIONS` entry changes **one** choice of the registered analysis (the line
-that counts as invertible, the measure, the null, the activation or function steps) and the
-whole primary family is evaluated again under it, Holm over the same claims: the changed form of
-every claim the choice applies to, the registered form of the others. A claim the choice does
+that counts as invertible, the measure, the null, the activation or function steps) and every
+family of the claims it is given (the paper's, an experiment's; ``primary: false`` claims are
+left out) is evaluated again under it, Holm within each family over the same claims as the
+claims table: the changed form of every claim the choice applies to, the registered form of the
+others. A kind that takes no alternative (``alternatives={}``, e.g. an experiment's
+``arm_contrast``) has its registered verdict and ``n/a`` beside it. A claim the choice does
 not apply to gets no verdict under it (``applies`` false, verdict ``n/a``), not a copy of its
 registered one. Where a specification applies is each kind's own declaration
 (``Kind.alternatives``, by dimension; :mod:`.alternatives`): this module never names a kind, and
@@ -21,7 +24,7 @@ import pandas as pd
 
 from ...core.atomic import atomic_path
 from ...core.errors import ConfigError
-from . import KINDS, evaluate_on, read_tables
+from . import EXPLORATORY, KINDS, evaluate_on, read_tables
 from .evidence import Evidence
 
 COLUMNS = [
@@ -141,10 +144,10 @@ def claims_sensitivity(
     evidence: Evidence,
     specifications: tuple[Specification, ...] = SPECIFICATIONS,
 ) -> pd.DataFrame:
-    """One row per (primary claim, specification): its value, interval, p, Holm-adjusted p over
-    the family and verdict under the specification (``applies`` false and verdict ``n/a`` where
-    the specification does not apply), and whether the verdict differs from the registered
-    one (``flips``)."""
+    """One row per (claim of a family, specification): its value, interval, p, Holm-adjusted p
+    within its family and verdict under the specification (``applies`` false and verdict
+    ``n/a`` where the specification does not apply), and whether the verdict differs from the
+    registered one (``flips``)."""
     primary = [claim for claim in claims if claim.get("primary", True)]
     records = []
     for spec in specifications:
@@ -153,7 +156,8 @@ def claims_sensitivity(
             new if new is not None else old for new, old in zip(changed, primary, strict=True)
         ]
         result, _ = evaluate_on(evidence, family, expand=False)
-        result = result[result["family"] == "primary"].reset_index(drop=True)
+        # the claims' own rows, in order (a pooled kind adds its exploratory entries)
+        result = result[result["family"] != EXPLORATORY].reset_index(drop=True)
         for order, (claim, new, row) in enumerate(
             zip(primary, changed, result.itertuples(), strict=True)
         ):
