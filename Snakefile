@@ -32,6 +32,7 @@ include: "rules/invert.smk"
 include: "rules/distances.smk"
 include: "rules/tables.smk"
 include: "rules/diagnostics.smk"
+include: "rules/augmentation.smk"
 include: "rules/figures.smk"
 
 

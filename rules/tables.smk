@@ -57,11 +57,13 @@ rule judge_labels:
 
 
 rule claims:
-    """Each claim of the paper: measure, value with its interval, verdict."""
+    """Each claim of the paper and of each experiment family: measure, value with its
+    interval, verdict."""
     input:
         table=paths.table("invertibility"),
         distances=get_all_distances,
         similarity=get_all_similarity,
+        experiments=lambda wc: list(PLAN.augmentation.tables().values()),
     output:
         claims=report(
             paths.claims(),
@@ -81,6 +83,7 @@ rule claims:
         runtime=10,
     params:
         claims=canonical(PLAN.claims()),
+        experiments=PLAN.augmentation.tables(),
         code=script_code("claims.py"),
     script:
         "../workflow/scripts/claims.py"

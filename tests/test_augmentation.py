@@ -2,16 +2,16 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader
 
+from invertibility.core.augmentation_settings import AugmentationSettings, Window
+from invertibility.data.splits import draw_split
 from invertibility.methods.augmentation import (
-    AugmentationSettings,
     ClassDrift,
     Split,
     Trajectory,
-    Window,
     arm_features,
     batches,
-    draw_split,
     fit_temperature,
     in_window,
     normal_training,
@@ -46,6 +46,11 @@ def model(seed=0):
     return MLP(36, [16, 8], 3)
 
 
+def normal(net, train, settings, seed):
+    """Normal training's trajectory at ``settings.split``."""
+    return normal_training(net, train, settings, seed)[settings.split]
+
+
 def test_the_lower_part_and_the_head_compose_to_the_network_and_share_its_weights():
     net = model()
     lower, head = split_model(net, "fc2")
@@ -60,9 +65,9 @@ def test_the_lower_part_and_the_head_compose_to_the_network_and_share_its_weight
 
 def test_the_trajectory_holds_the_state_at_t0_and_the_features_along_the_window():
     images, labels = data()
-    trajectory = normal_training(model(), (images, labels), SETTINGS, seed=1)
+    trajectory = normal(model(), (images, labels), SETTINGS, seed=1)
     # the same training stopped at t0 (no window) leaves the same head, momentum and features
-    at_t0 = normal_training(
+    at_t0 = normal(
         model(),
         (images, labels),
         AugmentationSettings(**{**vars(SETTINGS), "windows": ()}),
@@ -76,7 +81,7 @@ def test_the_trajectory_holds_the_state_at_t0_and_the_features_along_the_window(
     torch.testing.assert_close(trajectory.features_t0, trajectory.lower(images))
     # and stopped at the window's end, its features are the last grid step's
     at_end = AugmentationSettings(**{**vars(SETTINGS), "t0": 10, "windows": ()})
-    end = normal_training(model(), (images, labels), at_end, 1)
+    end = normal(model(), (images, labels), at_end, 1)
     assert trajectory.grid_steps == [8, 10]
     torch.testing.assert_close(trajectory.features_grid[-1], end.features_t0)
     assert not torch.allclose(trajectory.features_grid[0], trajectory.features_t0)  # it drifted
@@ -87,7 +92,7 @@ def test_a_late_window_reads_its_own_steps_with_the_drift_scaled_to_the_early_on
     windows = (Window("early", 0, 4, 4), Window("late", 8, 12, 2, match="early"))
     settings = AugmentationSettings(**{**vars(SETTINGS), "windows": windows})
     assert windows[0].steps(6) == [7, 8, 9, 10] and windows[1].steps(6) == [16, 18]
-    trajectory = normal_training(model(), (images, labels), settings, seed=1)
+    trajectory = normal(model(), (images, labels), settings, seed=1)
     assert trajectory.grid_steps == [7, 8, 9, 10, 16, 18]
     early = in_window(trajectory, settings, "early")
     late = in_window(trajectory, settings, "late")
@@ -222,8 +227,8 @@ def test_arms_share_everything_but_their_features():
     """With no drift, drift replay sees static's features, so it must end where static does: the
     same head and momentum at t0, the same batches, the same evaluation."""
     images, labels = data()
-    split = draw_split(images, labels, 30, 15, seed=0)
-    trajectory = normal_training(model(), split.train, SETTINGS, seed=0)
+    split = Split(**draw_split(images, labels, 30, 15, seed=0))
+    trajectory = normal(model(), split.train, SETTINGS, seed=0)
     still = Trajectory(
         trajectory.lower,
         trajectory.head,
@@ -247,7 +252,7 @@ def test_arms_share_everything_but_their_features():
 
 def test_the_split_is_drawn_per_seed_and_leaves_no_image_in_two_parts():
     images, labels = data()
-    split = draw_split(images, labels, 30, 10, seed=3)
+    split = Split(**draw_split(images, labels, 30, 10, seed=3))
     assert [len(part[1]) for part in (split.train, split.validation, split.held_out)] == [
         30,
         10,
@@ -255,7 +260,9 @@ def test_the_split_is_drawn_per_seed_and_leaves_no_image_in_two_parts():
     ]
     rows = torch.cat([part[0] for part in (split.train, split.validation, split.held_out)])
     assert len(torch.unique(rows, dim=0)) == 60
-    assert not torch.equal(draw_split(images, labels, 30, 10, seed=4).train[0], split.train[0])
+    assert not torch.equal(
+        Split(**draw_split(images, labels, 30, 10, seed=4)).train[0], split.train[0]
+    )
     assert isinstance(split, Split)
 
 
@@ -270,11 +277,15 @@ def test_a_static_step_from_t0_is_the_normal_trainings_next_step_for_the_head():
     """The head starts from t0's weights *and momentum*: one static step on normal training's
     batch t0 + 1 (whose forward read the lower part at t0) gives its head at t0 + 1."""
     images, labels = data()
-    split = draw_split(images, labels, 30, 15, seed=0)
-    trajectory = normal_training(model(), split.train, SETTINGS, seed=0)
+    split = Split(**draw_split(images, labels, 30, 15, seed=0))
+    trajectory = normal(model(), split.train, SETTINGS, seed=0)
     one_more = AugmentationSettings(**{**vars(SETTINGS), "t0": 7, "windows": ()})
-    next_step = normal_training(model(), split.train, one_more, seed=0)
-    batch = batches(30, 8, 7, stream(0, "normal training"))[6:]
+    next_step = normal(model(), split.train, one_more, seed=0)
+    # the train rule's data order: the loader's shuffles, epoch after epoch
+    loader = DataLoader(
+        torch.arange(30), batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    batch = [[index for _ in range(2) for index in loader][6]]
     settings = AugmentationSettings(**{**vars(SETTINGS), "head_steps": 1, "eval_every": 1})
     _, head = train_arm("static", trajectory, split, settings, batch, 0, -0.4)
     for a, b in zip(head.parameters(), next_step.head.parameters(), strict=True):

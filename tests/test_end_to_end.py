@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 def test_every_expected_file_exists(finished_run):
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
     runs = plan.runs()
-    assert len(runs) == 6  # the MLP's three seeds, the ResNet's two, the label judge of mnist32
+    # the MLP's three seeds, the ResNet's two, the label judge of mnist32, the augmentation
+    # experiment's MLP's three
+    assert len(runs) == 9
     expected = [paths.training_table(m, seed) for m, seed in runs]
     expected += [paths.checkpoint_accuracy(m, seed) for m, seed in runs]
     expected += [paths.checkpoint(m, seed, s) for m, seed in runs for s in plan.schedule(m)]
@@ -47,6 +49,12 @@ def test_every_expected_file_exists(finished_run):
         for kind in ("weights", "similarity")
     ]
     expected += [paths.table("predictors"), paths.table("predictor_units")]
+    expected += list(plan.augmentation.tables().values())
+    expected += [
+        path
+        for seed in plan.augmentation.seeds()
+        for path in plan.augmentation.outputs(seed).values()
+    ]
     expected += [
         paths.figure(n, ext)
         for n in ("fig6_norm_distances", "fig7_invertibility_curves", "fig8_claims")
@@ -217,12 +225,14 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
 
     assert list(claims.columns) == CLAIM_COLUMNS
     # two compares, threshold; distance and norm_predicts pooled (primary) and once per
-    # distances entry (two, exploratory); predictor
-    assert len(claims) == 10
+    # distances entry (two, exploratory); predictor; the augmentation experiment's three
+    assert len(claims) == 13
     assert list(claims["family"]).count("primary") == 6
-    primary = claims[claims["family"] == "primary"]
-    # Holm over the primary family (the CSV keeps 4 significant digits)
-    np.testing.assert_allclose(primary["p_adjusted"], holm(primary["p_value"]), rtol=2e-3)
+    assert list(claims["family"]).count("augmentation") == 3
+    # Holm within each family (the CSV keeps 4 significant digits)
+    for family in ("primary", "augmentation"):
+        rows = claims[claims["family"] == family]
+        np.testing.assert_allclose(rows["p_adjusted"], holm(rows["p_value"]), rtol=2e-3)
     by_claim = claims.set_index("claim")
     # the MLP's three seeds decide that fc1 loses invertibility within an epoch: the supported
     # path, Holm, the parts and the seed spread, end to end
@@ -240,6 +250,7 @@ def test_claims_table_has_a_verdict_per_claim(finished_run):
     assert resnet["reason"].str.contains(r"rests on [02] seeds|reliability").all()
     # each interval at the level the claim is judged at: 95% exploratory, Holm's for a primary
     assert (claims.loc[claims["family"] == "exploratory", "level"] == 0.95).all()
+    primary = claims[claims["family"] != "exploratory"]  # every family's, Holm within each
     decided = primary.dropna(subset=["p_value"]).query("p_value > 0")
     holm_level = 1 - 2 * ALPHA * np.minimum(1, decided["p_value"] / decided["p_adjusted"])
     np.testing.assert_allclose(decided["level"], holm_level, rtol=2e-3)

@@ -166,7 +166,7 @@ def test_an_added_claim_kinds_sides_are_checked_like_any_claims(monkeypatch, tes
     config["analyses"]["claims"] = [
         {"claim": "fc1 kept", "kind": "above_level", "side": fine, "level": 0.5}
     ]
-    (claim,) = Plan(config).claims()
+    claim = Plan(config).claims()[0]  # the experiment family's come after the paper's
     assert claim["side"]["seeds"] == config["models"]["mlp"]["seeds"]
     config["analyses"]["claims"][0]["side"] = {**fine, "model": "nope"}
     with pytest.raises(ConfigError, match=r"analyses.claims\[0\].side.model: unknown model 'nope'"):

@@ -64,6 +64,13 @@ def test_forest_plot_labels_keep_the_model_and_layer():
     assert short_label("Short claim") == "Short claim"
 
 
+def test_forest_plot_draws_every_familys_claims_black_and_exploratory_rows_grey():
+    from invertibility.figures.claims_forest import family_color
+
+    assert family_color("primary") == family_color("augmentation") == "black"
+    assert family_color("exploratory") == "0.5"
+
+
 def test_forest_plot_says_why_from_the_claims_columns_not_the_reason_text():
     from invertibility.figures.claims_forest import why_short
 
@@ -146,3 +153,157 @@ def test_every_figure_kind_is_drawn_by_an_end_to_end_run():
         config = yaml.safe_load((ROOT / "config" / name).read_text())
         drawn |= {figure["kind"] for figure in Plan(config).config["figures"].values()}
     assert drawn == set(KINDS), set(KINDS) ^ drawn
+
+
+ARM_SHIFT = {"static": 0.0, "drift": -0.02, "rescaled": -0.01, "permuted": 0.01, "noise": 0.02}
+
+
+def augmentation_table(seeds=(0, 1, 2), steps=(0, 50, 100, 150)) -> pd.DataFrame:
+    """An augmentation table: fc1 and fc2, early and late windows, every arm and split, a
+    per-seed offset and noise (so that a difference's mean differs from its arms' means')."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for layer in ("fc1", "fc2"):
+        for seed in seeds:
+            runs = [("", "static"), ("", "shifted")] + [
+                (window, arm)
+                for window in ("early", "late")
+                for arm in ("drift", "rescaled", "permuted", "noise")
+            ]
+            for window, arm in runs:
+                effect = -0.15 if arm == "shifted" else ARM_SHIFT[arm]
+                for step in steps:
+                    for split in ("train", "validation", "held_out"):
+                        value = 1.0 / (1 + step / 50) + 0.1 * seed + effect + rng.normal(0, 0.01)
+                        rows.append(
+                            {
+                                "model": "mlp",
+                                "seed": seed,
+                                "layer": layer,
+                                "window": window,
+                                "arm": arm,
+                                "step": step,
+                                "split": split,
+                                "cross_entropy": value + 0.05,
+                                "cross_entropy_tempered": value,
+                                "temperature": 1.1,
+                                "accuracy": 0.9 - value / 10,
+                                "feature_norm": 5.0,
+                                "active_fraction": 0.5,
+                            }
+                        )
+    frame = pd.DataFrame(rows)
+    return frame.astype({"seed": "int64", "step": "int64"})
+
+
+def test_augmentation_figure_draws_a_page_from_the_table(tmp_path):
+    from invertibility.figures import KINDS
+
+    table = augmentation_table()
+    table.to_parquet(tmp_path / "augmentation.parquet")
+    for measure in ("cross_entropy_tempered", "accuracy"):
+        pdf, png = tmp_path / f"{measure}.pdf", tmp_path / f"{measure}.png"
+        KINDS["augmentation"].draw(
+            {"table": str(tmp_path / "augmentation.parquet")},
+            {"title": "Augmentation", "measure": measure},
+            str(pdf),
+            str(png),
+        )
+        assert pdf.stat().st_size > 0 and png.stat().st_size > 0
+        assert PAGE_ASPECTS[0] <= aspect(png) <= PAGE_ASPECTS[1], (measure, aspect(png))
+    kind = KINDS["augmentation"]
+    assert kind.inputs(None, "fig") == {"table": "results/tables/augmentation.parquet"}
+    assert "``fig``" in kind.caption_of("fig")
+
+
+def test_augmentation_paired_differences_are_the_tables_own():
+    from invertibility.analysis.stats import t_interval
+    from invertibility.figures.augmentation import difference_intervals, paired_differences
+
+    table = augmentation_table()
+    differences = paired_differences(table)
+    held = table[(table["split"] == "held_out") & (table["step"] == 150)]
+    static = held[held["arm"] == "static"].set_index(["layer", "seed"])["cross_entropy_tempered"]
+    # each (layer, window, arm) but static, in the figure's order: shifted (no window) first
+    expected_keys = [
+        (layer, window, arm)
+        for layer in ("fc1", "fc2")
+        for window, arms in (
+            ("", ["shifted"]),
+            ("early", list(ARM_SHIFT)[1:]),
+            ("late", list(ARM_SHIFT)[1:]),
+        )
+        for arm in arms
+    ]
+    keys = list(
+        dict.fromkeys(differences[["layer", "window", "arm"]].itertuples(index=False, name=None))
+    )
+    assert keys == expected_keys
+    assert len(differences) == len(expected_keys) * 3 and set(differences["step"]) == {150}
+    for row in differences.itertuples(index=False):
+        arm = held[
+            (held["layer"] == row.layer)
+            & (held["window"] == row.window)
+            & (held["arm"] == row.arm)
+            & (held["seed"] == row.seed)
+        ]["cross_entropy_tempered"]
+        assert row.difference == pytest.approx(arm.item() - static[(row.layer, row.seed)])
+    intervals = difference_intervals(differences)
+    fc1_shift = differences[(differences["layer"] == "fc1") & (differences["arm"] == "shifted")]
+    expected = t_interval(fc1_shift["difference"].to_numpy())
+    got = intervals[(intervals["layer"] == "fc1") & (intervals["arm"] == "shifted")].iloc[0]
+    assert (got["mean"], got["low"], got["high"]) == pytest.approx(expected)
+    assert got["mean"] == pytest.approx(-0.15, abs=0.03) and got["n_seeds"] == 3
+
+
+def test_augmentation_curves_put_the_window_free_arms_in_each_window():
+    from invertibility.core.augmentation_settings import ARMS
+    from invertibility.figures.augmentation import LABELS, curves, panels
+
+    assert list(LABELS) == list(ARMS)  # every arm has its display name, in the plan's order
+
+    table = augmentation_table()
+    assert panels(table) == [
+        ("mlp", layer, window) for layer in ("fc1", "fc2") for window in ("early", "late")
+    ]
+    lines = curves(table, measure="cross_entropy")
+    late = lines[(lines["layer"] == "fc2") & (lines["window"] == "late")]
+    assert list(dict.fromkeys(late["arm"])) == [
+        "static",
+        "drift",
+        "rescaled",
+        "permuted",
+        "noise",
+        "shifted",
+    ]
+    held = table[(table["split"] == "held_out") & (table["layer"] == "fc2")]
+    static = held[(held["arm"] == "static") & (held["step"] == 50)]["cross_entropy"]
+    row = late[(late["arm"] == "static") & (late["step"] == 50)].iloc[0]
+    assert row["mean"] == pytest.approx(static.mean()) and row["n_seeds"] == 3
+    assert row["low"] < row["mean"] < row["high"]
+
+
+def test_augmentation_figure_needs_the_experiment_and_one_of_its_measures():
+    from types import SimpleNamespace
+
+    from invertibility.core.errors import ConfigError
+    from invertibility.figures.augmentation import check
+
+    with pytest.raises(ConfigError, match=r"figures.aug: .*experiments.augmentation"):
+        check({"kind": "augmentation"}, "figures.aug", SimpleNamespace(config={}))
+    with pytest.raises(ConfigError, match=r"experiments.augmentation"):
+        check({}, "figures.aug", SimpleNamespace(config={"experiments": {}}))
+    running = SimpleNamespace(config={"experiments": {"augmentation": {"model": "mlp"}}})
+    check({"kind": "augmentation"}, "figures.aug", running)
+    with pytest.raises(ConfigError, match=r"figures.aug.measure: 'retained'"):
+        check({"measure": "retained"}, "figures.aug", running)
+
+
+def test_a_config_without_the_experiment_refuses_an_augmentation_figure(test_config):
+    from invertibility.core.errors import ConfigError
+    from invertibility.planning.plan import Plan
+
+    test_config["figures"]["fig_aug"] = {"kind": "augmentation"}
+    test_config.pop("experiments", None)
+    with pytest.raises(ConfigError, match=r"figures\.fig\w+: .*no experiments.augmentation"):
+        Plan(test_config)

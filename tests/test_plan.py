@@ -126,7 +126,7 @@ def test_chunks_partition_the_inversions(test_config):
         steps = [tp for tp in chunk.tps if tp not in CONTROLS]
         assert list(chunk.tps) == steps + [tp for tp in CONTROLS if tp in chunk.tps]
         assert steps == sorted(steps, key=lambda step: plan.step_index("mlp", step))
-    assert plan.inversions.unchunked_models() == ["resnet18_nobn", "judge32"]
+    assert plan.inversions.unchunked_models() == ["resnet18_nobn", "mlp_aug", "judge32"]
     assert plan.inversions.chunked_models() == ["mlp"]
     spec = plan.inversions.spec(chunks[0])
     assert spec["steps_per_batch"] == 2

@@ -152,11 +152,16 @@ def test_module_sets_are_the_import_graph():
     assert runs | {"data.image_sets", "core.inversion_io"} <= set(invert)
     # image_sets' writer reads the dataset (data.datasets) in a function: counted, conservatively
     assert not {"planning", "methods.training", "analysis"} & set(invert)
-    # the one figure script runs every kind of the registry, and nothing but core besides
+    # the one figure script runs every kind of the registry, and nothing but core besides, and
+    # the statistics a figure summarizes seeds with
     figure = set(module_closure(SCRIPTS / "figure.py"))
-    kinds = {f"figures.{kind}" for kind in ("image_grid", "claims_forest", "predictors")}
+    kinds = {f"figures.{kind}" for kind in ("image_grid", "claims_forest", "augmentation")}
     assert kinds | {"figures", "figures.kind", "figures.style", "core.inversion_io"} <= figure
-    assert {name.split(".")[0] for name in figure} == {"core", "figures"}
+    assert {name.split(".")[0] for name in figure} == {"core", "figures", "analysis"}
+    assert {name for name in figure if name.startswith("analysis")} == {
+        "analysis",
+        "analysis.stats",
+    }
 
 
 def test_changing_a_training_setting_reruns_everything_downstream(finished_run, tmp_path):

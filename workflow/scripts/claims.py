@@ -15,6 +15,7 @@ def main(smk):
             list(smk.input.similarity),
             smk.output.claims,
             smk.output.by_seed,
+            dict(smk.params.experiments),
         )
 
 

@@ -26,13 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from safetensors import safe_open
 
-
-def standardized(x: np.ndarray) -> np.ndarray:
-    """Rows (``[n, ...]`` flattened) centred and scaled to unit norm; a constant row stays 0."""
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    centred = x - x.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(centred, axis=1, keepdims=True)
-    return np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
+from ..core.correlation import similarity, standardized
 
 
 @dataclass
@@ -76,8 +70,8 @@ def row_measures(
     ``rank_class``/``n_class`` and ``similarity_class`` per row (see the module docstring)."""
     n = len(reconstructions)
     finite = np.isfinite(np.asarray(reconstructions).reshape(n, -1)).all(axis=1)
+    own = similarity(reconstructions, originals)  # NaN where not finite
     recon = standardized(np.nan_to_num(reconstructions))
-    own = np.einsum("nd,nd->n", recon, standardized(originals))
     to_pool = recon @ pool.rows.T  # [n, P]
     out = {key: np.full(n, np.nan) for key in ("rank", "rank_all", "rank_class")}
     out |= {key: np.zeros(n, dtype=np.int64) for key in ("n_candidates", "n_all", "n_class")}
@@ -95,7 +89,7 @@ def row_measures(
             out[f"rank{key}"][row] = np.sum(beats & chosen)
         if label >= 0 and classmates.any():
             out["similarity_class"][row] = to_pool[row][classmates].mean()
-    out["similarity"] = np.where(finite, own, np.nan)
+    out["similarity"] = own
     for key in ("rank", "rank_all", "rank_class", "similarity_class"):
         out[key][~finite] = np.nan
     out["rank_class"][np.asarray(labels) < 0] = np.nan

@@ -20,6 +20,8 @@ correlation of the reconstructions with the other held-out images of their class
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -97,12 +99,36 @@ def _controls(per_image: pd.Series, frame: pd.DataFrame, at: str) -> pd.Series:
     return chosen.set_index([*KEYS, "image_id"])["v"]
 
 
+EMPTY_COLUMNS = [
+    "p",
+    "drift",
+    "accuracy_t",
+    "accuracy_tp",
+    "n_images",
+    "similarity",
+    "similarity_class",
+    "control",
+    "null",
+    "margin_se",
+    "margin",
+    "measurable",
+    "retained_raw",
+    "retained",
+    "excess",
+    "excess_se",
+    "retains",
+    "identity_margin",
+    "identity_measurable",
+    "retained_identity_raw",
+    "retained_identity",
+]
+
+
 def retention_table(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, seed, layer, t, tp, images): the columns of the module docstring,
     with the step's p, drift, accuracies and image count."""
-    columns = [*KEYS, "tp", "similarity", "control", "null", "margin", "margin_se"]
-    if table.empty:
-        return pd.DataFrame(columns=[*columns, "measurable", "retained", "retained_raw", "retains"])
+    if table.empty:  # every column a table with rows has
+        return pd.DataFrame(columns=[*KEYS, "tp", *EMPTY_COLUMNS])
     rows = table.assign(images=image_kind(table))
     group = rows.groupby([*KEYS, "tp"], observed=True, sort=False)
     frame = group.agg(
@@ -164,3 +190,60 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
         frame["retained_identity_raw"] = np.nan
     frame["retained_identity"] = bounded(frame["retained_identity_raw"])
     return frame
+
+
+WINDOW_COLUMNS = [
+    "window",
+    "steps",  # how many activation steps the window's R averages
+    "retained",  # mean over the window's steps of the seed's bounded R (NaN: no measurable margin)
+    "retained_raw",  # the same of the unlimited ratio
+    "similarity",  # mean over the window's steps of c_tp
+    "control",  # c_t, the tp = t control's
+    "null",  # c_null, the other-image control's
+    "margin",
+    "margin_se",
+    "measurable",
+]
+
+
+def window_retention(per_image: pd.DataFrame, windows: dict[str, Sequence]) -> pd.DataFrame:
+    """Each window's retained similarity from per-image rows (one per (image, tp) and per
+    (image, other-image partner): ``image_id``, ``t``, ``tp``, ``similarity``, as
+    :func:`invertibility.methods.window_retention.window_similarity` returns): the seed's ``R``
+    at each of the window's steps (``windows``: name -> its activation steps), computed by
+    :func:`retention_table` from the seed's image means exactly as for the paper's claims, then
+    averaged over the steps (NaN if any step's is). One row per (model, seed, layer, t: those of
+    the columns the rows carry) and window: those keys and :data:`WINDOW_COLUMNS`."""
+    carried = [key for key in KEYS if key in per_image and key != "images"]
+    table = per_image.assign(
+        **{key: "" for key in ("model", "layer") if key not in per_image},
+        **{key: 0 for key in ("seed",) if key not in per_image},
+        **{key: False for key in ("photo",) if key not in per_image},
+        **{
+            key: np.nan
+            for key in ("p", "drift", "accuracy_t", "accuracy_tp")
+            if key not in per_image
+        },
+    )
+    steps = retention_table(table)
+    every = pd.MultiIndex.from_frame(steps[KEYS].drop_duplicates())
+    frames = []
+    for name, window in windows.items():
+        chosen = steps[steps["tp"].isin(list(window))]
+        found = chosen.groupby(KEYS, sort=False)["tp"].nunique().reindex(every, fill_value=0)
+        if (found < len(set(window))).any():
+            raise ValueError(f"window {name!r}: not every step of {list(window)} has rows")
+        frame = chosen.groupby(KEYS, sort=False).agg(
+            steps=("tp", "nunique"),
+            retained=("retained", lambda v: v.mean(skipna=False)),
+            retained_raw=("retained_raw", lambda v: v.mean(skipna=False)),
+            similarity=("similarity", lambda v: v.mean(skipna=False)),
+            control=("control", "first"),
+            null=("null", "first"),
+            margin=("margin", "first"),
+            margin_se=("margin_se", "first"),
+            measurable=("measurable", "first"),
+        )
+        frames.append(frame.reset_index().assign(window=name))
+    table = pd.concat(frames, ignore_index=True)
+    return table[[*carried, *WINDOW_COLUMNS]]

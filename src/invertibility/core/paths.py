@@ -69,6 +69,12 @@ def norm_distances(model: str, seed, layer: str) -> str:
     return f"{RESULTS}/tables/norm_distances/{model}/seed{seed}/{layer}.parquet"
 
 
+def augmentation(model: str, seed, part: str) -> str:
+    """One seed's augmentation experiment: its ``outcome`` (every arm's evaluations) or its
+    ``windows`` (each window's drift and retained similarity)."""
+    return f"{RESULTS}/augmentation/{model}/seed{seed}/{part}.parquet"
+
+
 def claims() -> str:
     return f"{RESULTS}/tables/claims.csv"
 

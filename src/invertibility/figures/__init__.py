@@ -3,6 +3,7 @@
 schema's enum (a test keeps the two equal)."""
 
 from . import (
+    augmentation,
     claims_forest,
     claims_sensitivity,
     image_grid,
@@ -24,5 +25,6 @@ KINDS = {
         training_diagnostics,
         predictors,
         claims_sensitivity,
+        augmentation,
     )
 }

@@ -23,6 +23,7 @@ JOBS = {
     "norm_distances": "invertibility.jobs.distance_job:run_norm_distances",
     "diagnostics": "invertibility.jobs.diagnostics_job:run_diagnostics",
     "judge_labels": "invertibility.jobs.judge_job:judge_labels",
+    "augmentation": "invertibility.jobs.augmentation_job:run_augmentation",
 }
 
 

@@ -21,7 +21,7 @@ from ..core.vocabulary import OTHER_IMAGE
 from ..data import image_sets
 from ..methods.inversion import initial_images, invert_with_retry
 from ..nets.checkpoints import load_network
-from ..nets.taps import Tap, predict, weight_drift
+from ..nets.taps import Tap, other_image_targets, predict, weight_drift
 from .device import start_job
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,8 @@ def targets_of(entry: dict, images, x, function, forward, network, spec, device)
     (cross-seed)."""
     with torch.no_grad():
         if entry["tp"] == OTHER_IMAGE:
-            rows = torch.arange(len(x)).repeat_interleave(images.partners.shape[1])
+            rows, target = other_image_targets(forward, images.pool, images.partners, device)
             partner_ids = [images.pool_ids[j] for j in images.partners.flatten().tolist()]
-            target = forward(images.pool[images.partners.flatten()].to(device))
             return Targets(entry["tp"], entry["p"], rows, partner_ids, target, float("nan"))
         rows = torch.arange(len(x))
         drift = weight_drift(function, network, spec["module"])

@@ -45,10 +45,13 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import minimize_scalar
 from torch import nn
+from torch.utils.data import TensorDataset
 
+from ..core.augmentation_settings import ARMS, AugmentationSettings
 from .repeatable import stream
+from .training import TrainSettings
+from .training import train as run_training
 
-ARMS = ("static", "drift", "rescaled", "permuted", "noise", "shifted")
 OUTCOME_COLUMNS = [
     "arm",
     "step",  # head steps taken
@@ -56,52 +59,11 @@ OUTCOME_COLUMNS = [
     "cross_entropy",
     "cross_entropy_tempered",  # after the arm's temperature fitted on the validation split
     "temperature",
+    "temperature_at_bound",  # the fit stopped at a bound of its search (log T = +-4): flagged
     "accuracy",
     "feature_norm",  # mean ||feature|| of the training features of the arm's last batches
     "active_fraction",  # of those features' units above 0 (the head's first ReLU passes them)
 ]
-
-
-@dataclass(frozen=True)
-class Window:
-    """Steps of normal training whose features drift replay draws from: ``grid`` evenly spaced
-    steps of ``(t0 + start, t0 + end]``, the last at ``t0 + end``; ``match``: the name of a
-    window whose root-mean-square drift this one's is scaled to (None: as trained)."""
-
-    name: str
-    start: int
-    end: int
-    grid: int
-    match: str | None = None
-
-    def steps(self, t0: int) -> list[int]:
-        span = self.end - self.start
-        return sorted(
-            {t0 + self.start + round(k * span / self.grid) for k in range(1, self.grid + 1)}
-        )
-
-
-@dataclass(frozen=True)
-class AugmentationSettings:
-    split: str  # the layer whose output the head reads (a module name: fc1, fc2, ...)
-    t0: int  # steps of normal training before the head's own
-    windows: tuple[Window, ...]  # the steps of normal training drift replay draws from
-    head_steps: int
-    eval_every: int
-    lr: float = 0.01
-    momentum: float = 0.9
-    batch_size: int = 64
-    shift: int = 2  # pixels each way, for the shifted arm
-
-    def grid_steps(self) -> list[int]:
-        """Every window's kept steps, in order."""
-        return sorted({step for window in self.windows for step in window.steps(self.t0)})
-
-    def window(self, name: str) -> Window:
-        for window in self.windows:
-            if window.name == name:
-                return window
-        raise ValueError(f"no window {name!r}; the windows are {[w.name for w in self.windows]}")
 
 
 @dataclass
@@ -111,19 +73,6 @@ class Split:
     train: tuple[torch.Tensor, torch.Tensor]
     validation: tuple[torch.Tensor, torch.Tensor]
     held_out: tuple[torch.Tensor, torch.Tensor]
-
-
-def draw_split(images, labels, n_train: int, n_validation: int, seed: int) -> Split:
-    """A random split drawn per seed (so that intervals over seeds include the held-out set's
-    sampling): ``n_train`` images to train on, ``n_validation`` more to choose settings and fit
-    temperatures on, the rest held out."""
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    parts = (
-        order[:n_train],
-        order[n_train : n_train + n_validation],
-        order[n_train + n_validation :],
-    )
-    return Split(*[(images[p], labels[p]) for p in parts])
 
 
 def split_model(model: nn.Sequential, split: str) -> tuple[nn.Sequential, nn.Sequential]:
@@ -164,40 +113,95 @@ class Trajectory:
     features_grid: torch.Tensor  # [K, N, D]
     grid_steps: list[int]
 
+    def cpu(self) -> Trajectory:
+        """The trajectory on the CPU, where the arms train (the heads are small)."""
+        return Trajectory(
+            self.lower.cpu(),
+            self.head.cpu(),
+            [m.cpu() for m in self.head_momentum],
+            self.features_t0.cpu(),
+            self.features_grid.cpu(),
+            self.grid_steps,
+        )
+
 
 @torch.no_grad()
 def features_of(lower: nn.Module, images: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
     return torch.cat([lower(images[i : i + chunk]) for i in range(0, len(images), chunk)])
 
 
+class TrajectoryRecorder:
+    """What the head's arms need of normal training, kept as it runs (the ``on_saved``
+    callback of :func:`invertibility.methods.training.train`, saving at ``t0`` and at every grid
+    step), for each split layer at once: at ``t0`` the lower part frozen, the head and its
+    momentum; at each grid step the training images' features."""
+
+    def __init__(self, images: torch.Tensor, splits: list[str], t0: int, grid: list[int]):
+        self.images, self.splits, self.t0, self.grid = images, splits, t0, grid
+        self.start: dict[str, tuple] = {}
+        self.kept: dict[str, dict[int, torch.Tensor]] = {split: {} for split in splits}
+
+    def save_at(self) -> set[int]:
+        return {self.t0, *self.grid}
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, optimizer: torch.optim.Optimizer, step: int) -> None:
+        for split in self.splits:
+            lower, head = split_model(model, split)
+            if step == self.t0:
+                momentum = [
+                    optimizer.state[p]["momentum_buffer"].clone()
+                    if "momentum_buffer" in optimizer.state[p]
+                    else torch.zeros_like(p)
+                    for p in head.parameters()
+                ]
+                frozen = copy.deepcopy(lower).eval().requires_grad_(False)
+                self.start[split] = (frozen, copy.deepcopy(head), momentum)
+            if step in self.grid:
+                self.kept[split][step] = features_of(lower, self.images)
+
+    def trajectory(self, split: str) -> Trajectory:
+        frozen, head, momentum = self.start[split]
+        features_t0 = features_of(frozen, self.images)
+        kept = [self.kept[split][step] for step in self.grid]
+        grid = torch.stack(kept) if kept else features_t0.new_empty(0, *features_t0.shape)
+        return Trajectory(frozen, head, momentum, features_t0, grid, list(self.grid))
+
+
 def normal_training(
-    model: nn.Sequential, train, settings: AugmentationSettings, seed: int
-) -> Trajectory:
-    """Train the whole network (arm A) to the end of the last window on ``train`` = (images,
-    labels), with batch order drawn from ``seed``; keep what the head's arms need."""
+    model: nn.Sequential,
+    train,
+    settings: AugmentationSettings,
+    seed: int,
+    splits: list[str] | None = None,
+    device: torch.device | None = None,
+    progress: bool = False,
+    train_settings: TrainSettings | None = None,
+) -> dict[str, Trajectory]:
+    """Train the whole network (arm A) with the ``train`` rule's code
+    (:func:`invertibility.methods.training.train`: its seeding, data order and optimizer;
+    ``train_settings``, default the head's lr, momentum and batch size) on ``train`` = (images,
+    labels) to the end of the last window, from the weights ``model`` holds; returns each split
+    layer's :class:`Trajectory` (default: ``settings.split``'s), on the CPU."""
     images, labels = train
-    lower, head = split_model(model, settings.split)
-    optimizer = sgd(model.parameters(), settings)
-    grid = settings.grid_steps()
-    steps = max([settings.t0, *grid])
-    order = batches(len(labels), settings.batch_size, steps, stream(seed, "normal training"))
-    kept = {}
-    start = None
-    model.train()
-    for step, index in enumerate(order, start=1):
-        if step == settings.t0 + 1:  # the state after t0 steps, before step t0 + 1
-            start = _snapshot(lower, head, optimizer, images)
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(images[index]), labels[index]).backward()
-        optimizer.step()
-        if step in grid:
-            kept[step] = features_of(lower, images)
-    if start is None:  # t0 is the last step (no window)
-        start = _snapshot(lower, head, optimizer, images)
-    frozen, head_t0, momentum, features_t0 = start
-    features = [kept[s] for s in grid]
-    stacked = torch.stack(features) if features else features_t0.new_empty(0, *features_t0.shape)
-    return Trajectory(frozen, head_t0, momentum, features_t0, stacked, grid)
+    splits = splits or [settings.split]
+    device = device or torch.device("cpu")
+    recorder = TrajectoryRecorder(images.to(device), splits, settings.t0, settings.grid_steps())
+    train_settings = train_settings or TrainSettings(
+        lr=settings.lr, momentum=settings.momentum, batch_size=settings.batch_size, seed=seed
+    )
+    run_training(
+        model,
+        TensorDataset(images, labels),
+        train_settings,
+        recorder.save_at(),
+        per_epoch=-(-len(labels) // settings.batch_size),
+        save=lambda *_: None,
+        device=device,
+        progress=progress,
+        on_saved=recorder,
+    )
+    return {split: recorder.trajectory(split).cpu() for split in splits}
 
 
 def rms_drift(trajectory: Trajectory) -> float:
@@ -206,31 +210,33 @@ def rms_drift(trajectory: Trajectory) -> float:
     return float(drift.pow(2).sum(-1).mean().sqrt())
 
 
+def as_trained(trajectory: Trajectory, steps: list[int]) -> Trajectory:
+    """The trajectory at some of its grid steps, unscaled."""
+    kept = [trajectory.grid_steps.index(step) for step in steps]
+    return dataclasses.replace(
+        trajectory, features_grid=trajectory.features_grid[kept], grid_steps=list(steps)
+    )
+
+
+def window_scale(trajectory: Trajectory, settings: AugmentationSettings, name: str) -> float:
+    """The factor a window's drift is scaled by: its ``match`` window's root-mean-square drift
+    over its own (1 without a match)."""
+    window = settings.window(name)
+    if window.match is None:
+        return 1.0
+    matched = rms_drift(in_window(trajectory, settings, window.match))
+    return matched / rms_drift(as_trained(trajectory, window.steps(settings.t0)))
+
+
 def in_window(trajectory: Trajectory, settings: AugmentationSettings, name: str) -> Trajectory:
     """The trajectory seen through one window: its grid steps only, the drift scaled by its
-    ``match`` window's root-mean-square drift over its own."""
-    window = settings.window(name)
-    steps = window.steps(settings.t0)
-    kept = [trajectory.grid_steps.index(step) for step in steps]
-    seen = dataclasses.replace(
-        trajectory, features_grid=trajectory.features_grid[kept], grid_steps=steps
-    )
-    if window.match is None:
+    ``match`` window's root-mean-square drift over its own (:func:`window_scale`)."""
+    seen = as_trained(trajectory, settings.window(name).steps(settings.t0))
+    scale = window_scale(trajectory, settings, name)
+    if scale == 1.0:
         return seen
-    scale = rms_drift(in_window(trajectory, settings, window.match)) / rms_drift(seen)
     base = trajectory.features_t0
     return dataclasses.replace(seen, features_grid=base + scale * (seen.features_grid - base))
-
-
-def _snapshot(lower, head, optimizer, images):
-    momentum = [
-        optimizer.state[p]["momentum_buffer"].clone()
-        if "momentum_buffer" in optimizer.state[p]
-        else torch.zeros_like(p)
-        for p in head.parameters()
-    ]
-    frozen = copy.deepcopy(lower).eval().requires_grad_(False)
-    return frozen, copy.deepcopy(head), momentum, features_of(frozen, images)
 
 
 def shifted(images: torch.Tensor, pixels: int, background: float, generator) -> torch.Tensor:
@@ -337,14 +343,23 @@ def arm_features(
     raise ValueError(f"unknown arm {arm!r}; choose one of {ARMS}")
 
 
+LOG_T_BOUNDS = (-4.0, 4.0)
+
+
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The temperature ``T`` minimizing the cross-entropy of ``logits / T`` (searched on log T)."""
+    """The temperature ``T`` minimizing the cross-entropy of ``logits / T`` (searched on log T
+    within :data:`LOG_T_BOUNDS`)."""
     logits = logits.double()
 
     def loss(log_t: float) -> float:
         return float(F.cross_entropy(logits / np.exp(log_t), labels))
 
-    return float(np.exp(minimize_scalar(loss, bounds=(-4.0, 4.0), method="bounded").x))
+    return float(np.exp(minimize_scalar(loss, bounds=LOG_T_BOUNDS, method="bounded").x))
+
+
+def at_bound(temperature: float, tolerance: float = 1e-3) -> bool:
+    """Whether a fitted temperature stopped at a bound of its search."""
+    return min(abs(np.log(temperature) - bound) for bound in LOG_T_BOUNDS) < tolerance
 
 
 def train_arm(
@@ -409,6 +424,7 @@ def evaluate(head, fixed: dict, arm: str, step: int, norm: float, active: float)
                 float(F.cross_entropy(raw, labels)),
                 float(F.cross_entropy(raw.double() / temperature, labels)),
                 temperature,
+                at_bound(temperature),
                 float((raw.argmax(1) == labels).float().mean()),
                 norm,
                 active,

@@ -80,3 +80,15 @@ def weight_drift(before: nn.Module, after: nn.Module, module: str) -> float:
     names = parameters_up_to(before, module)
     old, new = dict(before.named_parameters()), dict(after.named_parameters())
     return relative_change([old[n] for n in names], [new[n] for n in names])
+
+
+@torch.no_grad()
+def other_image_targets(
+    forward, pool: torch.Tensor, partners: torch.Tensor, device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The other-image control's rows of a batch of ``N`` images: one per (image, partner), the
+    image's ``K`` partners (``partners``: ``[N, K]`` indices into ``pool``) in turn. Returns which
+    image each row inverts (``[N K]``) and its target, the partner's activations under
+    ``forward`` (``Phi0 = r_l^t(x_j)``)."""
+    rows = torch.arange(len(partners)).repeat_interleave(partners.shape[1])
+    return rows, forward(pool[partners.flatten()].to(device))

@@ -11,6 +11,7 @@ folders.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from dataclasses import dataclass
@@ -162,6 +163,15 @@ class InversionJobs:
         if CROSS_SEED in chunk.tps:
             seeds.append(self.cross_seed_partner(chunk.model, chunk.seed))
         return seeds
+
+    def settings(self, model: str, layer: str) -> dict:
+        """The inversion settings ``model``'s jobs at ``layer`` (a display name) use, resolved
+        for the layer's depth (the config's ``inversion``, the model's own over it, the TV weight
+        and iterations scaled by depth): a plain dict of
+        :class:`~invertibility.core.inversion_settings.InversionSettings`' fields, from which
+        ``InversionSettings(**settings)`` builds them. Another job inverting this model's layer
+        the way its inversion jobs do (the augmentation experiment's windows) reads them here."""
+        return copy.deepcopy(self._settings(model, layer)["settings"])  # the cache stays as is
 
     @functools.cache  # noqa: B019 (one plan per DAG; asked once per job of a 20,000-job grid)
     def _settings(self, model: str, layer: str) -> dict:

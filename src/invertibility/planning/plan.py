@@ -9,7 +9,8 @@ files the DAG must build:
 * ``plan.training`` (:mod:`.training`): one job per (model, seed);
 * ``plan.inversions`` (:mod:`.inversions`): one per (model, seed, layer, t) chunk of steps;
 * ``plan.distances`` (:mod:`.distances`), ``plan.diagnostics`` (:mod:`.diagnostics`),
-  ``plan.judges`` (:mod:`.judges`), ``plan.figures`` (:mod:`.figures`).
+  ``plan.judges`` (:mod:`.judges`), ``plan.figures`` (:mod:`.figures`);
+* ``plan.augmentation`` (:mod:`.augmentation`): one per seed of the experiment's model.
 
 A job never sees the config or this planner.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import functools
 
 from ..data import image_sets
+from .augmentation import AugmentationJobs
 from .check_models import network_spec
 from .diagnostics import DiagnosticsJobs
 from .distances import DistanceJobs
@@ -43,11 +45,18 @@ class Plan:
         self.diagnostics = DiagnosticsJobs(self)
         self.judges = JudgeJobs(self)
         self.figures = FigureJobs(self)
+        self.augmentation = AugmentationJobs(self)
 
     # --- a model's facts, which every family reads -------------------------------------------
 
     def dataset(self, model: str) -> dict:
         return self.config["datasets"][self.models[model]["dataset"]]
+
+    def dataset_for(self, model: str, seed: int) -> dict:
+        """The dataset entry a (model, seed) run reads: with a per-seed ``split``, the seed
+        that draws it (``split_seed``)."""
+        dataset = self.dataset(model)
+        return {**dataset, "split_seed": seed} if "split" in dataset else dataset
 
     def per_epoch(self, model: str) -> int:
         return self.models[model]["iterations_per_epoch"]
@@ -93,4 +102,6 @@ class Plan:
         return image_sets.fingerprint(self.dataset(model), self.image_selection(model))
 
     def claims(self) -> list[dict]:
-        return self.analyses["claims"]
+        """Every claim: the paper's (``analyses.claims``), then each experiment family's, marked
+        with its family (a Holm family of its own)."""
+        return self.analyses["claims"] + self.augmentation.claims()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..core.errors import ConfigError
 from ..core.steps import parse_step
+from . import augmentation
 from .check_analyses import AnalysesChecks
 from .resolve import resolve_config
 
@@ -65,6 +66,7 @@ def check_config(config: dict) -> dict:
     checker.check_analyses()
     checker.check_judges()
     checker.check_controls()
+    augmentation.check(resolved)
     return resolved
 
 
