@@ -1,3 +1,7 @@
+# the augmentation experiment (experiments.augmentation): its jobs, from the plan's registry
+AUGMENTATION = PLAN.experiments["augmentation"]
+
+
 rule augmentation:
     """One seed of the augmentation experiment: normal training to the last window, then the
     head above each split layer trained from t0 under each arm (docs/augmentation_plan.md).
@@ -5,7 +9,7 @@ rule augmentation:
     input:
         # the train rule's checkpoint at t0: the job checks that its own state there equals it
         checkpoints=lambda wc: paths.checkpoint_dir(
-            PLAN.augmentation.entry["model"], wc.seed
+            AUGMENTATION.entry["model"], wc.seed
         ),
     output:
         outcome=paths.augmentation("{model}", "{seed}", "outcome"),
@@ -25,7 +29,7 @@ rule augmentation:
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
     params:
-        spec=lambda wc: canonical(PLAN.augmentation.spec(int(wc.seed))),
+        spec=lambda wc: canonical(AUGMENTATION.spec(int(wc.seed))),
         code=script_code("augmentation.py"),
     script:
         "../workflow/scripts/augmentation.py"
@@ -34,9 +38,9 @@ rule augmentation:
 rule augmentation_tables:
     """Every seed's arms in one table; each window's drift and retained similarity in another."""
     input:
-        outcome=lambda wc: PLAN.augmentation.per_seed("outcome"),
-        drift=lambda wc: PLAN.augmentation.per_seed("drift"),
-        similarity=lambda wc: PLAN.augmentation.per_seed("similarity"),
+        outcome=lambda wc: AUGMENTATION.per_seed("outcome"),
+        drift=lambda wc: AUGMENTATION.per_seed("drift"),
+        similarity=lambda wc: AUGMENTATION.per_seed("similarity"),
     output:
         outcome=paths.table("augmentation"),
         windows=paths.table("augmentation_windows"),
@@ -51,7 +55,7 @@ rule augmentation_tables:
         mem_mb=2000,
         runtime=10,
     params:
-        measured_at=PLAN.augmentation.measured_at() if PLAN.augmentation.entry else {},
+        measured_at=AUGMENTATION.measured_at() if AUGMENTATION.entry else {},
         code=script_code("augmentation_tables.py"),
     script:
         "../workflow/scripts/augmentation_tables.py"

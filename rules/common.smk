@@ -76,7 +76,7 @@ def get_final_targets():
     targets += get_all_diagnostics()
     if PLAN.diagnostics.runs():
         targets += [paths.table("predictors"), paths.table("predictor_units")]
-    targets += list(PLAN.augmentation.tables().values())
+    targets += list(PLAN.experiments.tables().values())
     if PLAN.claims():
         targets += [paths.claims(), paths.table("claims_sensitivity")]
     return targets

@@ -63,7 +63,7 @@ rule claims:
         table=paths.table("invertibility"),
         distances=get_all_distances,
         similarity=get_all_similarity,
-        experiments=lambda wc: list(PLAN.augmentation.tables().values()),
+        experiments=lambda wc: list(PLAN.experiments.tables().values()),
     output:
         claims=report(
             paths.claims(),
@@ -83,7 +83,7 @@ rule claims:
         runtime=10,
     params:
         claims=canonical(PLAN.claims()),
-        experiments=PLAN.augmentation.tables(),
+        experiments=PLAN.experiments.tables(),
         code=script_code("claims.py"),
     script:
         "../workflow/scripts/claims.py"

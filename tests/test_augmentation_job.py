@@ -31,7 +31,7 @@ def seed_run(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("augmentation")
     plan = Plan(load_config(ROOT / "config" / "test.yaml"))
-    model = plan.augmentation.entry["model"]
+    model = plan.experiments["augmentation"].entry["model"]
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         run_training(
@@ -41,7 +41,7 @@ def seed_run(tmp_path_factory):
             "blocks.parquet",
             progress=False,
         )
-        spec = plan.augmentation.spec(SEED)
+        spec = plan.experiments["augmentation"].spec(SEED)
         files = {
             part: str(folder / f"{part}.parquet") for part in ("outcome", "drift", "similarity")
         }
@@ -92,7 +92,7 @@ def test_every_arm_of_every_run_trains_once_on_the_same_steps(seed_run):
     plan, spec, tables, _, _ = seed_run
     outcome = tables["outcome"]
     trained = set(outcome[["layer", "window", "arm"]].itertuples(index=False, name=None))
-    assert trained == trained_arms(plan.augmentation.entry)
+    assert trained == trained_arms(plan.experiments["augmentation"].entry)
     assert set(outcome.loc[outcome["arm"].isin(WINDOW_FREE), "window"]) == {""}
     steps = outcome.groupby(["layer", "window", "arm", "split"])["step"].apply(tuple)
     assert set(steps) == {(0, 30, 60)}
@@ -115,7 +115,9 @@ def test_the_windows_drift_scale_and_retained_similarity(seed_run):
     similarity = tables["similarity"]
     assert set(similarity["layer"]) == {"fc1", "fc2"}
     assert similarity.groupby("layer")["image_id"].nunique().eq(10).all()  # one per class
-    windows = windows_table(tables["drift"], similarity, plan.augmentation.measured_at())
+    windows = windows_table(
+        tables["drift"], similarity, plan.experiments["augmentation"].measured_at()
+    )
     assert len(windows) == 4  # (fc1, fc2) x (early, late)
     assert windows["retained"].dropna().between(0, 1).all()
     assert windows["measurable"].any()

@@ -13,10 +13,15 @@ from invertibility.planning.plan import Plan
 
 def test_one_job_per_seed_reads_its_own_split_and_the_models_own_training(test_config):
     plan = Plan(test_config)
-    entry = plan.augmentation.entry
-    assert plan.augmentation.seeds() == test_config["models"]["mlp_aug"]["seeds"]
-    specs = [plan.augmentation.spec(seed) for seed in plan.augmentation.seeds()]
-    assert [spec["dataset"]["split_seed"] for spec in specs] == plan.augmentation.seeds()
+    entry = plan.experiments["augmentation"].entry
+    assert plan.experiments["augmentation"].seeds() == test_config["models"]["mlp_aug"]["seeds"]
+    specs = [
+        plan.experiments["augmentation"].spec(seed)
+        for seed in plan.experiments["augmentation"].seeds()
+    ]
+    assert [spec["dataset"]["split_seed"] for spec in specs] == plan.experiments[
+        "augmentation"
+    ].seeds()
     # the train rule reads the same dataset entry for the same seed
     for spec in specs:
         training = plan.training.spec(spec["model"], spec["seed"])
@@ -25,7 +30,10 @@ def test_one_job_per_seed_reads_its_own_split_and_the_models_own_training(test_c
     assert specs[0]["t0"] == plan.step_index("mlp_aug", entry["t0"])
     assert set(specs[0]["inversion"]) == {"fc1", "fc2"}
     assert specs[0]["inversion"]["fc2"] == plan.inversions.settings("mlp_aug", "fc2")
-    assert plan.augmentation.measured_at() == {"early": ["8", "10"], "late": ["24", "26"]}
+    assert plan.experiments["augmentation"].measured_at() == {
+        "early": ["8", "10"],
+        "late": ["24", "26"],
+    }
     # the claims come after the paper's, marked with their family
     family = [c for c in plan.claims() if c.get("family") == "augmentation"]
     assert [c["claim"] for c in family] == [c["claim"] for c in entry["claims"]]

@@ -49,11 +49,11 @@ def test_every_expected_file_exists(finished_run):
         for kind in ("weights", "similarity")
     ]
     expected += [paths.table("predictors"), paths.table("predictor_units")]
-    expected += list(plan.augmentation.tables().values())
+    expected += list(plan.experiments["augmentation"].tables().values())
     expected += [
         path
-        for seed in plan.augmentation.seeds()
-        for path in plan.augmentation.outputs(seed).values()
+        for seed in plan.experiments["augmentation"].seeds()
+        for path in plan.experiments["augmentation"].outputs(seed).values()
     ]
     expected += [
         paths.figure(n, ext)

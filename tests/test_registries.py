@@ -191,3 +191,20 @@ def test_a_per_seed_split_delivers_three_disjoint_parts_and_trains_on_its_own():
     assert torch.equal(datasets.holdout_set({**spec, "split_seed": 4}).images, parts["held_out"][0])
     other = datasets.split_parts({**spec, "split_seed": 5})
     assert not torch.equal(other["train"][1], parts["train"][1])
+
+
+def test_every_experiment_family_is_a_planning_module_with_its_schema_section_and_its_job():
+    """A family (planning.experiments.FAMILIES): its config section in the schema, its checks,
+    its jobs' tables and claims, and its job in the jobs registry."""
+    from test_configs import schema
+
+    from invertibility.jobs.call import JOBS, job_function
+    from invertibility.planning.experiments import FAMILIES
+
+    assert sorted(schema()["properties"]["experiments"]["properties"]) == sorted(FAMILIES)
+    for name, module in FAMILIES.items():
+        assert module.FAMILY == name and callable(module.check)
+        assert {"tables", "claims", "spec", "seeds"} <= set(vars(module.Jobs))
+        assert name in JOBS and callable(job_function(name))
+        assert (ROOT / "rules" / f"{name}.smk").is_file()
+        assert f'include: "rules/{name}.smk"' in (ROOT / "Snakefile").read_text()

@@ -1,5 +1,5 @@
 """One seed of the augmentation experiment, from the resolved spec its rule passes
-(:meth:`invertibility.planning.augmentation.AugmentationJobs.spec`): normal training (arm A)
+(:meth:`invertibility.planning.augmentation.Jobs.spec`): normal training (arm A)
 with the ``train`` rule's code to the end of the last window, then, per split layer, every arm
 of its runs from ``t0`` (:mod:`invertibility.methods.augmentation`), and each window's drift
 and retained similarity on ten training images (:mod:`invertibility.methods.window_retention`).

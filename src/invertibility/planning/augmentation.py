@@ -117,7 +117,7 @@ def check(config: dict) -> None:
             )
 
 
-class AugmentationJobs:
+class Jobs:
     def __init__(self, plan):
         self.plan = plan
         self.entry = experiment(plan.config)

@@ -10,7 +10,8 @@ files the DAG must build:
 * ``plan.inversions`` (:mod:`.inversions`): one per (model, seed, layer, t) chunk of steps;
 * ``plan.distances`` (:mod:`.distances`), ``plan.diagnostics`` (:mod:`.diagnostics`),
   ``plan.judges`` (:mod:`.judges`), ``plan.figures`` (:mod:`.figures`);
-* ``plan.augmentation`` (:mod:`.augmentation`): one per seed of the experiment's model.
+* ``plan.experiments`` (:mod:`.experiments`): each experiment family's, e.g.
+  ``plan.experiments["augmentation"]`` (:mod:`.augmentation`): one per seed of its model.
 
 A job never sees the config or this planner.
 """
@@ -20,10 +21,10 @@ from __future__ import annotations
 import functools
 
 from ..data import image_sets
-from .augmentation import AugmentationJobs
 from .check_models import network_spec
 from .diagnostics import DiagnosticsJobs
 from .distances import DistanceJobs
+from .experiments import Experiments
 from .figures import FigureJobs
 from .inversions import InversionChunk, InversionJob, InversionJobs
 from .judges import JudgeJobs
@@ -45,7 +46,7 @@ class Plan:
         self.diagnostics = DiagnosticsJobs(self)
         self.judges = JudgeJobs(self)
         self.figures = FigureJobs(self)
-        self.augmentation = AugmentationJobs(self)
+        self.experiments = Experiments(self)
 
     # --- a model's facts, which every family reads -------------------------------------------
 
@@ -104,4 +105,4 @@ class Plan:
     def claims(self) -> list[dict]:
         """Every claim: the paper's (``analyses.claims``), then each experiment family's, marked
         with its family (a Holm family of its own)."""
-        return self.analyses["claims"] + self.augmentation.claims()
+        return self.analyses["claims"] + self.experiments.claims()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..core.errors import ConfigError
 from ..core.steps import parse_step
-from . import augmentation
+from . import experiments
 from .check_analyses import AnalysesChecks
 from .resolve import resolve_config
 
@@ -66,7 +66,7 @@ def check_config(config: dict) -> dict:
     checker.check_analyses()
     checker.check_judges()
     checker.check_controls()
-    augmentation.check(resolved)
+    experiments.check(resolved)
     return resolved
 
 
