@@ -23,7 +23,7 @@ rule augmentation:
         "../envs/torch.yaml"
     threads: resource("train_threads")
     resources:
-        mem_mb=resource("train_mem_mb"),
+        mem_mb=resource("augmentation_mem_mb"),
         runtime=resource("train_runtime"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,

@@ -95,6 +95,7 @@ rule claims_sensitivity:
         table=paths.table("invertibility"),
         distances=get_all_distances,
         similarity=get_all_similarity,
+        experiments=lambda wc: list(PLAN.experiments.tables().values()),
     output:
         report(
             paths.table("claims_sensitivity"),
@@ -113,6 +114,7 @@ rule claims_sensitivity:
         runtime=20,
     params:
         claims=canonical(PLAN.claims()),
+        experiments=PLAN.experiments.tables(),
         code=script_code("claims_sensitivity.py"),
     script:
         "../workflow/scripts/claims_sensitivity.py"

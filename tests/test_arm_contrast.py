@@ -368,3 +368,33 @@ def test_a_well_formed_claim_passes_and_lists_the_arms_and_windows_it_needs():
         ("fc1", "", "static"),
     }
     assert window_references(a3) == {("fc1", "early"), ("fc1", "late")}
+
+
+def test_the_windows_gate_holds_its_level_where_the_means_straddle_one_half():
+    """Means on either side of 0.5 are not enough: the difference must clear a one-sided paired
+    t at 0.025 (here p is about 0.2: gated)."""
+    windows = augmentation_windows(
+        {"m": {("fc1", "early"): 0.0, ("fc1", "late"): 0.0}}, range(3), sd=0.0
+    )
+    windows.loc[windows["window"] == "early", "retained"] = [0.9, 0.2, 0.9]
+    windows.loc[windows["window"] == "late", "retained"] = [0.3, 0.6, 0.1]
+    table = augmentation_table({"m": arms()}, range(3), rng=np.random.default_rng(0))
+    result, _ = evaluate_claims(
+        [claim(windows_differ=WINDOWS)],
+        pd.DataFrame(),
+        experiments={"augmentation": table, "augmentation_windows": windows},
+    )
+    row = result.iloc[0]
+    assert row["gated"] and row["why_inconclusive"] == "windows do not differ", row["reason"]
+
+
+def test_a_seed_missing_an_outcome_gates_the_claim_rather_than_leaving_the_seed_out():
+    table = augmentation_table({"m": arms()}, range(4), rng=np.random.default_rng(0))
+    last = table["step"] == table["step"].max()
+    table.loc[last & (table["seed"] == 2) & (table["arm"] == "drift"), "cross_entropy_tempered"] = (
+        np.nan
+    )
+    result, _ = evaluate_claims([claim()], pd.DataFrame(), experiments={"augmentation": table})
+    row = result.iloc[0]
+    assert row["gated"] and row["why_inconclusive"] == "seed incomplete", row["reason"]
+    assert "[2]" in row["reason"]

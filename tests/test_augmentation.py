@@ -290,3 +290,43 @@ def test_a_static_step_from_t0_is_the_normal_trainings_next_step_for_the_head():
     _, head = train_arm("static", trajectory, split, settings, batch, 0, -0.4)
     for a, b in zip(head.parameters(), next_step.head.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_drift_and_rescaled_drift_replay_the_same_steps():
+    """C and C' share the replay draws: where every grid feature already has its t0 feature's
+    norm, rescaling changes nothing, so the two arms must train exactly alike."""
+    images, labels = data()
+    split = Split(**draw_split(images, labels, 30, 15, seed=0))
+    trajectory = normal(model(), split.train, SETTINGS, seed=0)
+    base = trajectory.features_t0
+    signs = torch.where(torch.arange(base.shape[1]) % 2 == 0, 1.0, -1.0)
+    grid = torch.stack([base * signs, base.flip(1).abs() * base.sign()])  # other features
+    grid[1] *= (base.norm(dim=1) / grid[1].norm(dim=1).clamp_min(1e-12))[:, None]
+    same_norms = Trajectory(
+        trajectory.lower,
+        trajectory.head,
+        trajectory.head_momentum,
+        base,
+        grid,
+        trajectory.grid_steps,
+    )
+    order = batches(30, 8, SETTINGS.head_steps, stream(0, "head"))
+    drift, _ = train_arm("drift", same_norms, split, SETTINGS, order, 0, -0.4)
+    rescaled, _ = train_arm("rescaled", same_norms, split, SETTINGS, order, 0, -0.4)
+    pd.testing.assert_frame_equal(
+        drift.drop(columns="arm"), rescaled.drop(columns="arm"), check_exact=False, rtol=1e-5
+    )
+
+
+def test_each_arms_temperature_is_fitted_on_the_validation_split_alone():
+    images, labels = data()
+    split = Split(**draw_split(images, labels, 30, 15, seed=0))
+    trajectory = normal(model(), split.train, SETTINGS, seed=0)
+    order = batches(30, 8, SETTINGS.head_steps, stream(0, "head"))
+    frame, head = train_arm("static", trajectory, split, SETTINGS, order, 0, -0.4)
+    with torch.no_grad():
+        head.eval()
+        logits = head(trajectory.lower(split.validation[0]))
+    last = frame[frame["step"] == frame["step"].max()]
+    fitted = fit_temperature(logits, split.validation[1])
+    assert last["temperature"].to_numpy() == pytest.approx([fitted] * len(last))

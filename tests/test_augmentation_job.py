@@ -91,6 +91,10 @@ def test_the_state_at_t0_is_the_train_rules_checkpoint_bit_for_bit(seed_run):
 def test_every_arm_of_every_run_trains_once_on_the_same_steps(seed_run):
     plan, spec, tables, _, _ = seed_run
     outcome = tables["outcome"]
+    normal = outcome[outcome["arm"] == "normal"]  # arm A, the whole network, reported only
+    assert set(normal["split"]) == {"train", "validation", "held_out"}
+    assert (normal["step"] == 20).all() and (normal[["layer", "window"]] == "").all().all()
+    outcome = outcome[outcome["arm"] != "normal"]
     trained = set(outcome[["layer", "window", "arm"]].itertuples(index=False, name=None))
     assert trained == trained_arms(plan.experiments["augmentation"].entry)
     assert set(outcome.loc[outcome["arm"].isin(WINDOW_FREE), "window"]) == {""}

@@ -1,6 +1,6 @@
-"""docs/extending.md's four code examples, run: each example's code is loaded as a module, registered
-the way the guide says, and used (a plan built, a dataset read, a figure drawn, a claim judged),
-so that the guide cannot go stale."""
+"""docs/extending.md's four code examples, run: each example's code is loaded as a module,
+registered the way the guide says, and used (a plan built, a dataset read, a figure drawn, a
+claim judged), so that the guide cannot go stale."""
 
 import copy
 import re

@@ -15,6 +15,7 @@ def main(smk):
             list(smk.input.distances),
             list(smk.input.similarity),
             smk.output[0],
+            dict(smk.params.experiments),
         )
         logging.info("verdicts across specifications:\n%s", summary.to_string(index=False))
 

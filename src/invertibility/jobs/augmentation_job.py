@@ -23,6 +23,7 @@ from ..methods.augmentation import (
     Split,
     as_trained,
     batches,
+    evaluate,
     in_window,
     normal_training,
     rms_drift,
@@ -50,6 +51,7 @@ DRIFT_COLUMNS = KEYS | {
     "rms_drift": "float64",  # root-mean-square ||r^s(x) - r^t0(x)|| over the grid, as trained
     "scale": "float64",  # the factor the arms' drift was scaled by (1: as trained)
 }
+NORMAL = "normal"  # arm A's name in the outcome table (layer and window "": the whole network)
 WINDOW_IMAGES = 1  # per class: the windows' retained similarity is measured on ten images
 
 
@@ -69,6 +71,23 @@ def settings_for(spec: dict, module: str) -> AugmentationSettings:
         batch_size=train["batch_size"],
         shift=head["shift"],
     )
+
+
+def normal_outcome(net: torch.nn.Module, split: Split, steps: int) -> pd.DataFrame:
+    """Arm A, reported only: the whole network after normal training's ``steps`` past t0 (the
+    last window's end), scored as the arms are (its temperature fitted on the validation part;
+    no feature norm)."""
+    fixed = {"train": split.train, "validation": split.validation, "held_out": split.held_out}
+    rows = evaluate(net, fixed, NORMAL, steps, float("nan"), float("nan"))
+    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    held = frame[frame["split"] == "held_out"].iloc[0]
+    log.info(
+        "arm A (normal training, %d steps past t0): held-out cross-entropy %.4f (tempered %.4f)",
+        steps,
+        held["cross_entropy"],
+        held["cross_entropy_tempered"],
+    )
+    return frame
 
 
 def check_start(spec: dict, trajectories: dict) -> None:
@@ -181,6 +200,7 @@ def run_augmentation(
     )
     check_start(spec, trajectories)
     split = Split(**parts)
+    normal = normal_outcome(net.cpu(), split, max(settings.grid_steps()) - settings.t0)
     order = batches(
         len(parts["train"][1]), settings.batch_size, settings.head_steps, stream(seed, "head")
     )
@@ -210,6 +230,7 @@ def run_augmentation(
                 held["step"],
                 time.perf_counter() - start,
             )
+    frames.append(normal.assign(model=spec["model"], seed=seed, layer="", window=""))
     table = pd.concat(frames, ignore_index=True)[list(AUGMENTATION_COLUMNS)]
     with atomic_path(outcome) as tmp:
         table.astype(AUGMENTATION_COLUMNS).to_parquet(tmp, index=False)

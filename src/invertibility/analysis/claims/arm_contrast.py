@@ -275,6 +275,14 @@ def seeds_of(evidence: Evidence, claim: dict, measure: str):
         )
     complete = pd.DataFrame() if missing else values[named].dropna().rename_axis("seed")
     left_out = sorted(set(values.index) - set(complete.index))
+    if left_out and not notes:  # a failed seed is rerun, never left out (the plan)
+        notes.append(
+            Note(
+                f"seeds {left_out} lack an outcome of {', '.join(named)}: a seed is rerun, "
+                f"never left out",
+                "seed incomplete",
+            )
+        )
     return model, complete, notes, left_out
 
 

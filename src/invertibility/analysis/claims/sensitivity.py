@@ -216,11 +216,22 @@ def robustness(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_sensitivity(
-    claims: list[dict], table: str, distances: list[str], similarity: list[str], output: str
+    claims: list[dict],
+    table: str,
+    distances: list[str],
+    similarity: list[str],
+    output: str,
+    experiments: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The specification curve of ``claims`` on the run's tables, written to ``output``; returns
+    """The specification curve of ``claims`` on the run's tables (``experiments``: an experiment
+    family's tables by name, as the claims rule reads them), written to ``output``; returns
     :func:`robustness` (the log prints it)."""
-    evidence = Evidence(pd.read_parquet(table), read_tables(distances), read_tables(similarity))
+    evidence = Evidence(
+        pd.read_parquet(table),
+        read_tables(distances),
+        read_tables(similarity),
+        {name: pd.read_parquet(path) for name, path in (experiments or {}).items()},
+    )
     frame = claims_sensitivity(claims, evidence)
     with atomic_path(output) as tmp:
         frame.to_parquet(tmp, index=False)
