@@ -84,6 +84,10 @@ CASES = {
         lambda c: experiment(c)["windows"]["late"].update(match="middle"),
         r"windows.late.match: no other window 'middle'",
     ),
+    "chained match": (
+        lambda c: experiment(c)["windows"]["early"].update(match="late"),
+        r"windows.early.match: window 'late' is itself scaled to another",
+    ),
     "off the grid": (
         lambda c: experiment(c)["windows"]["early"].update(measured_at=[3, 5]),
         r"windows.early.measured_at: steps \[5\] after t0 are not on the window's grid",

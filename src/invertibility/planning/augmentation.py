@@ -75,6 +75,11 @@ def check(config: dict) -> None:
             raise ConfigError(f"{at}: end {window['end']} must come after start {window['start']}")
         if window.get("match") is not None and window["match"] not in names - {name}:
             raise ConfigError(f"{at}.match: no other window {window['match']!r}")
+        if window.get("match") and entry["windows"][window["match"]].get("match"):
+            raise ConfigError(
+                f"{at}.match: window {window['match']!r} is itself scaled to another; match a "
+                f"window whose drift is as trained"
+            )
         grid = set(windows({"windows": {name: window}})[0].steps(0))
         off = [step for step in window["measured_at"] if step not in grid]
         if off:
