@@ -184,9 +184,12 @@ def outputs(workdir):
 
 def job_of(path: Path) -> Path:
     """The job that wrote an output: a diagnostics job writes its run's two tables
-    (``seed1_similarity``, ``seed1_weights``), every other job one file."""
+    (``seed1_similarity``, ``seed1_weights``), an augmentation job its seed's folder of three,
+    every other job one file."""
     if "diagnostics" in path.parts:
         return path.parent / path.stem.rpartition("_")[0]
+    if "augmentation" in path.parts and path.parent.name.startswith("seed"):
+        return path.parent
     return path
 
 
