@@ -8,13 +8,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.atomic import atomic_path
+from .claims import read_tables
 from .retention import window_retention
 
 KEYS = ["model", "seed", "layer", "window"]
-
-
-def read(paths: list[str]) -> pd.DataFrame:
-    return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
 
 
 def windows_table(drift: pd.DataFrame, similarity: pd.DataFrame, measured_at: dict) -> pd.DataFrame:
@@ -33,7 +30,7 @@ def write_augmentation_tables(
     windows_table_path: str,
 ) -> None:
     with atomic_path(outcome_table) as tmp:
-        read(outcome).to_parquet(tmp, index=False)
-    windows = windows_table(read(drift), read(similarity), measured_at)
+        read_tables(outcome).to_parquet(tmp, index=False)
+    windows = windows_table(read_tables(drift), read_tables(similarity), measured_at)
     with atomic_path(windows_table_path) as tmp:
         windows.to_parquet(tmp, index=False)

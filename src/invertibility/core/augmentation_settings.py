@@ -50,3 +50,10 @@ class AugmentationSettings:
             if window.name == name:
                 return window
         raise ValueError(f"no window {name!r}; the windows are {[w.name for w in self.windows]}")
+
+
+def windows_of(entries: dict) -> tuple[Window, ...]:
+    """A config's (or a spec's) ``windows`` entries, by name, as :class:`Window` s."""
+    return tuple(
+        Window(name, w["start"], w["end"], w["grid"], w.get("match")) for name, w in entries.items()
+    )

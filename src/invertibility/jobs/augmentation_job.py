@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from ..core.atomic import atomic_path
-from ..core.augmentation_settings import WINDOW_FREE, AugmentationSettings, Window
+from ..core.augmentation_settings import WINDOW_FREE, AugmentationSettings, windows_of
 from ..data import datasets
 from ..data.image_sets import draw_partners, first_per_class
 from ..data.pixels import standardize
@@ -60,10 +60,7 @@ def settings_for(spec: dict, module: str) -> AugmentationSettings:
     return AugmentationSettings(
         split=module,
         t0=spec["t0"],
-        windows=tuple(
-            Window(name, w["start"], w["end"], w["grid"], w["match"])
-            for name, w in spec["windows"].items()
-        ),
+        windows=windows_of(spec["windows"]),
         head_steps=head["steps"],
         eval_every=head["eval_every"],
         lr=train["lr"],

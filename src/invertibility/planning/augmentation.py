@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..analysis.claims import KINDS
 from ..analysis.claims.arm_contrast import arm_references, name_of
 from ..core import paths
-from ..core.augmentation_settings import WINDOW_FREE, Window
+from ..core.augmentation_settings import WINDOW_FREE, windows_of
 from ..core.errors import ConfigError
 
 FAMILY = "augmentation"
@@ -23,13 +23,6 @@ PARTS = ("outcome", "drift", "similarity")  # one seed's files (jobs.augmentatio
 
 def experiment(config: dict) -> dict | None:
     return config.get("experiments", {}).get(FAMILY)
-
-
-def windows(entry: dict) -> list[Window]:
-    return [
-        Window(name, w["start"], w["end"], w["grid"], w.get("match"))
-        for name, w in entry["windows"].items()
-    ]
 
 
 def trained_arms(entry: dict) -> set[tuple[str, str, str]]:
@@ -80,7 +73,7 @@ def check(config: dict) -> None:
                 f"{at}.match: window {window['match']!r} is itself scaled to another; match a "
                 f"window whose drift is as trained"
             )
-        grid = set(windows({"windows": {name: window}})[0].steps(0))
+        grid = set(windows_of({name: window})[0].steps(0))
         off = [step for step in window["measured_at"] if step not in grid]
         if off:
             raise ConfigError(
