@@ -96,3 +96,57 @@ def test_every_named_module_exists(document):
 def test_a_stale_module_name_is_caught():
     text = "`invertibility.analysis.measures`, `invertibility.models`, `invertibility.figures.NOPE`"
     assert stale_names(text) == ["figures.NOPE", "models"]
+
+
+def backticked_words(text: str) -> set[str]:
+    """Every name inside a backtick span (which may wrap a line), a span such as
+    `model, seed, layer` giving each."""
+    spans = re.findall(r"`([^`]+)`", text)
+    return {word for span in spans for word in re.split(r"[\s,/()\[\]=:]+", span) if word}
+
+
+def documented_tables():
+    """Each typed table the pipeline writes, with its columns, as the code declares them."""
+    from invertibility.analysis import horizons, predictors, tables
+    from invertibility.analysis.claims import CLAIM_COLUMNS, sensitivity
+    from invertibility.analysis.retention import WINDOW_COLUMNS
+    from invertibility.analysis.seed_plan import PLAN_COLUMNS
+    from invertibility.jobs import augmentation_job, diagnostics_job, judge_job
+    from invertibility.methods import block_probe, distances, training, window_retention
+
+    return {
+        "invertibility": tables.INVERTIBILITY_COLUMNS,
+        "distances": distances.DISTANCE_COLUMNS,
+        "horizons_by_seed": horizons.HORIZON_BY_SEED_COLUMNS,
+        "horizons": horizons.HORIZON_COLUMNS,
+        "predictors": predictors.PREDICTOR_COLUMNS,
+        "claims": CLAIM_COLUMNS,
+        "sensitivity": sensitivity.COLUMNS,
+        "seed_plan": PLAN_COLUMNS,
+        "training": training.TRAINING_COLUMNS,
+        "blocks": block_probe.BLOCK_COLUMNS,
+        "weights": diagnostics_job.WEIGHT_COLUMNS,
+        "similarity": diagnostics_job.SIMILARITY_COLUMNS,
+        "judged": judge_job.JUDGED_COLUMNS,
+        "augmentation": augmentation_job.AUGMENTATION_COLUMNS,
+        "augmentation_drift": augmentation_job.DRIFT_COLUMNS,
+        "augmentation_similarity": window_retention.COLUMNS,
+        "augmentation_windows": WINDOW_COLUMNS,
+    }
+
+
+@pytest.mark.parametrize("table", list(documented_tables()))
+def test_outputs_md_names_every_column(table):
+    """docs/outputs.md promises every column: each column the code declares for a table is
+    named there (in backticks), so a column added to the code and not to the page fails here."""
+    named = backticked_words((ROOT / "docs" / "outputs.md").read_text())
+    missing = [column for column in documented_tables()[table] if column not in named]
+    assert not missing, f"docs/outputs.md does not name {table}'s columns {missing}"
+
+
+def test_method_md_lists_every_figure_kind():
+    from invertibility.figures import KINDS
+
+    text = (ROOT / "docs" / "method.md").read_text()
+    kinds = text[text.index("The kinds:") :].split("\n\n")[0]
+    assert not [kind for kind in KINDS if f"`{kind}`" not in kinds]

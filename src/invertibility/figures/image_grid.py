@@ -124,6 +124,7 @@ KIND = FigureKind(
     caption="""\
 Figure ``{name}``: reconstructions of the original images (first column) from the activations at
 each later step (columns), inverted with the layer function of the figure's function step; one
-row per layer, the first layer at the bottom. Rows, columns and images come from the ``figures``
-entry of the config.""",
+row per (layer, image), drawn top to bottom in the order the panel's ``layers`` list them in the
+config (Figure 1 lists fc3, fc2, fc1, so the first layer is at the bottom there). Rows, columns and
+images come from the ``figures`` entry of the config.""",
 )

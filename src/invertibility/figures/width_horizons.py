@@ -1,4 +1,4 @@
-"""Horizon and identification against the width of MLPs that differ only in width."""
+"""Horizon, retained similarity and SSIM against the width of MLPs that differ only in width."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def draw_width_horizons(
 ):
     """Per layer inverted in every model, against the width (log axis): the horizon in
     optimizer steps, the median over seeds with its order-statistic interval (a hollow
-    triangle: half or more of the seeds censored, so the median is at least that), and
-    the mean identification and SSIM (secondary) over the activation steps ``tp > t`` that every
-    model tested, with the range of their CIs."""
+    triangle: half or more of the seeds censored, so the median is at least that), and the
+    mean retained similarity and SSIM (secondary) over the activation steps ``tp > t`` that
+    every model tested, with the range of their CIs."""
     import seaborn as sns
 
     from .style import finish, plt
