@@ -150,3 +150,21 @@ def test_method_md_lists_every_figure_kind():
     text = (ROOT / "docs" / "method.md").read_text()
     kinds = text[text.index("The kinds:") :].split("\n\n")[0]
     assert not [kind for kind in KINDS if f"`{kind}`" not in kinds]
+
+
+def test_the_readme_quotes_the_overlays_seed_counts():
+    """The README's "Bigger runs" rows quote how many seeds each overlay trains; they follow the
+    overlay files (a changed overlay with an unchanged README fails here)."""
+    import yaml
+
+    readme = (ROOT / "README.md").read_text()
+    verdicts = yaml.safe_load((ROOT / "config" / "verdicts.yaml").read_text())["models"]
+    mlps = {len(verdicts[m]["seeds"]) for m in ("mlp", "mlp_wide")}
+    convs = {len(verdicts[m]["seeds"]) for m in ("alexnet", "resnet18_nobn")}
+    assert len(mlps) == len(convs) == 1
+    assert f"({mlps.pop()} seeds per MLP, {convs.pop()} per conv net)" in readme
+    augmentation = yaml.safe_load((ROOT / "config" / "augmentation.yaml").read_text())
+    seeds = len(augmentation["models"]["mlp_aug"]["seeds"])
+    heads = sum(len(run["arms"]) for run in augmentation["experiments"]["augmentation"]["runs"])
+    assert f"verdict-grade run ({seeds} seeds," in readme
+    assert f"each seed's job trains {heads} heads" in readme
