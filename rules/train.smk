@@ -21,6 +21,9 @@ rule train:
     resources:
         mem_mb=resource("train_mem_mb"),
         runtime=resource("train_runtime"),
+        # resources, not params: changing how often the state is written reruns nothing
+        state_every_s=resource("train_state_every_s"),
+        stop_margin_s=resource("train_stop_margin_s"),
         gpu_slots=GPU_SLOTS,
         gres=GPU_GRES,
         jobs_per_gpu=JOBS_PER_GPU,
@@ -28,5 +31,7 @@ rule train:
         # the model's own config entry alone: figures, grids and claims never rerun training
         spec=lambda wc: canonical(PLAN.training.spec(wc.model, int(wc.seed))),
         code=script_code("train.py"),
+        # the resumable state: outside the outputs, which Snakemake deletes when a job fails
+        state=lambda wc: paths.training_state(wc.model, wc.seed),
     script:
         "../workflow/scripts/train.py"

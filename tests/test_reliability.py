@@ -1,15 +1,21 @@
 """Faults and bad inputs: what the user sees, and that finished work is never lost."""
 
+import contextlib
+import json
+import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from conftest import ROOT, load_config, run_snakemake, snakemake_command
 
@@ -102,6 +108,72 @@ def test_training_is_deterministic_on_cpu_and_the_seed_matters(tmp_path):
     # held-out accuracy of every scheduled checkpoint, rising with training
     assert accuracy1["step"].tolist() == ["0_5", "1_0", "1_5"]
     assert accuracy1["holdout_accuracy"].iloc[-1] > accuracy1["holdout_accuracy"].iloc[0]
+
+
+def training_arguments(tmp_path, name, state=None):
+    """The test config's MLP, seed 0, trained to step 200 (10 epochs) with its state written
+    after every step, its outputs under ``tmp_path / name``."""
+    spec = Plan(load_config(ROOT / "config" / "test.yaml")).training.spec("mlp", 0)
+    folder = tmp_path / name
+    spec["schedule"] = [
+        (step, index, str(folder / "checkpoints" / f"{step}.safetensors"))
+        for step, index in [(step, index) for step, index, _ in spec["schedule"]] + [("10_0", 200)]
+    ]
+    spec["last_step"] = 200
+    return {
+        "spec": spec,
+        "table": str(folder / "training.parquet"),
+        "accuracy_table": str(folder / "accuracy.parquet"),
+        "blocks_table": str(folder / "blocks.parquet"),
+        "state": state and str(folder / state),
+        "code": "code v1",
+        "state_every_s": 0,
+        "progress": False,
+    }
+
+
+def test_a_killed_training_resumes_to_the_same_outputs(tmp_path, caplog):
+    """SIGKILL a training job mid-run (its process gone, no cleanup), run it again: it goes on
+    from its last state and its checkpoints and tables equal an uninterrupted training's, by
+    content; the checkpoints appear only when the training is done."""
+    from safetensors.torch import load_file
+
+    reference = training_arguments(tmp_path, "uninterrupted")
+    run_training(**reference)
+    arguments = training_arguments(tmp_path, "killed", state="resume")
+    call = tmp_path / "train.call.json"
+    call.write_text(json.dumps({"job": "train", "arguments": arguments}))
+    process = subprocess.Popen([sys.executable, "-m", "invertibility.jobs", str(call)])
+    state = Path(arguments["state"]) / "state.pt"
+    deadline = time.time() + 300
+    step = 0
+    while time.time() < deadline and step < 40 and process.poll() is None:
+        time.sleep(0.05)
+        if state.exists():
+            with contextlib.suppress(Exception):  # replaced while being read
+                step = torch.load(state, weights_only=True)["step"]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 40 <= step < 200, "the training was not killed mid-run"
+    assert not Path(arguments["table"]).exists()
+    assert not (tmp_path / "killed" / "checkpoints").exists()  # staged beside the job
+
+    with caplog.at_level(logging.INFO):
+        run_training(**arguments)
+    resumed_at = int(re.search(r"resumed at step (\d+)", caplog.text).group(1))
+    assert resumed_at >= step
+    assert not Path(arguments["state"]).exists()  # moved into place, then removed
+    for (_, _, ours), (_, _, theirs) in zip(
+        arguments["spec"]["schedule"], reference["spec"]["schedule"], strict=True
+    ):
+        ours, theirs = load_file(ours), load_file(theirs)
+        assert ours.keys() == theirs.keys()
+        for name in ours:
+            assert torch.equal(ours[name], theirs[name]), name
+    for table in ("table", "accuracy_table", "blocks_table"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(arguments[table]), pd.read_parquet(reference[table])
+        )
 
 
 SCRIPTS = ROOT / "workflow" / "scripts"

@@ -1,10 +1,14 @@
 """The training loop against the textbook: SGD with momentum, and its per-step table."""
 
 import copy
+import logging
 
+import pandas as pd
+import pytest
 import torch
 import torch.nn.functional as F
 
+from invertibility.methods.resume import ResumeState, TrainingStopped, deadline
 from invertibility.methods.training import TrainSettings, train
 from invertibility.nets.mlp import MLP
 
@@ -49,3 +53,104 @@ def test_steps_and_table_are_momentum_sgd_on_the_batch():
     assert table["accuracy"].tolist() == accuracies
     for name, tensor in reference.state_dict().items():
         torch.testing.assert_close(saved[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+def dropout_net():
+    """A net whose steps draw from torch's generator (dropout), so a resume must restore it."""
+    torch.manual_seed(1)
+    return torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 32),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(32, 3),
+    )
+
+
+def train_dropout_net(resume=None):
+    """100 images in batches of 16 (7 per epoch, the last one short), the step size cut every
+    two epochs; the weights at steps 0, 10 and 30."""
+    torch.manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(100, 1, 4, 4), torch.randint(0, 3, (100,)))
+    settings = TrainSettings(lr=0.1, momentum=0.9, batch_size=16, seed=3, lr_step_epochs=2)
+    saved = {}
+
+    def save(model, step):
+        saved[step] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    table = train(
+        dropout_net(),
+        data,
+        settings,
+        [0, 10, 30],
+        7,
+        save,
+        torch.device("cpu"),
+        progress=False,
+        resume=resume,
+    )
+    return saved, table
+
+
+class StopAt(ResumeState):
+    """A resume state whose time runs out once it has been written at step ``step`` or later."""
+
+    def __init__(self, folder, step):
+        self.stop_step, self.stopped = step, False
+        super().__init__(folder, key="job", every_seconds=0)
+
+    def write(self, training):
+        super().write(training)
+        self.stopped = training["step"] >= self.stop_step
+
+    def out_of_time(self):
+        return self.stopped
+
+
+@pytest.mark.parametrize(
+    ("stop_at", "stopped_at"),
+    [(3, 3), (7, 8), (12, 12)],
+    ids=["mid-epoch", "epoch-end", "second-epoch"],
+)
+def test_a_stopped_training_resumes_to_the_same_steps(tmp_path, stop_at, stopped_at, caplog):
+    """Stopped at a step (its state written at every step but an epoch's last, so a stop due
+    at the end of the first epoch comes one step later), then run again with a fresh network:
+    the same weights at every saved step and the same table as never stopping, bit for bit
+    (the order of the batches, dropout's draws, the momentum and the step-size schedule all
+    carried over)."""
+    uninterrupted, table = train_dropout_net()
+    with pytest.raises(TrainingStopped, match=f"stopped at step {stopped_at} of 30"):
+        train_dropout_net(StopAt(tmp_path / "state", stop_at))
+    with caplog.at_level(logging.INFO):
+        resumed, resumed_table = train_dropout_net(
+            ResumeState(tmp_path / "state", key="job", every_seconds=1e9)
+        )
+    assert f"resumed at step {stopped_at}" in caplog.text
+    assert sorted(resumed) == [step for step in (10, 30) if step > stopped_at]
+    for step in resumed:
+        for name, tensor in uninterrupted[step].items():
+            assert torch.equal(resumed[step][name], tensor), (step, name)
+    pd.testing.assert_frame_equal(resumed_table, table)
+
+
+def test_a_state_of_another_job_is_discarded_and_said(tmp_path, caplog):
+    first = ResumeState(tmp_path / "state", key="spec A", every_seconds=0)
+    first.keep("rows").append(1)
+    first.write({"step": 5})
+    assert ResumeState(tmp_path / "state", key="spec A", every_seconds=0).state["step"] == 5
+    with caplog.at_level(logging.WARNING):
+        other = ResumeState(tmp_path / "state", key="spec B", every_seconds=0)
+    assert other.state is None and other.keep("rows") == []
+    assert "written for another spec or code" in caplog.text
+    assert not (tmp_path / "state").exists()
+    (tmp_path / "torn").mkdir()
+    (tmp_path / "torn" / "state.pt").write_bytes(b"half a state")
+    with caplog.at_level(logging.WARNING):
+        assert ResumeState(tmp_path / "torn", key="spec A", every_seconds=0).state is None
+    assert "unreadable resume state" in caplog.text
+
+
+def test_the_deadline_is_the_time_limit_less_the_margin_under_slurm_only():
+    assert deadline(60, 600, environ={}, now=lambda: 100.0) is None
+    assert deadline(None, 600, environ={"SLURM_JOB_ID": "7"}, now=lambda: 100.0) is None
+    assert deadline(60, 600, environ={"SLURM_JOB_ID": "7"}, now=lambda: 100.0) == 3100.0

@@ -13,6 +13,11 @@ def main(smk):
         table=smk.output.table,
         accuracy_table=smk.output.accuracy,
         blocks_table=smk.output.blocks,
+        state=smk.params.state,
+        code=smk.params.code,
+        state_every_s=smk.resources.state_every_s,
+        runtime_minutes=smk.resources.runtime,
+        stop_margin_s=smk.resources.stop_margin_s,
         threads=smk.threads,
         jobs_per_gpu=smk.resources.jobs_per_gpu,
     )

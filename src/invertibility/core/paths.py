@@ -9,6 +9,12 @@ def checkpoint(model: str, seed, step: str) -> str:
     return f"{checkpoint_dir(model, seed)}/{step}.safetensors"
 
 
+def training_state(model: str, seed) -> str:
+    """A training's resumable state and the checkpoints it has written so far: beside the job's
+    outputs, not among them (Snakemake deletes a failed job's outputs)."""
+    return f"{RESULTS}/resume/train/{model}/seed{seed}"
+
+
 def training_table(model: str, seed) -> str:
     return f"{RESULTS}/tables/training/{model}/seed{seed}.parquet"
 

@@ -3,14 +3,18 @@ resolved spec its rule passes (see :meth:`invertibility.planning.training.Traini
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 
 import pandas as pd
 import torch
 
 from ..core.atomic import atomic_path
+from ..core.vocabulary import canonical
 from ..data.datasets import holdout_set, training_set
 from ..methods.block_probe import BLOCK_COLUMNS
+from ..methods.resume import ResumeState, deadline
 from ..methods.training import settings_of, train
 from ..nets.checkpoints import save_checkpoint
 from ..nets.models import build_model
@@ -36,13 +40,23 @@ def run_training(
     table: str,
     accuracy_table: str,
     blocks_table: str,
+    state: str | None = None,
+    code: str = "",
+    state_every_s: float = 600.0,
+    runtime_minutes: float | None = None,
+    stop_margin_s: float = 600.0,
     threads: int = 1,
     jobs_per_gpu: int = 1,
     progress: bool = True,
 ) -> None:
     """Write the checkpoint of every ``spec['schedule']`` entry (label, step index, path), the
     per-step training table, the held-out accuracy of every checkpoint and the per-block
-    diagnostics (:mod:`invertibility.methods.block_probe`)."""
+    diagnostics (:mod:`invertibility.methods.block_probe`).
+
+    With a ``state`` folder, the training is resumable (:mod:`invertibility.methods.resume`):
+    it writes its state there every ``state_every_s`` seconds, keyed to the spec and ``code``;
+    under SLURM it stops ``stop_margin_s`` seconds before ``runtime_minutes`` (its limit);
+    a rerun goes on from the state."""
     seed = spec["train"]["seed"]
     device = start_job(threads, spec["device"], jobs_per_gpu, seed=seed)
     by_index: dict[int, list[tuple[str, str]]] = {}
@@ -50,8 +64,16 @@ def run_training(
         by_index.setdefault(index, []).append((label, path))
     net = build_model(**spec["network"])
     held = holdout_set(spec["dataset"])
-    accuracy = []
-    probes = []
+    resume = None
+    if state is not None:
+        resume = ResumeState(
+            state,
+            key=hashlib.sha256((canonical(spec) + code).encode()).hexdigest(),
+            every_seconds=state_every_s,
+            stop_at=deadline(runtime_minutes, stop_margin_s),
+        )
+    accuracy = resume.keep("accuracy") if resume else []
+    probes = resume.keep("probes") if resume else []
 
     def on_probe(index: int, rows: list[dict]) -> None:
         probes.extend({"model": spec["model"], "seed": seed, "step": index, **r} for r in rows)
@@ -59,7 +81,8 @@ def run_training(
     def save(net_, index: int) -> None:
         correct = holdout_accuracy(net_, held, device)
         for label, path in by_index[index]:
-            save_checkpoint(net_, path, {"model": spec["model"], "step": label, "index": index})
+            written = resume.staged(path) if resume else path
+            save_checkpoint(net_, written, {"model": spec["model"], "step": label, "index": index})
             accuracy.append((spec["model"], spec["train"]["seed"], label, index, correct))
             log.info("saved %s (step %d, held-out accuracy %.3f)", path, index, correct)
 
@@ -82,6 +105,7 @@ def run_training(
         last_step=spec["last_step"],
         progress=progress,
         on_probe=on_probe,
+        resume=resume,
     )
     with atomic_path(table) as tmp:
         history.to_parquet(tmp, index=False)
@@ -91,3 +115,5 @@ def run_training(
     with atomic_path(blocks_table) as tmp:
         blocks = pd.DataFrame(probes, columns=list(BLOCK_COLUMNS)).astype(BLOCK_COLUMNS)
         blocks.to_parquet(tmp, index=False)
+    if resume:  # last: until the checkpoints are in place, a rerun still finds its state
+        resume.finish({resume.staged(path): Path(path) for _, _, path in spec["schedule"]})

