@@ -5,7 +5,9 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
+import torch
 from conftest import ROOT, STUB_OPTIONS, load_config, run_snakemake, sbatch_stubs, snakemake_command
 
 from invertibility.core import paths
@@ -82,3 +84,44 @@ def test_a_gpu_rule_asks_sbatch_for_a_gpu(tmp_path):
     assert "--gpus" not in request, request
     assert "--cpus-per-task=2" in request, request  # the train job's threads
     assert "-p gpu" in request and "--comment rule_train" in request
+
+
+@slurm
+def test_a_training_longer_than_its_time_limit_is_stopped_resubmitted_and_resumed(tmp_path):
+    """The test config's MLP trained for 10,000 steps (about 30 s on one core of a 2-core Xeon)
+    under a one-minute SLURM limit: the job saves its state and stops itself 45 s before the
+    limit, the retries resubmit it, it resumes (as often as it takes), and its checkpoints and
+    tables equal a training that was never stopped."""
+    from safetensors.torch import load_file
+
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(
+        'models: {mlp: {train: {epochs: 500}, checkpoints: ["0_5", "1_0", "1_5", "500_0"]}}\n'
+        "resources: {train_runtime: 1, train_stop_margin_s: 45, train_state_every_s: 5}\n"
+    )
+    config = [ROOT / "config" / "test.yaml", longer]
+    outputs = [paths.training_table("mlp", 0), paths.checkpoint_dir("mlp", 0)]
+    run = run_snakemake(
+        tmp_path / "slurm", *outputs, *PROFILES, "--retries", "10", config=config, check=False
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    # each stopped attempt's error is in its SLURM log; the job's log is the last attempt's
+    attempts = (tmp_path / "slurm" / ".snakemake" / "slurm_logs").rglob("*.log")
+    stops = [p for p in attempts if "TrainingStopped: stopped at step" in p.read_text()]
+    assert stops, (run.stdout + run.stderr)[-5000:]
+    log = (tmp_path / "slurm" / paths.log("train", model="mlp", seed="seed0")).read_text()
+    assert "resumed at step" in log, log[-3000:]
+    assert not (tmp_path / "slurm" / paths.training_state("mlp", 0)).exists()
+
+    run_snakemake(tmp_path / "local", *outputs, config=config)  # never stopped
+    for step in ("0_5", "1_5", "500_0"):
+        ours, theirs = (
+            load_file(tmp_path / run / paths.checkpoint("mlp", 0, step))
+            for run in ("slurm", "local")
+        )
+        assert ours.keys() == theirs.keys()
+        assert all(torch.equal(ours[name], theirs[name]) for name in ours), step
+    for table in (paths.training_table("mlp", 0), paths.checkpoint_accuracy("mlp", 0)):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "slurm" / table), pd.read_parquet(tmp_path / "local" / table)
+        )

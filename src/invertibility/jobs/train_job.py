@@ -57,6 +57,7 @@ def run_training(
     it writes its state there every ``state_every_s`` seconds, keyed to the spec and ``code``;
     under SLURM it stops ``stop_margin_s`` seconds before ``runtime_minutes`` (its limit);
     a rerun goes on from the state."""
+    stop_at = deadline(runtime_minutes, stop_margin_s)  # counted from here: the job's start
     seed = spec["train"]["seed"]
     device = start_job(threads, spec["device"], jobs_per_gpu, seed=seed)
     by_index: dict[int, list[tuple[str, str]]] = {}
@@ -70,7 +71,7 @@ def run_training(
             state,
             key=hashlib.sha256((canonical(spec) + code).encode()).hexdigest(),
             every_seconds=state_every_s,
-            stop_at=deadline(runtime_minutes, stop_margin_s),
+            stop_at=stop_at,
         )
     accuracy = resume.keep("accuracy") if resume else []
     probes = resume.keep("probes") if resume else []
