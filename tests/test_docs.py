@@ -168,3 +168,26 @@ def test_the_readme_quotes_the_overlays_seed_counts():
     heads = sum(len(run["arms"]) for run in augmentation["experiments"]["augmentation"]["runs"])
     assert f"verdict-grade run ({seeds} seeds," in readme
     assert f"each seed's job trains {heads} heads" in readme
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "config/ablations.yaml"])
+def test_the_gallery_shows_every_figure_with_its_caption(config):
+    """docs/gallery.md has each figure of the default and ablations configs under its name, with
+    the caption its kind's code gives it (one source: a caption changed in the code and not in
+    the gallery fails here), and the default run's figures with their image."""
+    import yaml
+
+    from invertibility.figures import KINDS
+
+    gallery = (ROOT / "docs" / "gallery.md").read_text()
+    quoted = " ".join(
+        line.removeprefix("> ") for line in gallery.splitlines() if line.startswith("> ")
+    )
+    figures = yaml.safe_load((ROOT / config).read_text())["figures"]
+    for name, entry in figures.items():
+        assert f"(`{name}`)" in gallery, name
+        caption = KINDS[entry.get("kind", "image_grid")].caption_of(name)
+        assert " ".join(caption.split()) in quoted, f"{name}: the gallery's caption differs"
+        if config == "config.yaml":
+            assert f"(gallery/{name}.png)" in gallery, name
+            assert (ROOT / "docs" / "gallery" / f"{name}.png").is_file(), name
