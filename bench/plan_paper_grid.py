@@ -22,16 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from invertibility.data.sources.imagefolder import placeholder_tree
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def fake_imagenet(root: Path, classes: int = 1000, held_out: int = 100) -> None:
-    for i in range(classes):
-        (root / "train" / f"n{i:08d}").mkdir(parents=True)
-    for i in range(held_out):
-        folder = root / "invert" / f"n{i:08d}"
-        folder.mkdir(parents=True)
-        (folder / f"val_{i}.JPEG").touch()
 
 
 def dry_run(config: Path, workdir: Path, *extra: str) -> tuple[float, str]:
@@ -74,12 +67,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        fake_imagenet(tmp / "imagenet")
+        train, held = placeholder_tree(tmp / "imagenet", classes=1000)
         for chunk in [None, *args.chunks]:
             config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
-            config["datasets"]["imagenet"].update(
-                root=str(tmp / "imagenet" / "train"), holdout_root=str(tmp / "imagenet" / "invert")
-            )
+            config["datasets"]["imagenet"].update(root=str(train), holdout_root=str(held))
             for entry in config["models"].values():
                 if chunk is not None:
                     entry["invert_chunk"] = chunk

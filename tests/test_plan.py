@@ -441,3 +441,20 @@ def test_resolving_is_one_pure_step_and_the_checks_only_read(test_config, monkey
     monkeypatch.setattr(validation, "resolve_config", resolving)
     validation.check_config(test_config)
     assert snapshot["resolved"] == snapshot["before checks"]
+
+
+def test_the_checkpoint_budget_counts_each_models_schedule_and_tensors(test_config):
+    """Per trained model: its schedule's length, and one checkpoint's bytes equal to the float32
+    bytes of every tensor a real (initialized) network of that entry holds."""
+    from invertibility.nets.models import build_model
+    from invertibility.planning.checkpoint_budget import checkpoint_budget
+
+    plan = Plan(test_config)
+    table = checkpoint_budget(plan).set_index("model")
+    assert set(table.index) == {m for m in plan.models if plan.models[m]["seeds"]}
+    for model, row in table.iterrows():
+        state = build_model(**plan.network_spec(model)).state_dict()
+        assert row["mb_per_checkpoint"] * 1e6 == 4 * sum(t.numel() for t in state.values())
+        assert row["checkpoints_per_seed"] == len(plan.schedule(model))
+        expected = row["seeds"] * row["checkpoints_per_seed"] * row["mb_per_checkpoint"] / 1e3
+        assert row["gb_all_seeds"] == pytest.approx(expected)

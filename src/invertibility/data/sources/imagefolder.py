@@ -114,6 +114,20 @@ def check(spec: dict, where: str) -> None:
             raise ConfigError(f"{where}.{error}") from None
 
 
+def placeholder_tree(root: Path, classes: int, held_out: int = 100) -> tuple[Path, Path]:
+    """An ImageFolder-shaped tree with no images, for planning a config without its data (the
+    plan reads folder names only): ``classes`` class folders under ``root/train``, the first
+    ``held_out`` of them with one empty file under ``root/invert``. Returns (root, holdout_root).
+    """
+    for i in range(classes):
+        (root / "train" / f"n{i:08d}").mkdir(parents=True, exist_ok=True)
+    for i in range(held_out):
+        folder = root / "invert" / f"n{i:08d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"val_{i}.JPEG").touch()
+    return root / "train", root / "invert"
+
+
 SOURCE = DatasetSource(
     name="imagefolder",
     num_classes=lambda spec: spec["num_classes"],
