@@ -67,12 +67,27 @@ def dropout_net():
     )
 
 
-def train_dropout_net(resume=None):
-    """100 images in batches of 16 (7 per epoch, the last one short), the step size cut every
-    two epochs; the weights at steps 0, 10 and 30."""
+class Jittered(torch.utils.data.Dataset):
+    """Images with random noise added on each read: a random transform, like an ImageNet crop."""
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.images[i] + 0.1 * torch.randn_like(self.images[i]), self.labels[i]
+
+
+def train_dropout_net(resume=None, workers=0):
+    """100 images, jittered on each read, in batches of 16 (7 per epoch, the last one short),
+    the step size cut every two epochs; the weights at steps 0, 10 and 30."""
     torch.manual_seed(0)
-    data = torch.utils.data.TensorDataset(torch.randn(100, 1, 4, 4), torch.randint(0, 3, (100,)))
-    settings = TrainSettings(lr=0.1, momentum=0.9, batch_size=16, seed=3, lr_step_epochs=2)
+    data = Jittered(torch.randn(100, 1, 4, 4), torch.randint(0, 3, (100,)))
+    settings = TrainSettings(
+        lr=0.1, momentum=0.9, batch_size=16, seed=3, lr_step_epochs=2, workers=workers
+    )
     saved = {}
 
     def save(model, step):
@@ -108,22 +123,25 @@ class StopAt(ResumeState):
 
 
 @pytest.mark.parametrize(
-    ("stop_at", "stopped_at"),
-    [(3, 3), (7, 8), (12, 12)],
-    ids=["mid-epoch", "epoch-end", "second-epoch"],
+    ("stop_at", "stopped_at", "workers"),
+    [(3, 3, 0), (7, 8, 0), (12, 12, 0), (12, 12, 2)],
+    ids=["mid-epoch", "epoch-end", "second-epoch", "two-workers"],
 )
-def test_a_stopped_training_resumes_to_the_same_steps(tmp_path, stop_at, stopped_at, caplog):
+def test_a_stopped_training_resumes_to_the_same_steps(
+    tmp_path, stop_at, stopped_at, workers, caplog
+):
     """Stopped at a step (its state written at every step but an epoch's last, so a stop due
     at the end of the first epoch comes one step later), then run again with a fresh network:
     the same weights at every saved step and the same table as never stopping, bit for bit
-    (the order of the batches, dropout's draws, the momentum and the step-size schedule all
-    carried over)."""
-    uninterrupted, table = train_dropout_net()
+    (the order of the batches, each image's random transform, in the main process or in
+    loader workers, dropout's draws, the momentum and the step-size schedule all carried
+    over)."""
+    uninterrupted, table = train_dropout_net(workers=workers)
     with pytest.raises(TrainingStopped, match=f"stopped at step {stopped_at} of 30"):
-        train_dropout_net(StopAt(tmp_path / "state", stop_at))
+        train_dropout_net(StopAt(tmp_path / "state", stop_at), workers=workers)
     with caplog.at_level(logging.INFO):
         resumed, resumed_table = train_dropout_net(
-            ResumeState(tmp_path / "state", key="job", every_seconds=1e9)
+            ResumeState(tmp_path / "state", key="job", every_seconds=1e9), workers=workers
         )
     assert f"resumed at step {stopped_at}" in caplog.text
     assert sorted(resumed) == [step for step in (10, 30) if step > stopped_at]
@@ -154,3 +172,19 @@ def test_the_deadline_is_the_time_limit_less_the_margin_under_slurm_only():
     assert deadline(60, 600, environ={}, now=lambda: 100.0) is None
     assert deadline(None, 600, environ={"SLURM_JOB_ID": "7"}, now=lambda: 100.0) is None
     assert deadline(60, 600, environ={"SLURM_JOB_ID": "7"}, now=lambda: 100.0) == 3100.0
+
+
+def test_an_images_random_transform_depends_on_its_epoch_and_index_alone():
+    """The same (epoch, index) reads the same jitter whatever was drawn before; another epoch
+    reads another; the process's generator is left as it was."""
+    from invertibility.methods.training import EpochKeyed
+
+    keyed = EpochKeyed(Jittered(torch.zeros(5, 1, 2, 2), torch.zeros(5)), seed=7)
+    first = keyed[(0, 3)][0]
+    torch.rand(10)  # draws in between change nothing
+    assert torch.equal(keyed[(0, 3)][0], first)
+    assert not torch.equal(keyed[(1, 3)][0], first)
+    assert not torch.equal(keyed[(0, 2)][0], first)
+    state = torch.get_rng_state()
+    keyed[(4, 4)]
+    assert torch.equal(torch.get_rng_state(), state)

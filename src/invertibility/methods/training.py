@@ -57,13 +57,36 @@ TRAINING_COLUMNS = {
 
 class ResumableSampler(RandomSampler):
     """The DataLoader's shuffling (the same draws from its generator, so the same order), able
-    to start an epoch part-way: ``skip`` indices are passed over, not loaded."""
+    to start an epoch part-way: ``skip`` indices are passed over, not loaded. It yields
+    ``(epoch, index)`` keys for :class:`EpochKeyed`."""
 
     skip = 0
+    epoch = 0
 
     def __iter__(self):
         skip, self.skip = self.skip, 0
-        return itertools.islice(super().__iter__(), skip, None)
+        return ((self.epoch, i) for i in itertools.islice(super().__iter__(), skip, None))
+
+
+class EpochKeyed(Dataset):
+    """``dataset`` read by ``(epoch, index)`` keys, each image's random transforms (an ImageNet
+    crop and flip) drawn from a generator seeded by (seed, epoch, index) alone: the same draws
+    whichever worker loads it and after a resume part-way through an epoch (a worker's own
+    stream would not repeat). The process's own generator is left as it was."""
+
+    def __init__(self, dataset: Dataset, seed: int):
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        epoch, index = key
+        with torch.random.fork_rng(devices=[]):
+            # the CPU generator keeps 32 bits of a seed: distinct for every (epoch, index) of a
+            # run with fewer than 2**21 images (ImageNet's 1.28 M) and 2**11 epochs
+            torch.manual_seed((self.seed * 2_654_435_761 + epoch * 2**21 + index) % 2**32)
+            return self.dataset[index]
 
 
 def train(
@@ -96,7 +119,7 @@ def train(
     generator = torch.Generator().manual_seed(settings.seed)
     sampler = ResumableSampler(dataset, generator=generator)
     loader = DataLoader(
-        dataset,
+        EpochKeyed(dataset, settings.seed),
         batch_size=settings.batch_size,
         sampler=sampler,
         generator=generator,  # the workers' base seed, drawn from it each epoch
@@ -137,6 +160,7 @@ def train(
     bar = tqdm(total=last_step, initial=step, desc="train", disable=not progress, mininterval=2)
     while step < last_step:
         epoch_generator = generator.get_state()  # the epoch's order is drawn from here
+        sampler.epoch = epoch
         for iteration, (images, labels) in enumerate(loader, start=done + 1):
             images, labels = images.to(device), labels.to(device)
             optimizer.zero_grad(set_to_none=True)
