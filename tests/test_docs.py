@@ -52,6 +52,9 @@ def test_the_readme_opens_with_the_two_commands():
     block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
     assert "bash scripts/setup.sh && .venv/bin/snakemake --cores 2" in block
     assert ".venv/bin/python -m pytest -q" in block
+    # the smoke run is the tests' own tiny config, in a folder git ignores
+    assert "--configfile config/test.yaml --directory smoke" in block
+    assert "smoke/" in (ROOT / ".gitignore").read_text().split()
     assert (ROOT / "scripts" / "setup.sh").is_file()
 
 
