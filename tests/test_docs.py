@@ -23,6 +23,7 @@ TOP = (
 )
 DOCUMENTS = [
     ROOT / "README.md",
+    ROOT / "CHANGELOG.md",
     *sorted((ROOT / "docs").glob("*.md")),
     *(ROOT / folder / "README.md" for folder in ("bench", "studies", "tools", "scripts")),
 ]
