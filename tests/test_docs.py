@@ -195,3 +195,12 @@ def test_the_gallery_shows_every_figure_with_its_caption(config):
         if config == "config.yaml":
             assert f"(gallery/{name}.png)" in gallery, name
             assert (ROOT / "docs" / "gallery" / f"{name}.png").is_file(), name
+
+
+def test_the_version_is_one_in_pyproject_citation_and_changelog():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f'version: "{version}"' in (ROOT / "CITATION.cff").read_text()
+    newest = re.search(r"^## (\S+):", (ROOT / "CHANGELOG.md").read_text(), re.M).group(1)
+    assert newest == version
