@@ -57,36 +57,38 @@ TRAINING_COLUMNS = {
 
 class ResumableSampler(RandomSampler):
     """The DataLoader's shuffling (the same draws from its generator, so the same order), able
-    to start an epoch part-way: ``skip`` indices are passed over, not loaded. It yields
-    ``(epoch, index)`` keys for :class:`EpochKeyed`."""
+    to start an epoch part-way: ``skip`` indices are passed over, not loaded."""
 
     skip = 0
-    epoch = 0
 
     def __iter__(self):
         skip, self.skip = self.skip, 0
-        return ((self.epoch, i) for i in itertools.islice(super().__iter__(), skip, None))
+        return itertools.islice(super().__iter__(), skip, None)
 
 
-class EpochKeyed(Dataset):
-    """``dataset`` read by ``(epoch, index)`` keys, each image's random transforms (an ImageNet
-    crop and flip) drawn from a generator seeded by (seed, epoch, index) alone: the same draws
-    whichever worker loads it and after a resume part-way through an epoch (a worker's own
-    stream would not repeat). The process's own generator is left as it was."""
+class EpochSeeded(Dataset):
+    """A dataset whose images get random transforms (an ImageNet crop and flip, its
+    ``random_transforms`` true), each image's drawn from a generator seeded by (seed, epoch,
+    index) alone: the same draws whichever loader worker reads it and after a resume part-way
+    through an epoch (a worker's own stream would not repeat). The process's own generator is
+    left as it was. ``epoch`` is set before each epoch's loader starts its workers."""
 
     def __init__(self, dataset: Dataset, seed: int):
-        self.dataset, self.seed = dataset, seed
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, key):
-        epoch, index = key
+    def __getitem__(self, index: int):
         with torch.random.fork_rng(devices=[]):
             # the CPU generator keeps 32 bits of a seed: distinct for every (epoch, index) of a
             # run with fewer than 2**21 images (ImageNet's 1.28 M) and 2**11 epochs
-            torch.manual_seed((self.seed * 2_654_435_761 + epoch * 2**21 + index) % 2**32)
+            torch.manual_seed((self.seed * 2_654_435_761 + self.epoch * 2**21 + index) % 2**32)
             return self.dataset[index]
+
+
+def _random_transforms(dataset: Dataset) -> bool:
+    return bool(getattr(dataset, "random_transforms", False))
 
 
 def train(
@@ -118,8 +120,10 @@ def train(
     model.to(device).train()
     generator = torch.Generator().manual_seed(settings.seed)
     sampler = ResumableSampler(dataset, generator=generator)
+    # only a dataset with random transforms pays for seeding each image (a fork of the generator)
+    seeded = EpochSeeded(dataset, settings.seed) if _random_transforms(dataset) else None
     loader = DataLoader(
-        EpochKeyed(dataset, settings.seed),
+        seeded or dataset,
         batch_size=settings.batch_size,
         sampler=sampler,
         generator=generator,  # the workers' base seed, drawn from it each epoch
@@ -160,7 +164,8 @@ def train(
     bar = tqdm(total=last_step, initial=step, desc="train", disable=not progress, mininterval=2)
     while step < last_step:
         epoch_generator = generator.get_state()  # the epoch's order is drawn from here
-        sampler.epoch = epoch
+        if seeded is not None:
+            seeded.epoch = epoch
         for iteration, (images, labels) in enumerate(loader, start=done + 1):
             images, labels = images.to(device), labels.to(device)
             optimizer.zero_grad(set_to_none=True)

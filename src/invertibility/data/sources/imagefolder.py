@@ -69,6 +69,7 @@ def class_names(root: str, key: str) -> list[str]:
 
 def training_set(spec: dict):
     dataset = image_folder(spec["root"], spec, train=True, key="root")
+    dataset.random_transforms = bool(spec.get("augment", False))  # seeded per image in training
     if len(dataset) != spec["train_size"]:
         raise DataError(
             f"train_size: the config says {spec['train_size']} images but {spec['root']!r} holds "
