@@ -5,6 +5,8 @@ rule diagnostics:
     input:
         images=paths.images("{model}"),
         checkpoints=paths.checkpoint_dir("{model}", "{seed}"),
+        # measured by training, where the whole network is at hand at every saved step
+        gradients=paths.checkpoint_gradients("{model}", "{seed}"),
     output:
         weights=paths.diagnostics("{model}", "{seed}", "weights"),
         similarity=paths.diagnostics("{model}", "{seed}", "similarity"),

@@ -8,6 +8,7 @@ rule train:
         table=paths.training_table("{model}", "{seed}"),
         accuracy=paths.checkpoint_accuracy("{model}", "{seed}"),
         blocks=paths.block_diagnostics("{model}", "{seed}"),
+        gradients=paths.checkpoint_gradients("{model}", "{seed}"),
     log:
         paths.log("train", model="{model}", seed="seed{seed}"),
     benchmark:

@@ -39,6 +39,7 @@ def seed_run(tmp_path_factory):
             "train.parquet",
             "accuracy.parquet",
             "blocks.parquet",
+            "gradients.parquet",
             progress=False,
         )
         spec = plan.experiments["augmentation"].spec(SEED)

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from invertibility.jobs.diagnostics_job import grad_ratios_below
 from invertibility.methods.block_probe import BlockProbe, diagnostic_blocks
+from invertibility.methods.grad_ratio import grad_ratios_below
 from invertibility.methods.redundancy import frame_potential, gram_squared_norm
 from invertibility.methods.similarity import (
     debiased_linear_cka,

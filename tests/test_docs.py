@@ -115,7 +115,7 @@ def documented_tables():
     from invertibility.analysis.claims import CLAIM_COLUMNS, sensitivity
     from invertibility.analysis.retention import WINDOW_COLUMNS
     from invertibility.analysis.seed_plan import PLAN_COLUMNS
-    from invertibility.jobs import augmentation_job, diagnostics_job, judge_job
+    from invertibility.jobs import augmentation_job, diagnostics_job, judge_job, train_job
     from invertibility.methods import block_probe, distances, training, window_retention
 
     return {
@@ -129,6 +129,7 @@ def documented_tables():
         "seed_plan": PLAN_COLUMNS,
         "training": training.TRAINING_COLUMNS,
         "blocks": block_probe.BLOCK_COLUMNS,
+        "gradients": train_job.GRADIENT_COLUMNS,
         "weights": diagnostics_job.WEIGHT_COLUMNS,
         "similarity": diagnostics_job.SIMILARITY_COLUMNS,
         "judged": judge_job.JUDGED_COLUMNS,

@@ -443,18 +443,30 @@ def test_resolving_is_one_pure_step_and_the_checks_only_read(test_config, monkey
     assert snapshot["resolved"] == snapshot["before checks"]
 
 
-def test_the_checkpoint_budget_counts_each_models_schedule_and_tensors(test_config):
-    """Per trained model: its schedule's length, and one checkpoint's bytes equal to the float32
-    bytes of every tensor a real (initialized) network of that entry holds."""
+def test_the_checkpoint_budget_counts_each_models_schedule_and_tensors(test_config, tmp_path):
+    """Per trained model: its schedule's length and whole steps, a whole checkpoint's bytes
+    equal to the float32 bytes of every tensor a real (initialized) network holds, and a
+    layers-only one's equal to the file a training writes at such a step (its tensors' bytes)."""
+    from safetensors.torch import load_file
+
+    from invertibility.nets.checkpoints import save_checkpoint
     from invertibility.nets.models import build_model
+    from invertibility.nets.scope import tensors_for
     from invertibility.planning.checkpoint_budget import checkpoint_budget
 
     plan = Plan(test_config)
     table = checkpoint_budget(plan).set_index("model")
     assert set(table.index) == {m for m in plan.models if plan.models[m]["seeds"]}
     for model, row in table.iterrows():
-        state = build_model(**plan.network_spec(model)).state_dict()
-        assert row["mb_per_checkpoint"] * 1e6 == 4 * sum(t.numel() for t in state.values())
+        network = plan.network_spec(model)
+        net = build_model(**network)
+        assert row["mb_whole"] * 1e6 == 4 * sum(t.numel() for t in net.state_dict().values())
+        layers = list(plan.models[model]["layers"].values())
+        save_checkpoint(net, tmp_path / "layers.safetensors", {}, tensors_for(network, layers))
+        saved = load_file(tmp_path / "layers.safetensors")
+        assert row["mb_layers"] * 1e6 == 4 * sum(t.numel() for t in saved.values())
         assert row["checkpoints_per_seed"] == len(plan.schedule(model))
-        expected = row["seeds"] * row["checkpoints_per_seed"] * row["mb_per_checkpoint"] / 1e3
+        assert row["whole_per_seed"] == len(plan.models[model]["whole_steps"]) == 1
+        layers_only = row["checkpoints_per_seed"] - 1
+        expected = row["seeds"] * (row["mb_whole"] + layers_only * row["mb_layers"]) / 1e3
         assert row["gb_all_seeds"] == pytest.approx(expected)

@@ -88,8 +88,14 @@ def train_mlp(tmp_path, name, seed):
     ]
     accuracy = tmp_path / f"{name}_checkpoints.parquet"
     blocks = tmp_path / f"{name}_blocks.parquet"
+    gradients = str(tmp_path / f"{name}_gradients.parquet")
     run_training(
-        spec, str(tmp_path / f"{name}.parquet"), str(accuracy), str(blocks), progress=False
+        spec,
+        str(tmp_path / f"{name}.parquet"),
+        str(accuracy),
+        str(blocks),
+        gradients,
+        progress=False,
     )
     first = Path(spec["schedule"][0][2])
     table = pd.read_parquet(tmp_path / f"{name}.parquet")
@@ -125,6 +131,7 @@ def training_arguments(tmp_path, name, state=None):
         "table": str(folder / "training.parquet"),
         "accuracy_table": str(folder / "accuracy.parquet"),
         "blocks_table": str(folder / "blocks.parquet"),
+        "gradients_table": str(folder / "gradients.parquet"),
         "state": state and str(folder / state),
         "code": "code v1",
         "state_every_s": 0,
@@ -170,7 +177,7 @@ def test_a_killed_training_resumes_to_the_same_outputs(tmp_path, caplog):
         assert ours.keys() == theirs.keys()
         for name in ours:
             assert torch.equal(ours[name], theirs[name]), name
-    for table in ("table", "accuracy_table", "blocks_table"):
+    for table in ("table", "accuracy_table", "blocks_table", "gradients_table"):
         pd.testing.assert_frame_equal(
             pd.read_parquet(arguments[table]), pd.read_parquet(reference[table])
         )

@@ -5,8 +5,9 @@
 Config files merge in order, as Snakemake's --configfile does (default: config/paper.yaml, whose
 ImageNet folders may be placeholders: an image folder that does not exist is replaced by an empty
 tree of the config's class count, as planning reads folder names only). Per model: its seeds, the
-checkpoints each training saves (the schedule), one checkpoint's size (every tensor of the
-network, float32) and the disk per seed and in all (invertibility.planning.checkpoint_budget).
+checkpoints each training saves (the schedule) and how many of them whole, the size of a whole
+checkpoint and of one that holds its layers' tensors alone (float32), and the disk per seed and
+in all (invertibility.planning.checkpoint_budget).
 """
 
 import argparse

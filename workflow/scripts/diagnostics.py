@@ -11,6 +11,7 @@ def main(smk):
         "diagnostics",
         spec=json.loads(smk.params.spec),
         images_path=smk.input.images,
+        gradients_path=smk.input.gradients,
         outputs={"weights": smk.output.weights, "similarity": smk.output.similarity},
         threads=smk.threads,
         jobs_per_gpu=smk.resources.jobs_per_gpu,

@@ -13,6 +13,7 @@ def main(smk):
         table=smk.output.table,
         accuracy_table=smk.output.accuracy,
         blocks_table=smk.output.blocks,
+        gradients_table=smk.output.gradients,
         state=smk.params.state,
         code=smk.params.code,
         state_every_s=smk.resources.state_every_s,

@@ -24,6 +24,11 @@ def checkpoint_accuracy(model: str, seed) -> str:
     return f"{RESULTS}/tables/training/{model}/seed{seed}_checkpoints.parquet"
 
 
+def checkpoint_gradients(model: str, seed) -> str:
+    """The gradient-norm ratio below each declared layer at every saved checkpoint."""
+    return f"{RESULTS}/tables/training/{model}/seed{seed}_gradients.parquet"
+
+
 def block_diagnostics(model: str, seed) -> str:
     """Per-block gradient-norm ratios, feature norms and residual steps during training."""
     return f"{RESULTS}/tables/training/{model}/seed{seed}_blocks.parquet"

@@ -90,7 +90,13 @@ def normal_outcome(net: torch.nn.Module, split: Split, steps: int) -> pd.DataFra
 def check_start(spec: dict, trajectories: dict) -> None:
     """Log whether the state at t0 equals the train rule's checkpoint there (bitwise on one
     machine; another processor trains to other bits)."""
-    saved = load_state(spec["checkpoint_t0"])
+    names = [
+        name
+        for trajectory in trajectories.values()
+        for part in (trajectory.lower, trajectory.head)
+        for name in part.state_dict()
+    ]
+    saved = load_state(spec["checkpoint_t0"], names, "the experiment's start at t0")
     differences = []
     for trajectory in trajectories.values():
         for part in (trajectory.lower, trajectory.head):

@@ -6,16 +6,17 @@
   layer's own parameters and of every parameter up to it;
 * ``similarity``: per inverted (layer, t, tp > t), how the layer's representation of the held-out
   pool moved (CKA, biased and debiased; cosine, norm and relative distance), the weight drift
-  ``D_l`` and the gradient-norm ratio below the layer, ``||dL/dx|| / ||dL/dr_l||`` measured end
-  to end in one backward pass (cross-entropy on the first ``GRAD_IMAGES`` held-out images,
-  Frobenius norms over that batch), averaged over the saved checkpoints from ``t`` to ``tp``.
-  Measured end to end, it includes everything between the input and ``r_l`` (ReLUs and pools
-  between blocks too), which a product of per-block ratios misses.
+  ``D_l`` and the gradient-norm ratio below the layer (:mod:`invertibility.methods.grad_ratio`,
+  measured by the training job at each saved step) averaged over the saved checkpoints from
+  ``t`` to ``tp``.
+
+Every network is read for the job's layers alone (a checkpoint may hold no more).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -56,41 +57,23 @@ SIMILARITY_COLUMNS = {
 }
 
 
-GRAD_IMAGES = 128  # held-out images in the batch whose gradients give grad_ratio_below
+def mean_ratio(path: str, spec: dict, index_of: dict) -> Callable[[str, str, str], float]:
+    """``ratio_over(layer, t, tp)``: the training's gradient ratio below ``layer`` averaged
+    over its saved steps from ``t`` to ``tp`` (a clear error when the table lacks one)."""
+    table = pd.read_parquet(path)
+    ratio = {(row.layer, row.step): row.grad_ratio_below for row in table.itertuples()}
 
+    def ratio_over(layer: str, t: str, tp: str) -> float:
+        steps = [s for s, index in spec["schedule"] if index_of[t] <= index <= index_of[tp]]
+        absent = [s for s in steps if (layer, s) not in ratio]
+        if absent:
+            raise ValueError(
+                f"{path} has no gradient ratio for layer {layer!r} at step(s) "
+                f"{', '.join(absent)}; delete the training's checkpoint folder and rerun"
+            )
+        return float(np.mean([ratio[layer, s] for s in steps]))
 
-def grad_ratios_below(
-    net: torch.nn.Module, modules: list[str], images: torch.Tensor, labels: torch.Tensor
-) -> dict[str, float]:
-    """``||dL/dx|| / ||dL/dr_l||`` for each of ``modules`` on the batch ``images``, ``L`` the
-    mean cross-entropy, all from one backward pass: the gradient at the input over the gradient
-    at each module's output (one pass per checkpoint instead of one per layer; each layer's
-    ratio is the arithmetic of a pass that asked for that layer alone)."""
-    modules = list(dict.fromkeys(modules))  # two display names may share a module
-    captured: dict[str, torch.Tensor] = {}
-
-    def keep(module: str):
-        def hook(_module, _inputs, output):
-            captured[module] = output
-            return output.clone()  # a following in-place ReLU must not overwrite r_l
-
-        return hook
-
-    handles = [get_module(net, m).register_forward_hook(keep(m)) for m in modules]
-    try:
-        x = images.clone().requires_grad_(True)
-        with torch.enable_grad():
-            loss = torch.nn.functional.cross_entropy(net(x), labels)
-            grad_x, *grad_r = torch.autograd.grad(loss, [x, *(captured[m] for m in modules)])
-    finally:
-        for handle in handles:
-            handle.remove()
-    numerator = float(grad_x.norm())
-    ratios = {}
-    for module, grad in zip(modules, grad_r, strict=True):
-        denominator = float(grad.norm())
-        ratios[module] = numerator / denominator if denominator > 0 else float("nan")
-    return ratios
+    return ratio_over
 
 
 @torch.no_grad()
@@ -104,6 +87,7 @@ def pool_representation(
 def run_diagnostics(
     spec: dict,
     images_path: str,
+    gradients_path: str,
     outputs: dict[str, str],
     threads: int = 1,
     jobs_per_gpu: int = 1,
@@ -111,18 +95,21 @@ def run_diagnostics(
     device = start_job(threads, spec["device"], jobs_per_gpu)
     prepared = image_sets.load(images_path, spec["images_fingerprint"])
     pool = prepared.pool
-    batch = pool[:GRAD_IMAGES].to(device), prepared.pool_labels[:GRAD_IMAGES].to(device)
     layers = spec["layers"]  # display name -> module path
+    modules = list(dict.fromkeys(layers.values()))
     networks: dict[str, torch.nn.Module] = {}
+
+    def read(step: str) -> torch.nn.Module:
+        return load_network(spec["network"], spec["checkpoints"][step], layers=modules)
 
     def network(step: str) -> torch.nn.Module:
         if step not in networks:
-            networks[step] = load_network(spec["network"], spec["checkpoints"][step]).to(device)
+            networks[step] = read(step).to(device)
         return networks[step]
 
     weights, previous = [], None
     for step, index in spec["schedule"]:  # one network in memory at a time (and the last's)
-        net = load_network(spec["network"], spec["checkpoints"][step])
+        net = read(step)
         for layer, module in layers.items():
             weight = getattr(get_module(net, module), "weight", None)
             row = {
@@ -145,12 +132,7 @@ def run_diagnostics(
         previous = net
 
     index_of = dict(spec["schedule"])
-    ratios: dict[str, dict[str, float]] = {}  # gradient ratio by saved step, then module
-
-    def ratio_at(module: str, step: str) -> float:
-        if step not in ratios:  # every layer of the job at once: one backward pass
-            ratios[step] = grad_ratios_below(network(step), list(layers.values()), *batch)
-        return ratios[step][module]
+    ratio_over = mean_ratio(gradients_path, spec, index_of)
 
     similarity = []
     for layer, pairs in itertools.groupby(sorted(spec["pairs"]), key=lambda pair: pair[0]):
@@ -172,15 +154,7 @@ def run_diagnostics(
                     "p": index_of[tp] - index_of[t],
                     **representation_change(represented[t], represented[tp], (grams[t], grams[tp])),
                     "drift": weight_drift(network(t), network(tp), module),
-                    "grad_ratio_below": float(
-                        np.mean(
-                            [
-                                ratio_at(module, step)
-                                for step, index in spec["schedule"]
-                                if index_of[t] <= index <= index_of[tp]
-                            ]
-                        )
-                    ),
+                    "grad_ratio_below": ratio_over(layer, t, tp),
                 }
             )
 

@@ -25,7 +25,8 @@ def run_norm_distances(
 
     @torch.no_grad()
     def representation(step: str, which: str) -> torch.Tensor:
-        tap = Tap(load_network(spec["network"], path_of[step]).to(device), spec["module"])
+        network = load_network(spec["network"], path_of[step], layers=[spec["module"]])
+        tap = Tap(network.to(device), spec["module"])
         return torch.cat([tap(chunk.to(device)).cpu() for chunk in inputs[which].split(128)])
 
     table = norm_distances(

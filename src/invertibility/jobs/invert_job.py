@@ -131,7 +131,8 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
     # of five steps, four of them with a network, peaked at 3.8 GB with all six read at once)
     first = spec["targets"][0]["checkpoints"]
     mode = settings.network_mode
-    function = load_network(spec["network"], first["t"], mode)
+    layer = [spec["module"]]  # the function and targets are read up to the layer alone
+    function = load_network(spec["network"], first["t"], mode, layer)
     layout = weight_layout(function, spec["module"])
     function = function.to(device, memory_format=layout)
 
@@ -142,7 +143,7 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
         network = None  # the other-image control has no network of its own
         if "target" in entry["checkpoints"]:
             # read apart from the function even when it is the same checkpoint (tp = t)
-            network = load_network(spec["network"], entry["checkpoints"]["target"], mode)
+            network = load_network(spec["network"], entry["checkpoints"]["target"], mode, layer)
             network = network.to(device, memory_format=layout)
         steps.append(targets_of(entry, images, x, function, forward, network, spec, device))
         del network

@@ -61,6 +61,12 @@ def check(config: dict) -> None:
             f"{where}.t0: {entry['t0']} is not on models.{model}'s checkpoint schedule "
             f"({', '.join(spec['schedule'])}); add it to its checkpoints"
         )
+    if entry["t0"] not in spec["whole_steps"]:
+        raise ConfigError(
+            f"{where}.t0: the experiment starts from the whole network at {entry['t0']}, but "
+            f"models.{model} saves only its layers' tensors there; add '{entry['t0']}' to "
+            f"models.{model}.whole (this retrains {model})"
+        )
     names = set(entry["windows"])
     for name, window in entry["windows"].items():
         at = f"{where}.windows.{name}"

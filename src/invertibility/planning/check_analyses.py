@@ -115,7 +115,7 @@ class AnalysesChecks(GridChecks):
                     f"{where}.seed: model {judge['model']!r} is not trained with seed "
                     f"{judge['seed']} (its seeds: {spec['seeds']})"
                 )
-            self.on_schedule(judge["model"], judge["step"], f"{where}.step")
+            self.saved_whole(judge["model"], judge["step"], f"{where}.step")
 
     def check_claim_kind(self, i: int, claim: dict) -> None:
         """The keys each kind needs and its own check (the schema cannot tie keys to a kind)."""

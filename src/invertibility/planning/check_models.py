@@ -66,6 +66,8 @@ class ModelChecks:
                     f"one forward pass of {entry['architecture']!r}, so it has no single output "
                     f"to invert; name the module it feeds or the block that holds it"
                 )
+        for i, label in enumerate(entry.get("whole", [])):
+            self.on_schedule(name, label, f"{where}.whole[{i}]")
         for photo in entry["images"].get("photos", []):
             if photo not in PHOTOS:
                 raise ConfigError(
@@ -136,6 +138,17 @@ class ModelChecks:
             f"(models.{model}.checkpoints); nearest scheduled steps: {', '.join(nearest)}. Add it "
             f"to the schedule (this retrains {model}) or use a scheduled step"
         )
+
+    def saved_whole(self, model: str, label: str, where: str) -> None:
+        """``label`` is a step whose checkpoint ``model`` saves whole (a reader needs every
+        tensor there, not only its layers')."""
+        self.on_schedule(model, label, where)
+        if label not in self.models[model]["whole_steps"]:
+            raise ConfigError(
+                f"{where}: step {label} of model {model!r} is read whole (every tensor of the "
+                f"network), but its checkpoint there holds only the tensors of its layers; add "
+                f"'{label}' to models.{model}.whole (this retrains {model})"
+            )
 
     def known_model(self, model: str, where: str) -> None:
         if model not in self.models:

@@ -119,6 +119,8 @@ def _resolve_model(name: str, model: dict, datasets_config: dict) -> None:
     model["schedule"], model["classifier_step"] = checkpoint_schedule(
         model["checkpoints"], per_epoch, train["epochs"], classifier, f"{where}.checkpoints"
     )
+    # the steps saved whole; the others hold the declared layers' tensors alone
+    model["whole_steps"] = list(dict.fromkeys([model["classifier_step"], *model.get("whole", [])]))
 
 
 def _expand(entry: dict, t_key: str, tps_key: str, model: dict, where: str) -> None:

@@ -26,6 +26,10 @@ class TrainingJobs:
                 (s, plan.step_index(model, s), paths.checkpoint(model, seed, s))
                 for s in plan.schedule(model)
             ],
+            # what each checkpoint holds: the whole network at these steps, at the others the
+            # tensors its layers depend on (whose gradient ratios training measures, too)
+            "layers": plan.models[model]["layers"],
+            "whole_steps": plan.models[model]["whole_steps"],
             "iterations_per_epoch": plan.per_epoch(model),
             "last_step": last,
             "device": plan.config["device"],

@@ -28,6 +28,7 @@ STEP_KEYS = (
     "until",
     "from",
     "step",
+    "whole",
 )
 
 
