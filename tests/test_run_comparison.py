@@ -1,7 +1,14 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from invertibility.analysis.run_comparison import claims_differences, inversion_differences
+from invertibility.analysis.run_comparison import (
+    checkpoint_differences,
+    claims_differences,
+    figure_differences,
+    inversion_differences,
+    table_differences,
+)
 from invertibility.core.inversion_io import save_inversion
 
 METRICS = {
@@ -62,3 +69,38 @@ def test_claims_differences_list_a_number_moved_at_the_decimals_or_a_verdict_cha
     assert len(claims_differences(claims(0.5, "supported"), claims(0.5, "open"), 3)) == 1
     other = claims(0.5, "open").assign(claim="c2")
     assert set(claims_differences(claims(0.5, "open"), other, 3)["claim"]) == {"c1", "c2"}
+
+
+def test_tables_figures_and_checkpoints_are_compared_by_content(tmp_path):
+    """A table column that moved, a table in one run only, a figure with one pixel changed, and
+    a checkpoint that holds fewer tensors in the second run (compared on those it holds)."""
+    import torch
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    for run, moved, pixel in (("a", 0.0, 0), ("b", 1e-3, 255)):
+        tables = tmp_path / run / "results" / "tables"
+        tables.mkdir(parents=True)
+        frame = pd.DataFrame({"x": [1.0, np.nan], "name": ["u", "v"], "n": [1, 2]})
+        frame.loc[0, "x"] += moved
+        frame.to_parquet(tables / "t.parquet")
+        frame.to_csv(tables / "claims.csv", index=False)
+        if run == "b":
+            frame.to_parquet(tables / "new.parquet")
+        figures = tmp_path / run / "results" / "figures"
+        figures.mkdir(parents=True)
+        image = np.zeros((4, 4, 3), dtype=np.uint8)
+        image[0, 0, 0] = pixel
+        Image.fromarray(image).save(figures / "f.png")
+        checkpoints = tmp_path / run / "results" / "checkpoints"
+        checkpoints.mkdir(parents=True)
+        state = {"a": torch.ones(2), "b": torch.zeros(3)}
+        save_file(state if run == "a" else {"a": torch.ones(2)}, checkpoints / "0_1.safetensors")
+    tables = table_differences(tmp_path / "a", tmp_path / "b")
+    parquet = tables[tables["file"] == "t.parquet"].set_index("key")["largest"]
+    assert parquet["x"] == pytest.approx(1e-3) and parquet["name"] == 0 and parquet["n"] == 0
+    assert tables.loc[tables["key"] == "missing", "file"].tolist() == ["new.parquet"]
+    figures = figure_differences(tmp_path / "a", tmp_path / "b")
+    assert figures["largest"].tolist() == [1]
+    checkpoints = checkpoint_differences(tmp_path / "a", tmp_path / "b").set_index("key")
+    assert checkpoints.loc["a", "largest"] == 0 and checkpoints.loc["absent", "largest"] == 1

@@ -1,7 +1,9 @@
 """How far two runs of the same config are apart, output by output: every inversion file key by
-key, and the claims table to a given number of decimals. For a change meant to leave every
-output as it was within floating-point tolerance (a faster inner loop, another kernel), where
-:mod:`~.stability` asks how far a verdict moves when the arithmetic is ordered differently."""
+key, every table column by column, every figure pixel by pixel, the tensors two runs'
+checkpoints both hold, and the claims table to a given number of decimals. For a change meant
+to leave every output as it was (a faster inner loop, another kernel, smaller checkpoints),
+where :mod:`~.stability` asks how far a verdict moves when the arithmetic is ordered
+differently."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ..core import paths
 from ..core.inversion_io import largest_differences, load_inversion
 
 INVERSION_COLUMNS = ["file", "key", "largest", "scale", "relative"]
+TABLE_SUFFIXES = (".parquet", ".csv")
 CLAIM_NUMBERS = ["value", "low", "high", "p_value", "p_adjusted"]
 
 
@@ -24,15 +27,84 @@ def inversion_differences(first: Path, second: Path) -> pd.DataFrame:
     entries of any other key), ``scale`` the largest magnitude of a float key in the first run's
     file and ``relative`` their ratio. A file that only one run has is one row with key
     ``missing``."""
-    roots = [Path(run) / paths.RESULTS / "inversions" for run in (first, second)]
-    names = [{p.relative_to(root) for p in root.rglob("*.npz")} for root in roots]
-    rows = [(str(name), "missing", np.inf, np.nan, np.inf) for name in names[0] ^ names[1]]
-    for name in sorted(names[0] & names[1]):
+    roots, names, rows = _files(first, second, "inversions", (".npz",))
+    for name in names:
         ours, theirs = (load_inversion(str(root / name)) for root in roots)
         for key, largest in largest_differences(ours, theirs).items():
-            scale = magnitude(ours[key])
-            relative = largest / scale if scale > 0 else (0.0 if largest == 0 else np.inf)
-            rows.append((str(name), key, largest, scale, relative))
+            rows.append(_row(name, key, largest, ours[key]))
+    return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
+
+
+def _files(first: Path, second: Path, folder: str, suffixes: tuple[str, ...]):
+    """The files under ``results/{folder}`` of both runs (relative names), and one ``missing``
+    row per file that only one run has."""
+    roots = [Path(run) / paths.RESULTS / folder for run in (first, second)]
+    names = [
+        {p.relative_to(root) for p in root.rglob("*") if p.suffix in suffixes} for root in roots
+    ]
+    missing = [(str(name), "missing", np.inf, np.nan, np.inf) for name in names[0] ^ names[1]]
+    return roots, sorted(names[0] & names[1]), missing
+
+
+def _row(name, key: str, largest: float, reference) -> tuple:
+    scale = magnitude(reference)
+    relative = largest / scale if scale > 0 else (0.0 if largest == 0 else np.inf)
+    return (str(name), key, largest, scale, relative)
+
+
+def _largest(a: np.ndarray, b: np.ndarray) -> float:
+    """As :func:`~invertibility.core.inversion_io.largest_differences` does for one key."""
+    if a.shape != b.shape:
+        return float("inf")
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        if (np.isnan(a) != np.isnan(b)).any():
+            return float("inf")
+        return float(np.abs(np.nan_to_num(a) - np.nan_to_num(b)).max(initial=0.0))
+    return float((a != b).sum())
+
+
+def table_differences(first: Path, second: Path) -> pd.DataFrame:
+    """One row per (table, column) under ``results/tables`` (parquet and CSV), as
+    :func:`inversion_differences` gives per key: rows compared in the order written."""
+    roots, names, rows = _files(first, second, "tables", TABLE_SUFFIXES)
+    for name in names:
+        ours, theirs = (
+            pd.read_parquet(root / name) if name.suffix == ".parquet" else pd.read_csv(root / name)
+            for root in roots
+        )
+        for column in sorted(set(ours) | set(theirs)):
+            if column not in ours or column not in theirs:
+                rows.append((str(name), column, np.inf, np.nan, np.inf))
+                continue
+            a, b = (frame[column].to_numpy() for frame in (ours, theirs))
+            a, b = (x.astype(float) if x.dtype.kind in "biuf" else x.astype(str) for x in (a, b))
+            rows.append(_row(name, column, _largest(a, b), a))
+    return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
+
+
+def figure_differences(first: Path, second: Path) -> pd.DataFrame:
+    """One row per PNG figure: ``largest`` is the number of pixel values that differ."""
+    from PIL import Image
+
+    roots, names, rows = _files(first, second, "figures", (".png",))
+    for name in names:
+        a, b = (np.asarray(Image.open(root / name)) for root in roots)
+        rows.append((str(name), "pixels", _largest(a, b), np.nan, _largest(a, b)))
+    return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
+
+
+def checkpoint_differences(first: Path, second: Path) -> pd.DataFrame:
+    """One row per checkpoint and tensor the two runs both hold (a checkpoint may hold fewer
+    tensors in one run): the largest absolute difference; a tensor one run lacks is not
+    compared (the row ``absent`` counts them)."""
+    from safetensors.numpy import load_file
+
+    roots, names, rows = _files(first, second, "checkpoints", (".safetensors",))
+    for name in names:
+        ours, theirs = (load_file(str(root / name)) for root in roots)
+        for key in sorted(set(ours) & set(theirs)):
+            rows.append(_row(name, key, _largest(ours[key], theirs[key]), ours[key]))
+        rows.append((str(name), "absent", float(len(set(ours) ^ set(theirs))), np.nan, np.nan))
     return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
 
 
