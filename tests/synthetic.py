@@ -100,6 +100,7 @@ def invertibility(
         label_kept=pd.array(rng.random(n) < label_rate, dtype="boolean"),
         label_judge=pd.array([pd.NA] * n, dtype="Int64"),
         diverged=False,
+        final_lr=5.0,
         accuracy_t=0.9,
         accuracy_tp=0.9,
     )

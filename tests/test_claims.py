@@ -62,6 +62,7 @@ def synthetic_table(
                             "id_score": similarity,
                             "label_kept": similarity > 0.45,
                             "diverged": False,
+                            "final_lr": 5.0,
                             "accuracy_t": accuracy,
                             "accuracy_tp": accuracy,
                         }
@@ -352,6 +353,7 @@ def write_inversion(path, tp, p, diverged, labels=(0, 1, 2, -1)):
         "label_final": np.where(diverged, -1, np.array(labels)),
         "rank": np.where(diverged, np.nan, 0.0),
         "retried": np.array(diverged),
+        "final_lr": np.where(diverged, 0.5, 5.0),
     }
     save_inversion(str(path), settings, recon, originals, metrics, p, 1.0, 0.1)
     return str(path)
@@ -641,3 +643,21 @@ def test_a_pooled_claims_own_row_takes_the_familys_level_and_its_entries_the_exp
     claims = [{"claim": "norm", "kind": "norm_predicts"}, {"claim": "d", "kind": "distance"}]
     evaluate_claims(claims, frame, distances, similarity)
     assert seen == [ALPHA / 2, ALPHA, ALPHA]  # the pooled row, then the entries l1 and l2
+
+
+def test_the_tables_log_counts_the_retried_the_still_diverged_and_the_gated(tmp_path, caplog):
+    from invertibility.analysis.tables import report_failures
+
+    files = [
+        write_inversion(tmp_path / "a.npz", "0_1", 0, [False] * 4),
+        write_inversion(tmp_path / "b.npz", "0_5", 4, [False, True, False, False]),
+        write_inversion(tmp_path / "c.npz", "other_image", None, [False] * 4),
+    ]
+    accuracy = pd.DataFrame(
+        {"model": "m", "seed": 0, "step": ["0_1", "0_5"], "holdout_accuracy": [0.5, 0.8]}
+    )
+    table = invertibility_table(files, accuracy, {"m": write_pool(tmp_path / "pool.safetensors")})
+    with caplog.at_level("INFO"):
+        report_failures(table)
+    assert "12 inversions: 1 retried with a smaller step, 1 still diverged" in caplog.text
+    assert "0 of 2 (model, seed, layer, t, images) controls gated" in caplog.text

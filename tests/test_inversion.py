@@ -218,10 +218,42 @@ def test_a_diverged_image_is_retried_alone_with_a_smaller_step(setup):
     target = forward(images)
     # a step this large blows every image up; the retry's step (1e-6 of it) does not
     settings = InversionSettings(iterations=30, lr=1e6, retry_lr_factor=1e-6)
-    result, retried = invert_with_retry(forward, target, init, settings, progress=False)
-    assert retried.all()
+    result, retried, final_lr = invert_with_retry(forward, target, init, settings, progress=False)
+    assert retried.all() and (final_lr == 1.0).all()
     assert not result.diverged.any() and torch.isfinite(result.reconstructions).all()
     assert (result.feature_error < relative_error(forward, init, target)).all()
+
+
+def test_the_retry_ladder_cuts_the_step_again_until_the_image_converges(setup, caplog):
+    """Steps 1e6 and 1e3 diverge on this layer; 1 converges: two cuts of 1e-3 each, recorded
+    per image. With one cut allowed, the images stay diverged at the step last tried."""
+    model, images, init = setup
+    forward = Tap(model, "fc1")
+    target = forward(images)
+    settings = InversionSettings(iterations=30, lr=1e6, retry_lr_factor=1e-3, retries=3)
+    with caplog.at_level("WARNING"):
+        result, retried, final_lr = invert_with_retry(forward, target, init, settings, False)
+    assert retried.all() and not result.diverged.any()
+    assert (final_lr == 1.0).all()  # 1e6 * (1e-3)**2, never the third cut
+    assert "lr 1000" in caplog.text and "lr 1e-" not in caplog.text
+    once = InversionSettings(iterations=30, lr=1e6, retry_lr_factor=1e-3, retries=1)
+    result, retried, final_lr = invert_with_retry(forward, target, init, once, False)
+    assert result.diverged.all() and torch.isnan(result.reconstructions).all()
+    assert (final_lr == 1e3).all()
+
+
+def test_a_forward_pass_that_always_diverges_spends_the_ladder_and_stays_marked(setup):
+    model, images, init = setup
+    tap = Tap(model, "fc1")
+
+    def exploding(x):  # overflows to inf at any step: nothing the ladder can fix
+        return tap(x) * 1e38 * 1e38
+
+    target = tap(images)
+    settings = InversionSettings(iterations=10, lr=5.0, retry_lr_factor=0.1, retries=3)
+    result, retried, final_lr = invert_with_retry(exploding, target, init, settings, False)
+    assert retried.all() and result.diverged.all()
+    assert torch.allclose(final_lr, torch.full_like(final_lr, 5e-3))
 
 
 def test_weight_drift_counts_the_layers_up_to_the_tap_only():

@@ -20,6 +20,7 @@ METRICS = {
     "diverged": np.array([False, True]),
     "label_final": np.array([1, 2]),
     "retried": np.array([False, True]),
+    "final_lr": np.array([5.0, 0.5]),
 }
 
 

@@ -244,3 +244,27 @@ def test_a_diverged_image_leaves_the_horizon_computable():
     assert result["horizon_p"] == 4 and result["n_images"] == 10
     assert result["n_censored"] == 1 and result["median_censored"]  # it never failed
     assert horizons_by_seed(table)["censored"].tolist() == [True]
+
+
+def test_a_control_kept_from_a_smaller_step_than_its_row_gates_that_seeds_margin():
+    """Image i0's tp = t control of seed 0 converged only after a retry cut its step; its
+    activation step did not: seed 0's margin is not measurable (R NaN at every tp), seed 1's is.
+    An activation step that needed the smaller step gates nothing (the control is the full
+    optimization); nor does a diverged row."""
+    from synthetic import T, invertibility, units_frame
+
+    from invertibility.analysis.retention import retention_table
+
+    table = invertibility(units_frame({"m": {"l": [0.8]}}, seeds=(0, 1)), n_images=6)
+    control_i0 = (table["tp"] == T) & (table["image_id"] == "i0")
+    cut = table.assign(final_lr=np.where(control_i0 & (table["seed"] == 0), 0.5, 5.0))
+    retention = retention_table(cut).set_index(["seed", "tp"])
+    assert retention.loc[(0, T), "control_cut"] and not retention.loc[(1, T), "control_cut"]
+    assert not retention.loc[0, "measurable"].any() and retention.loc[0, "retained"].isna().all()
+    assert retention.loc[(1, "0_5"), "measurable"] and retention.loc[(1, "0_5"), "retained"] > 0
+
+    later_i0 = (table["tp"] == "0_5") & (table["image_id"] == "i0")
+    step_cut = table.assign(final_lr=np.where(later_i0, 0.5, 5.0))
+    assert not retention_table(step_cut)["control_cut"].any()
+    diverged = cut.assign(diverged=control_i0 & (cut["seed"] == 0))
+    assert not retention_table(diverged)["control_cut"].any()

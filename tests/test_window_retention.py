@@ -19,6 +19,7 @@ from invertibility.methods.window_retention import COLUMNS, window_similarity
 from invertibility.nets.mlp import MLP
 
 T0 = 50
+KEPT = {"diverged": False, "final_lr": 5.0}  # every inversion converged at its first step
 WINDOWS = {"early": [60, 70], "late": [240, 250]}
 FEW = InversionSettings(iterations=40)  # the default schedule, shortened
 
@@ -163,7 +164,7 @@ def test_the_window_reduction_is_the_pipelines_seed_measure():
         for image in range(8):
             control = 0.8 + 0.05 * rng.standard_normal()
             nulls = 0.1 + 0.05 * rng.standard_normal(3)
-            base = {"seed": seed, "image_id": f"i{image}", "label": image % 4, "t": T0}
+            base = {"seed": seed, "image_id": f"i{image}", "label": image % 4, "t": T0, **KEPT}
             rows.append({**base, "tp": T0, "similarity": control})
             for step, fraction in kept.items():
                 noise = 0.02 * rng.standard_normal()
@@ -222,7 +223,7 @@ def test_a_margin_that_cannot_be_measured_leaves_the_windows_without_r():
     """Reconstructions no more like their images at tp = t than other images' are: no R."""
     rows = []
     for image in range(6):
-        base = {"image_id": f"i{image}", "t": T0}
+        base = {"image_id": f"i{image}", "t": T0, **KEPT}
         for tp in (T0, 60, 70, 240, 250):
             rows.append({**base, "tp": tp, "similarity": 0.2 + 0.01 * image})
         rows.append({**base, "tp": OTHER_IMAGE, "similarity": 0.18})
@@ -233,7 +234,7 @@ def test_a_margin_that_cannot_be_measured_leaves_the_windows_without_r():
 
 def test_a_window_step_without_rows_is_an_error():
     rows = [
-        {"image_id": f"i{i}", "t": T0, "tp": tp, "similarity": 0.5}
+        {"image_id": f"i{i}", "t": T0, "tp": tp, "similarity": 0.5, **KEPT}
         for i in range(3)
         for tp in (T0, 60, OTHER_IMAGE)
     ]

@@ -16,6 +16,12 @@ other images' are (a measurable margin, and ``excess`` above 0 by ``MIN_MARGIN_Z
 errors). The same-class companions: ``similarity_class`` (the seed's mean
 correlation of the reconstructions with the other held-out images of their class),
 ``identity_margin``, ``identity_measurable``, ``retained_identity(_raw)``.
+
+``control_cut``: the gate on the control's step. An inversion that diverged is retried with a
+smaller step (:func:`~invertibility.methods.inversion.invert_with_retry`); where an image's
+``tp = t`` control kept an inversion from a smaller step than another of that image's
+inversions of the same (model, seed, layer, t), the control is not the same optimization as
+what it scales, so the seed's margin is not measurable there (``retained`` NaN at every ``tp``).
 """
 
 from __future__ import annotations
@@ -91,6 +97,18 @@ def _excess_se(images: pd.Series, null_of: pd.Series) -> pd.Series:
     return (grouped.std(ddof=1) / np.sqrt(grouped.count())).rename("excess_se")
 
 
+def control_cut(table: pd.DataFrame) -> pd.Series:
+    """Per (model, seed, layer, t, images): whether some image's ``tp = t`` control started from
+    a smaller step (``final_lr``) than another of its inversions there, diverged ones left out."""
+    rows = table[~table["diverged"].astype(bool)].assign(images=image_kind(table))
+    at_t = (rows["tp"] == rows["t"]).to_numpy()
+    keys = [*KEYS, "image_id"]
+    control = rows[at_t].groupby(keys, observed=True)["final_lr"].min()
+    others = rows[~at_t].groupby(keys, observed=True)["final_lr"].max()
+    cut = (control < others.reindex(control.index)).rename("control_cut")
+    return cut.groupby(level=KEYS, observed=True).any()
+
+
 def _controls(per_image: pd.Series, frame: pd.DataFrame, at: str) -> pd.Series:
     """Each image's value at ``at`` (``"t"``: the tp = t control, else a tp label) keyed by
     (model, seed, layer, t, images, image_id)."""
@@ -112,6 +130,7 @@ EMPTY_COLUMNS = [
     "margin_se",
     "margin",
     "measurable",
+    "control_cut",
     "retained_raw",
     "retained",
     "excess",
@@ -153,7 +172,9 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
     frame = frame.join(same["similarity"].rename("control"), on=KEYS).join(null, on=KEYS)
     frame = frame.join(_margin_se(images, control_i, null_i).rename("margin_se"), on=KEYS)
     frame["margin"] = frame["control"] - frame["null"]
-    frame["measurable"] = measurable(frame["margin"], frame["margin_se"])
+    frame = frame.join(control_cut(table), on=KEYS)
+    frame["control_cut"] = frame["control_cut"].fillna(False).astype(bool)
+    frame["measurable"] = measurable(frame["margin"], frame["margin_se"]) & ~frame["control_cut"]
     raw = retained_ratio(frame["similarity"], frame["control"], frame["null"])
     frame["retained_raw"] = np.where(frame["measurable"], raw, np.nan)
     frame["retained"] = bounded(frame["retained_raw"])

@@ -28,6 +28,7 @@ horizons. Definitions (also in docs/method.md; the measures in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,8 +41,10 @@ from ..core.vocabulary import CONTROLS, CROSS_SEED
 from .horizons import horizons, horizons_by_seed
 from .measures import INVERTIBLE, MEASURES, PER_IMAGE, PER_SEED
 from .recognition import Pool, load_pool, row_measures
-from .retention import KEYS, image_kind, retention_table, seed_means
+from .retention import KEYS, control_cut, image_kind, retention_table, seed_means
 from .stats import t_interval
+
+log = logging.getLogger(__name__)
 
 INVERTIBILITY_COLUMNS = {
     "model": "string",
@@ -76,6 +79,7 @@ INVERTIBILITY_COLUMNS = {
     "label_kept": "boolean",  # judge's class (else label_final) == label (NA: photo, diverged)
     "diverged": "bool",
     "retried": "bool",  # diverged once, retried alone with a smaller step
+    "final_lr": "float64",  # the step the kept inversion started from
     "accuracy_t": "float64",  # held-out accuracy of the network at t
     "accuracy_tp": "float64",  # ... at tp (NA for the controls)
 }
@@ -135,6 +139,7 @@ def inversion_rows(path: str, pools: dict[str, Pool]) -> pd.DataFrame:
             "label_final": r["label_final"],
             "diverged": r["diverged"],
             "retried": r["retried"],
+            "final_lr": r["final_lr"],
         }
     )
 
@@ -234,6 +239,22 @@ def add_invertible(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.drop(columns="control_works")
 
 
+def report_failures(table: pd.DataFrame) -> None:
+    """Log the run's inversions that were retried, that stayed diverged after every retry, and
+    the seeds' (layer, t) whose control was gated for its step (:func:`.retention.control_cut`)."""
+    cut = control_cut(table)
+    diverged = int(table["diverged"].sum())
+    (log.warning if diverged else log.info)(
+        "%d inversions: %d retried with a smaller step, %d still diverged after every retry; "
+        "%d of %d (model, seed, layer, t, images) controls gated for a smaller step",
+        len(table),
+        int(table["retried"].sum()),
+        diverged,
+        int(cut.sum()),
+        len(cut),
+    )
+
+
 def write_invertibility_tables(
     inversions: list[str],
     accuracy: list[str],
@@ -251,6 +272,7 @@ def write_invertibility_tables(
         pools,
         pd.concat([pd.read_parquet(path) for path in judged]) if judged else None,
     )
+    report_failures(table)
     for key, frame in (
         ("table", table),
         ("summary", summarize(table)),

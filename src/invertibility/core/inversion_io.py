@@ -31,6 +31,7 @@ METRIC_KEYS = (
     "diverged",
     "label_final",
     "retried",  # diverged at first and was retried alone with a smaller step
+    "final_lr",  # the step the kept inversion started from (lr, or a retry's cut step)
 )
 NO_P = -1  # the controls have no activation step, so no p
 

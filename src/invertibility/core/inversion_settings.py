@@ -35,6 +35,7 @@ class InversionSettings:
     init_seed: int = 0  # seeds the starting noise (with the image id)
     autocast: bool = False
     retry_lr_factor: float = 0.1  # a diverged image is retried alone with this step factor
+    retries: int = 3  # ... at most this many times, the step cut by the factor each time
     depth: int = 1  # weighted layers up to the tapped one (resolved by layer_settings)
     network_mode: str = "eval"  # eval: BN uses the checkpoint's running statistics
 

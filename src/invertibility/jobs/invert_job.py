@@ -155,7 +155,7 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
     # optimization
     init = initial_images(ids, x.shape[1:], settings.init_std, settings.init_seed).to(device)
     start = time.perf_counter()
-    result, retried = invert_with_retry(
+    result, retried, final_lr = invert_with_retry(
         forward, torch.cat([step.target for step in steps]), init, settings, progress
     )
     reconstructions = result.reconstructions.cpu()  # waits for the GPU: the loop's true end
@@ -163,9 +163,11 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
     n_diverged = int(result.diverged.sum())
     if retried.any():
         log.warning(
-            "%d of %d inversions diverged and were retried alone; %d still diverged (%s)",
+            "%d of %d inversions diverged and were retried alone (at most %d times); "
+            "%d still diverged (%s)",
             int(retried.sum()),
             len(rows),
+            settings.retries,
             n_diverged,
             ", ".join(outputs),
         )
@@ -191,6 +193,7 @@ def _invert_batch(spec, outputs, settings, recorded_settings, images, device, pr
             "diverged": result.diverged[share].cpu().numpy(),
             "label_final": labels_final[share].numpy(),
             "retried": retried[share].cpu().numpy(),
+            "final_lr": final_lr[share].numpy(),
         }
         record = {key: spec[key] for key in ("model", "seed", "layer", "module", "t")}
         record["tp"] = step.tp

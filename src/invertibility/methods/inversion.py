@@ -224,17 +224,24 @@ def invert_with_retry(
     init: torch.Tensor,
     settings: InversionSettings,
     progress: bool = True,
-) -> tuple[InversionResult, torch.Tensor]:
-    """Invert the batch; each image that diverged is retried alone with the step scaled by
-    ``settings.retry_lr_factor``. Returns the result and a ``[N]`` mask of the retried images
-    (an image still diverged after its retry stays marked diverged)."""
+) -> tuple[InversionResult, torch.Tensor, torch.Tensor]:
+    """Invert the batch; each image that diverged is retried alone from the same start, its
+    step cut by ``settings.retry_lr_factor`` each time, until it converges or
+    ``settings.retries`` cuts are spent (it then stays marked diverged). Returns the result, a
+    ``[N]`` mask of the retried images and ``[N]`` the step (``lr``) each image's kept
+    inversion started from."""
     result = invert_in_chunks(forward, target, init, settings, progress)
     retried = result.diverged.clone()
-    retry = settings.with_lr(settings.lr * settings.retry_lr_factor)
+    final_lr = torch.full((len(init),), settings.lr, dtype=torch.float64)
     for i in torch.nonzero(retried).flatten().tolist():
-        log.warning("image %d diverged; retrying it alone with lr %g", i, retry.lr)
-        again = invert(forward, target[i : i + 1], init[i : i + 1], retry, progress=False)
-        result.reconstructions[i] = again.reconstructions[0]
-        result.feature_error[i] = again.feature_error[0]
-        result.diverged[i] = again.diverged[0]
-    return result, retried
+        for cut in range(1, settings.retries + 1):
+            retry = settings.with_lr(settings.lr * settings.retry_lr_factor**cut)
+            log.warning("image %d diverged; retrying it alone with lr %g", i, retry.lr)
+            again = invert(forward, target[i : i + 1], init[i : i + 1], retry, progress=False)
+            result.reconstructions[i] = again.reconstructions[0]
+            result.feature_error[i] = again.feature_error[0]
+            result.diverged[i] = again.diverged[0]
+            final_lr[i] = retry.lr
+            if not again.diverged[0]:
+                break
+    return result, retried, final_lr

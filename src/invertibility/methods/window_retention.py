@@ -46,6 +46,7 @@ COLUMNS = {
     "feature_error": "float64",  # ||Phi0 - r(x*)|| / ||Phi0||
     "diverged": "bool",
     "retried": "bool",  # diverged in the batch and retried alone with a smaller step
+    "final_lr": "float64",  # the step the kept inversion started from
 }
 
 
@@ -112,7 +113,7 @@ def window_similarity(
 
     # optimization: every row at once, each from its image's fixed start
     init = initial_images(ids, x.shape[1:], settings.init_std, settings.init_seed).to(device)
-    result, retried = invert_with_retry(forward, target, init, settings, progress)
+    result, retried, final_lr = invert_with_retry(forward, target, init, settings, progress)
 
     # measures, per row
     reconstructions = result.reconstructions.cpu()
@@ -133,6 +134,7 @@ def window_similarity(
             "feature_error": result.feature_error.cpu().numpy(),
             "diverged": result.diverged.cpu().numpy(),
             "retried": retried.cpu().numpy(),
+            "final_lr": final_lr.numpy(),
         }
     )
     return frame.astype(COLUMNS)
