@@ -378,6 +378,10 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
         assert pd.isna(gone[measure]), measure  # undefined where the inversion diverged
         assert measure == "similarity_class" or pd.notna(kept[measure]), measure
     assert gone["retried"] and gone["accuracy_t"] == 0.5 and gone["accuracy_tp"] == 0.8
+    # its image is not measured at that (seed, layer, t) at all: its control is blanked too
+    its_control = table[(table["tp"] == "0_1") & (table["image_id"] == "i1")].iloc[0]
+    assert its_control["excluded"] and pd.isna(its_control["similarity"])
+    assert not kept["excluded"]
     summary = summarize(table)
     row = summary[(summary["tp"] == "0_5") & (summary["images"] == "dataset")].iloc[0]
     assert row["n_diverged"] == 1 and row["n_retried"] == 1 and row["n_images"] == 3
@@ -659,5 +663,5 @@ def test_the_tables_log_counts_the_retried_the_still_diverged_and_the_gated(tmp_
     table = invertibility_table(files, accuracy, {"m": write_pool(tmp_path / "pool.safetensors")})
     with caplog.at_level("INFO"):
         report_failures(table)
-    assert "12 inversions: 1 retried with a smaller step, 1 still diverged" in caplog.text
-    assert "0 of 2 (model, seed, layer, t, images) controls gated" in caplog.text
+    assert "m seed 0: 12 inversions, 1 retried with a smaller step, 1 still diverged" in caplog.text
+    assert "3 rows excluded" in caplog.text  # i1's control, its step and its null

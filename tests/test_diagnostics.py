@@ -228,3 +228,26 @@ def test_debiased_cka_is_near_zero_for_unrelated_features_that_far_outnumber_ima
     # many images, few features: the two estimators agree
     z = small + 0.5 * torch.randn(200, 40, dtype=torch.float64)
     assert debiased_linear_cka(small, z) == pytest.approx(linear_cka(small, z), abs=0.05)
+
+
+def test_the_training_measures_the_ratio_as_a_checkpoint_read_back_in_eval_mode_would():
+    """On a network with batch norm, in training mode: the ratio equals the diagnostics
+    arithmetic on a frozen eval-mode copy, bit for bit, and the training is left as it was
+    (mode, requires_grad, running statistics), so measuring it changes no training."""
+    import copy
+
+    from invertibility.methods.grad_ratio import saved_step_ratios
+    from invertibility.nets.resnet import resnet18
+
+    torch.manual_seed(0)
+    net = resnet18(10).train()
+    net(torch.randn(8, 3, 32, 32))  # running statistics away from their initial values
+    x, labels = torch.randn(6, 3, 32, 32), torch.arange(6) % 10
+    layers = {"conv1": "conv1", "block": "layer1.1"}
+    frozen = copy.deepcopy(net).eval().requires_grad_(False)
+    buffers = {name: b.clone() for name, b in net.named_buffers()}
+    measured = saved_step_ratios(net, layers, x, labels)
+    expected = grad_ratios_below(frozen, list(layers.values()), x, labels)
+    assert measured == {"conv1": expected["conv1"], "block": expected["layer1.1"]}
+    assert net.training and all(p.requires_grad for p in net.parameters())
+    assert all(torch.equal(buffers[name], b) for name, b in net.named_buffers())

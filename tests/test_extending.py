@@ -48,14 +48,16 @@ def test_an_added_measure_is_a_column_blanked_where_an_inversion_diverged_and_ju
     assert tables.table_columns()[measure.name] == "boolean"
     rows = synthetic_table({"l1": 0.9, "l2": 0.3}, seeds=(0, 1, 2, 3))
     late = rows["tp"] == "0_5"
-    # l1's images keep a good rank after 4 steps, l2's lose it; one l1 inversion diverged
+    # l1's images keep a good rank after 4 steps, l2's lose it; image i3 diverged at 0_5
     rows["rank"] = np.where(late & (rows["layer"] == "l2"), 7.0, 1.0)
     rows["n_candidates"] = 10
     rows = rows.assign(rank_all=0.0, rank_class=0.0, ssim=0.5, label_final=rows["label"])
-    rows = rows.assign(label_judge=pd.NA, diverged=late & (rows["image_id"] == "i3"))
+    rows = rows.assign(label_judge=pd.NA, diverged=late & (rows["image_id"] == "i3"), final_lr=5.0)
     derived = tables.derive_measures(rows.copy())
-    assert derived.loc[derived["diverged"], measure.name].isna().all()
-    assert derived.loc[~derived["diverged"], measure.name].notna().all()
+    # blanked where the image is not measured: i3 diverged at 0_5, so at every tp of its unit
+    assert derived["excluded"].equals(rows["image_id"].eq("i3").rename("excluded"))
+    assert derived.loc[derived["excluded"], measure.name].isna().all()
+    assert derived.loc[~derived["excluded"], measure.name].notna().all()
     claim = {
         "claim": "l1 keeps its rank longer",
         "kind": "compare",

@@ -240,6 +240,14 @@ def test_the_retry_ladder_cuts_the_step_again_until_the_image_converges(setup, c
     result, retried, final_lr = invert_with_retry(forward, target, init, once, False)
     assert result.diverged.all() and torch.isnan(result.reconstructions).all()
     assert (final_lr == 1e3).all()
+    # an image that converges at the first cut is exactly its inversion at that step
+    first = InversionSettings(iterations=30, lr=1e3, retry_lr_factor=1e-3, retries=3)
+    result, _, final_lr = invert_with_retry(forward, target, init, first, False)
+    alone = invert(forward, target[:1], init[:1], first.with_lr(1.0), progress=False)
+    assert final_lr[0] == 1.0 and torch.equal(result.reconstructions[:1], alone.reconstructions)
+    never = InversionSettings(iterations=30, lr=1e6, retries=0)
+    result, retried, final_lr = invert_with_retry(forward, target, init, never, False)
+    assert result.diverged.all() and not retried.any() and (final_lr == 1e6).all()
 
 
 def test_a_forward_pass_that_always_diverges_spends_the_ladder_and_stays_marked(setup):

@@ -246,25 +246,24 @@ def test_a_diverged_image_leaves_the_horizon_computable():
     assert horizons_by_seed(table)["censored"].tolist() == [True]
 
 
-def test_a_control_kept_from_a_smaller_step_than_its_row_gates_that_seeds_margin():
-    """Image i0's tp = t control of seed 0 converged only after a retry cut its step; its
-    activation step did not: seed 0's margin is not measurable (R NaN at every tp), seed 1's is.
-    An activation step that needed the smaller step gates nothing (the control is the full
-    optimization); nor does a diverged row."""
+def test_an_image_is_measured_only_where_its_inversions_converged_from_one_step():
+    """Image i0 of seed 0: its tp = t control converged only after a retry cut its step. Its
+    rows at that (seed, layer, t) are excluded from every measure, the control, the null and
+    the activation step alike, so the seed's means cover the same images at every tp; the
+    other images and seed 1 are measured as before. A diverged activation step excludes its
+    image the same way."""
     from synthetic import T, invertibility, units_frame
 
-    from invertibility.analysis.retention import retention_table
+    from invertibility.analysis.retention import excluded
 
     table = invertibility(units_frame({"m": {"l": [0.8]}}, seeds=(0, 1)), n_images=6)
-    control_i0 = (table["tp"] == T) & (table["image_id"] == "i0")
-    cut = table.assign(final_lr=np.where(control_i0 & (table["seed"] == 0), 0.5, 5.0))
-    retention = retention_table(cut).set_index(["seed", "tp"])
-    assert retention.loc[(0, T), "control_cut"] and not retention.loc[(1, T), "control_cut"]
-    assert not retention.loc[0, "measurable"].any() and retention.loc[0, "retained"].isna().all()
-    assert retention.loc[(1, "0_5"), "measurable"] and retention.loc[(1, "0_5"), "retained"] > 0
-
-    later_i0 = (table["tp"] == "0_5") & (table["image_id"] == "i0")
-    step_cut = table.assign(final_lr=np.where(later_i0, 0.5, 5.0))
-    assert not retention_table(step_cut)["control_cut"].any()
-    diverged = cut.assign(diverged=control_i0 & (cut["seed"] == 0))
-    assert not retention_table(diverged)["control_cut"].any()
+    i0_seed0 = (table["image_id"] == "i0") & (table["seed"] == 0)
+    expected = pd.Series(i0_seed0.to_numpy(), name="excluded")
+    assert not excluded(table).any()
+    control = table.assign(final_lr=np.where(i0_seed0 & (table["tp"] == T), 0.5, 5.0))
+    assert excluded(control).equals(expected)
+    # the same when the activation step, not the control, needed the smaller step
+    later = table.assign(final_lr=np.where(i0_seed0 & (table["tp"] == "0_5"), 0.5, 5.0))
+    assert excluded(later).equals(expected)
+    diverged = table.assign(diverged=i0_seed0 & (table["tp"] == "0_5"))
+    assert excluded(diverged).equals(expected)

@@ -17,11 +17,12 @@ errors). The same-class companions: ``similarity_class`` (the seed's mean
 correlation of the reconstructions with the other held-out images of their class),
 ``identity_margin``, ``identity_measurable``, ``retained_identity(_raw)``.
 
-``control_cut``: the gate on the control's step. An inversion that diverged is retried with a
-smaller step (:func:`~invertibility.methods.inversion.invert_with_retry`); where an image's
-``tp = t`` control kept an inversion from a smaller step than another of that image's
-inversions of the same (model, seed, layer, t), the control is not the same optimization as
-what it scales, so the seed's margin is not measurable there (``retained`` NaN at every ``tp``).
+Which images a unit measures (:func:`excluded`): an inversion that diverged is retried with a
+smaller step (:func:`~invertibility.methods.inversion.invert_with_retry`). An image is measured
+in its (model, seed, layer, t) only where every one of its inversions there converged from the
+same step: its ``tp = t`` control, each ``tp``, the null's and the floor's. Otherwise the control
+would scale a different optimization than the one it is compared with (or a different set of
+images), so all the image's rows there are left out of every measure, and counted.
 """
 
 from __future__ import annotations
@@ -97,16 +98,15 @@ def _excess_se(images: pd.Series, null_of: pd.Series) -> pd.Series:
     return (grouped.std(ddof=1) / np.sqrt(grouped.count())).rename("excess_se")
 
 
-def control_cut(table: pd.DataFrame) -> pd.Series:
-    """Per (model, seed, layer, t, images): whether some image's ``tp = t`` control started from
-    a smaller step (``final_lr``) than another of its inversions there, diverged ones left out."""
-    rows = table[~table["diverged"].astype(bool)].assign(images=image_kind(table))
-    at_t = (rows["tp"] == rows["t"]).to_numpy()
-    keys = [*KEYS, "image_id"]
-    control = rows[at_t].groupby(keys, observed=True)["final_lr"].min()
-    others = rows[~at_t].groupby(keys, observed=True)["final_lr"].max()
-    cut = (control < others.reindex(control.index)).rename("control_cut")
-    return cut.groupby(level=KEYS, observed=True).any()
+def excluded(table: pd.DataFrame) -> pd.Series:
+    """Per row: its image is not measured in its (model, seed, layer, t), because one of the
+    image's inversions there diverged (after every retry) or they did not all keep an
+    inversion from the same step (``final_lr``)."""
+    unit = [key for key in KEYS if key != "images"] + ["image_id"]
+    group = table.groupby(unit, observed=True, sort=False)
+    diverged = group["diverged"].transform("any").astype(bool)
+    steps = group["final_lr"].transform("nunique") > 1
+    return (diverged | steps).rename("excluded")
 
 
 def _controls(per_image: pd.Series, frame: pd.DataFrame, at: str) -> pd.Series:
@@ -130,7 +130,6 @@ EMPTY_COLUMNS = [
     "margin_se",
     "margin",
     "measurable",
-    "control_cut",
     "retained_raw",
     "retained",
     "excess",
@@ -172,9 +171,7 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
     frame = frame.join(same["similarity"].rename("control"), on=KEYS).join(null, on=KEYS)
     frame = frame.join(_margin_se(images, control_i, null_i).rename("margin_se"), on=KEYS)
     frame["margin"] = frame["control"] - frame["null"]
-    frame = frame.join(control_cut(table), on=KEYS)
-    frame["control_cut"] = frame["control_cut"].fillna(False).astype(bool)
-    frame["measurable"] = measurable(frame["margin"], frame["margin_se"]) & ~frame["control_cut"]
+    frame["measurable"] = measurable(frame["margin"], frame["margin_se"])
     raw = retained_ratio(frame["similarity"], frame["control"], frame["null"])
     frame["retained_raw"] = np.where(frame["measurable"], raw, np.nan)
     frame["retained"] = bounded(frame["retained_raw"])
@@ -229,7 +226,8 @@ WINDOW_COLUMNS = [
 
 def window_retention(per_image: pd.DataFrame, windows: dict[str, Sequence]) -> pd.DataFrame:
     """Each window's retained similarity from per-image rows (one per (image, tp) and per
-    (image, other-image partner): ``image_id``, ``t``, ``tp``, ``similarity``, as
+    (image, other-image partner): ``image_id``, ``t``, ``tp``, ``similarity``, ``diverged``,
+    ``final_lr``, as
     :func:`invertibility.methods.window_retention.window_similarity` returns): the seed's ``R``
     at each of the window's steps (``windows``: name -> its activation steps), computed by
     :func:`retention_table` from the seed's image means exactly as for the paper's claims, then
@@ -246,6 +244,7 @@ def window_retention(per_image: pd.DataFrame, windows: dict[str, Sequence]) -> p
             if key not in per_image
         },
     )
+    table.loc[excluded(table).to_numpy(), "similarity"] = np.nan  # as the paper's units
     steps = retention_table(table)
     every = pd.MultiIndex.from_frame(steps[KEYS].drop_duplicates())
     frames = []

@@ -21,9 +21,11 @@ horizons. Definitions (also in docs/method.md; the measures in
 * every other interval is Student's t over the seeds' means (:mod:`invertibility.analysis.stats`).
 * ``ssim`` (secondary): SSIM of the unclipped reconstruction, pixel space; ``ssim_gain``: minus
   the mean SSIM of the image's other-image controls.
-* a diverged inversion is excluded from every measure (all NaN / NA) and counted
-  (``n_diverged``); photos (label -1) are reported on their own (``images = "photos"``), never in
-  class statistics.
+* an image is measured in a (model, seed, layer, t) only where all its inversions there
+  converged from the same step (:func:`invertibility.analysis.retention.excluded`): else each of
+  its rows there is excluded from every measure (all NaN / NA) and counted (``n_excluded``;
+  ``n_diverged`` the diverged rows among them); photos (label -1) are reported on their own
+  (``images = "photos"``), never in class statistics.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from ..core.vocabulary import CONTROLS, CROSS_SEED
 from .horizons import horizons, horizons_by_seed
 from .measures import INVERTIBLE, MEASURES, PER_IMAGE, PER_SEED
 from .recognition import Pool, load_pool, row_measures
-from .retention import KEYS, control_cut, image_kind, retention_table, seed_means
+from .retention import KEYS, excluded, image_kind, retention_table, seed_means
 from .stats import t_interval
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ INVERTIBILITY_COLUMNS = {
     "diverged": "bool",
     "retried": "bool",  # diverged once, retried alone with a smaller step
     "final_lr": "float64",  # the step the kept inversion started from
+    "excluded": "bool",  # its image is not measured in this (seed, layer, t): see retention
     "accuracy_t": "float64",  # held-out accuracy of the network at t
     "accuracy_tp": "float64",  # ... at tp (NA for the controls)
 }
@@ -145,9 +148,12 @@ def inversion_rows(path: str, pools: dict[str, Pool]) -> pd.DataFrame:
 
 
 def derive_measures(rows: pd.DataFrame) -> pd.DataFrame:
-    """The measures the registry derives from a table's other columns, after a diverged
-    inversion's columns are blanked (every column a registered measure is read from)."""
-    bad = rows["diverged"].to_numpy(dtype=bool)
+    """The measures the registry derives from a table's other columns, after the rows of an
+    image not measured in its unit (:func:`~invertibility.analysis.retention.excluded`: a
+    diverged inversion, or inversions kept from different steps) are blanked (every column a
+    registered measure is read from)."""
+    rows["excluded"] = excluded(rows)
+    bad = rows["excluded"].to_numpy(dtype=bool)
     blank = dict.fromkeys(column for m in MEASURES.values() for column in m.blank)
     rows.loc[bad, list(blank)] = np.nan
     for measure in MEASURES.values():
@@ -209,6 +215,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
                 "n_inversions": len(group),
                 "n_diverged": int(group["diverged"].sum()),
                 "n_retried": int(group["retried"].sum()),
+                "n_excluded": int(group["excluded"].sum()),
                 "drift": seeds["drift"].mean(),
                 "accuracy_t": seeds["accuracy_t"].mean(),
                 "accuracy_tp": seeds["accuracy_tp"].mean(),
@@ -240,19 +247,23 @@ def add_invertible(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def report_failures(table: pd.DataFrame) -> None:
-    """Log the run's inversions that were retried, that stayed diverged after every retry, and
-    the seeds' (layer, t) whose control was gated for its step (:func:`.retention.control_cut`)."""
-    cut = control_cut(table)
-    diverged = int(table["diverged"].sum())
-    (log.warning if diverged else log.info)(
-        "%d inversions: %d retried with a smaller step, %d still diverged after every retry; "
-        "%d of %d (model, seed, layer, t, images) controls gated for a smaller step",
-        len(table),
-        int(table["retried"].sum()),
-        diverged,
-        int(cut.sum()),
-        len(cut),
-    )
+    """Log, per training run (model, seed), its inversions that were retried with a smaller
+    step, that stayed diverged after every retry, and the rows left out because their image's
+    inversions in a (layer, t) did not all converge from one step."""
+    runs = table.groupby(["model", "seed"], sort=True)
+    for (model, seed), rows in runs:
+        diverged = int(rows["diverged"].sum())
+        (log.warning if diverged else log.info)(
+            "%s seed %d: %d inversions, %d retried with a smaller step, %d still diverged after "
+            "every retry, %d rows excluded (their image's inversions in a layer and t did not "
+            "all converge from one step)",
+            model,
+            seed,
+            len(rows),
+            int(rows["retried"].sum()),
+            diverged,
+            int(rows["excluded"].sum()),
+        )
 
 
 def write_invertibility_tables(

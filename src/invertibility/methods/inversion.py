@@ -231,7 +231,7 @@ def invert_with_retry(
     ``[N]`` mask of the retried images and ``[N]`` the step (``lr``) each image's kept
     inversion started from."""
     result = invert_in_chunks(forward, target, init, settings, progress)
-    retried = result.diverged.clone()
+    retried = result.diverged.clone() if settings.retries else torch.zeros_like(result.diverged)
     final_lr = torch.full((len(init),), settings.lr, dtype=torch.float64)
     for i in torch.nonzero(retried).flatten().tolist():
         for cut in range(1, settings.retries + 1):
