@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from invertibility.core import paths
@@ -14,6 +15,7 @@ from invertibility.core.vocabulary import CONTROLS, canonical
 from invertibility.figures import KINDS as FIGURE_KINDS
 from invertibility.planning.plan import InversionChunk, Plan
 from invertibility.planning.schema_check import check_schema
+from invertibility.planning.time_limits import over_the_limit
 
 try:
     # one line naming the key, before Snakemake's validator would dump the whole schema
@@ -22,6 +24,10 @@ try:
     PLAN = Plan(config)
 except ConfigError as error:
     raise WorkflowError(f"Config error: {error}") from None
+
+# jobs that would outlast the cluster's time limit, said before any job is submitted
+for message in over_the_limit(PLAN, config["resources"]):
+    logger.warning(f"Warning: {message}")
 
 
 wildcard_constraints:
