@@ -85,6 +85,11 @@ def test_an_added_architecture_is_planned_and_inverted(monkeypatch, test_config)
     assert {job.layer for job in plan.inversions.all if job.model == "mlp"} == {"fc1", "fc2"}
     net = models.build_model(**plan.network_spec("mlp"))
     assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    # what its checkpoints hold at a step that is not whole: the declared layers' tensors
+    from invertibility.nets.scope import tensors_for
+
+    held = tensors_for(plan.network_spec("mlp"), list(entry["layers"].values()))
+    assert held == {f"conv{i}.{kind}" for i in (1, 2) for kind in ("weight", "bias")}
     config["models"]["mlp"]["layers"] = {"fc1": "conv9"}
     with pytest.raises(ConfigError, match="unknown layer 'conv9' for architecture 'tiny_cnn'"):
         Plan(config)
