@@ -381,6 +381,7 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
     # its image is not measured at that (seed, layer, t) at all: its control is blanked too
     its_control = table[(table["tp"] == "0_1") & (table["image_id"] == "i1")].iloc[0]
     assert its_control["excluded"] and pd.isna(its_control["similarity"])
+    assert pd.isna(its_control["label_kept"])  # every measure, the label's too
     assert not kept["excluded"]
     summary = summarize(table)
     row = summary[(summary["tp"] == "0_5") & (summary["images"] == "dataset")].iloc[0]

@@ -53,11 +53,11 @@ def test_the_judge_decides_label_kept_for_every_row(tmp_path):
     pools = {"m": write_pool(tmp_path / "pool.safetensors")}
     table = invertibility_table(files, accuracy, pools, judged)
     # the files' own classifier gives every image its true label; the judge says 1 throughout
-    dataset = table[~table["photo"] & ~table["diverged"]]
+    dataset = table[~table["photo"] & ~table["excluded"]]  # i1 diverged at 0_5: its unit gone
     assert (dataset["label_final"] == dataset["label"]).all()
     assert dataset["label_kept"].tolist() == list(dataset["label"] == 1)
     without = invertibility_table(files, accuracy, pools)
-    assert without.loc[~without["photo"] & ~without["diverged"], "label_kept"].all()
+    assert without.loc[~without["photo"] & ~without["excluded"], "label_kept"].all()
 
 
 @pytest.mark.parametrize(

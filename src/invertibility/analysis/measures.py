@@ -74,11 +74,12 @@ def ssim_gain(rows: pd.DataFrame) -> pd.Series:
 
 def label_kept(rows: pd.DataFrame) -> pd.arrays.BooleanArray:
     """The label judge's class (else the classifier step's) is ``x_i``'s; NA for a photo and a
-    diverged inversion."""
+    row whose image is not measured in its unit (``excluded``: a diverged inversion among them,
+    :func:`~invertibility.analysis.retention.excluded`)."""
     decided = rows["label_judge"].astype("Int64").fillna(rows["label_final"]).astype("int64")
     kept = decided == rows["label"]
     return pd.array(
-        np.where(rows["photo"] | rows["diverged"].astype(bool), None, kept), dtype="boolean"
+        np.where(rows["photo"] | rows["excluded"].astype(bool), None, kept), dtype="boolean"
     )
 
 
@@ -102,7 +103,7 @@ class Measure:
     # the norm distance is correlated with
     on_pairs: bool = False
     dtype: str = "float64"  # its column's dtype in the invertibility table (per-image measures)
-    blank: tuple[str, ...] = ()  # the row columns it is read from that a diverged inversion blanks
+    blank: tuple[str, ...] = ()  # the row columns it is read from, blanked where a row is excluded
     # computed in the invertibility table from its other columns (after blanking); None: a
     # column the inversion rows carry (recognition.row_measures, the files) or, per seed,
     # retention.retention_table
