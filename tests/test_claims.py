@@ -359,7 +359,8 @@ def write_inversion(path, tp, p, diverged, labels=(0, 1, 2, -1)):
     return str(path)
 
 
-def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
+def table_with_one_diverged(tmp_path) -> pd.DataFrame:
+    """Image i1 diverged at 0_5 (its control at 0_1 and its null converged)."""
     files = [
         write_inversion(tmp_path / "a.npz", "0_1", 0, [False] * 4),
         write_inversion(tmp_path / "b.npz", "0_5", 4, [False, True, False, False]),
@@ -369,6 +370,11 @@ def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
         {"model": "m", "seed": 0, "step": ["0_1", "0_5"], "holdout_accuracy": [0.5, 0.8]}
     )
     table = invertibility_table(files, accuracy, {"m": write_pool(tmp_path / "pool.safetensors")})
+    return table
+
+
+def test_a_diverged_image_is_excluded_from_every_measure_and_counted(tmp_path):
+    table = table_with_one_diverged(tmp_path)
     gone = table[(table["tp"] == "0_5") & (table["image_id"] == "i1")].iloc[0]
     from invertibility.analysis.measures import MEASURES, PER_IMAGE
 
@@ -653,15 +659,7 @@ def test_a_pooled_claims_own_row_takes_the_familys_level_and_its_entries_the_exp
 def test_the_tables_log_counts_the_retried_the_still_diverged_and_the_gated(tmp_path, caplog):
     from invertibility.analysis.tables import report_failures
 
-    files = [
-        write_inversion(tmp_path / "a.npz", "0_1", 0, [False] * 4),
-        write_inversion(tmp_path / "b.npz", "0_5", 4, [False, True, False, False]),
-        write_inversion(tmp_path / "c.npz", "other_image", None, [False] * 4),
-    ]
-    accuracy = pd.DataFrame(
-        {"model": "m", "seed": 0, "step": ["0_1", "0_5"], "holdout_accuracy": [0.5, 0.8]}
-    )
-    table = invertibility_table(files, accuracy, {"m": write_pool(tmp_path / "pool.safetensors")})
+    table = table_with_one_diverged(tmp_path)
     with caplog.at_level("INFO"):
         report_failures(table)
     assert "m seed 0: 12 inversions, 1 retried with a smaller step, 1 still diverged" in caplog.text
