@@ -656,7 +656,7 @@ def test_a_pooled_claims_own_row_takes_the_familys_level_and_its_entries_the_exp
     assert seen == [ALPHA / 2, ALPHA, ALPHA]  # the pooled row, then the entries l1 and l2
 
 
-def test_the_tables_log_counts_the_retried_the_still_diverged_and_the_gated(tmp_path, caplog):
+def test_the_tables_log_counts_the_retried_the_still_diverged_and_the_excluded(tmp_path, caplog):
     from invertibility.analysis.tables import report_failures
 
     table = table_with_one_diverged(tmp_path)
