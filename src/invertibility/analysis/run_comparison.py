@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import paths
-from ..core.inversion_io import largest_differences, load_inversion
+from ..core.inversion_io import array_difference, largest_differences, load_inversion
 
 INVERSION_COLUMNS = ["file", "key", "largest", "scale", "relative"]
 TABLE_SUFFIXES = (".parquet", ".csv")
@@ -52,17 +52,6 @@ def _row(name, key: str, largest: float, reference) -> tuple:
     return (str(name), key, largest, scale, relative)
 
 
-def _largest(a: np.ndarray, b: np.ndarray) -> float:
-    """As :func:`~invertibility.core.inversion_io.largest_differences` does for one key."""
-    if a.shape != b.shape:
-        return float("inf")
-    if a.dtype.kind == "f" and b.dtype.kind == "f":
-        if (np.isnan(a) != np.isnan(b)).any():
-            return float("inf")
-        return float(np.abs(np.nan_to_num(a) - np.nan_to_num(b)).max(initial=0.0))
-    return float((a != b).sum())
-
-
 def table_differences(first: Path, second: Path) -> pd.DataFrame:
     """One row per (table, column) under ``results/tables`` (parquet and CSV), as
     :func:`inversion_differences` gives per key: rows compared in the order written."""
@@ -77,8 +66,10 @@ def table_differences(first: Path, second: Path) -> pd.DataFrame:
                 rows.append((str(name), column, np.inf, np.nan, np.inf))
                 continue
             a, b = (frame[column].to_numpy() for frame in (ours, theirs))
-            a, b = (x.astype(float) if x.dtype.kind in "biuf" else x.astype(str) for x in (a, b))
-            rows.append(_row(name, column, _largest(a, b), a))
+            # both as numbers where both are numbers, else both as text
+            kind = float if a.dtype.kind in "biuf" and b.dtype.kind in "biuf" else str
+            a, b = a.astype(kind), b.astype(kind)
+            rows.append(_row(name, column, array_difference(a, b), a))
     return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
 
 
@@ -89,7 +80,8 @@ def figure_differences(first: Path, second: Path) -> pd.DataFrame:
     roots, names, rows = _files(first, second, "figures", (".png",))
     for name in names:
         a, b = (np.asarray(Image.open(root / name)) for root in roots)
-        rows.append((str(name), "pixels", _largest(a, b), np.nan, _largest(a, b)))
+        differing = array_difference(a, b)
+        rows.append((str(name), "pixels", differing, np.nan, differing))
     return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
 
 
@@ -103,7 +95,7 @@ def checkpoint_differences(first: Path, second: Path) -> pd.DataFrame:
     for name in names:
         ours, theirs = (load_file(str(root / name)) for root in roots)
         for key in sorted(set(ours) & set(theirs)):
-            rows.append(_row(name, key, _largest(ours[key], theirs[key]), ours[key]))
+            rows.append(_row(name, key, array_difference(ours[key], theirs[key]), ours[key]))
         rows.append((str(name), "absent", float(len(set(ours) ^ set(theirs))), np.nan, np.nan))
     return pd.DataFrame(rows, columns=INVERSION_COLUMNS)
 

@@ -92,6 +92,19 @@ def load_inversion(path: str, images: bool = True) -> dict:
     return result
 
 
+def array_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """How far two arrays are apart: infinite if their shapes differ; for a float ``a``, the
+    largest absolute difference (NaN on exactly one side counts as infinite); otherwise the
+    number of differing entries."""
+    if a.shape != b.shape:
+        return float("inf")
+    if a.dtype.kind == "f":
+        if (np.isnan(a) != np.isnan(b)).any():
+            return float("inf")
+        return float(np.abs(np.nan_to_num(a) - np.nan_to_num(b)).max(initial=0.0))
+    return float((a != b).sum())
+
+
 def largest_differences(ours: dict, theirs: dict) -> dict[str, float]:
     """How far two loaded inversion files of the same (model, seed, layer, t, tp) are apart,
     key by key: the largest absolute difference of a float or float array (NaN on exactly one
@@ -103,17 +116,7 @@ def largest_differences(ours: dict, theirs: dict) -> dict[str, float]:
     for key in sorted(set(ours) - {"loop_seconds"}):
         a, b = ours[key], theirs[key]
         if isinstance(a, np.ndarray | float) and isinstance(b, np.ndarray | float):
-            a, b = np.asarray(a), np.asarray(b)
-            if a.shape != b.shape:
-                differences[key] = float("inf")
-            elif a.dtype.kind == "f":
-                if (np.isnan(a) != np.isnan(b)).any():
-                    differences[key] = float("inf")
-                else:
-                    gap = np.abs(np.nan_to_num(a) - np.nan_to_num(b))
-                    differences[key] = float(gap.max(initial=0.0))
-            else:
-                differences[key] = float((a != b).sum())
+            differences[key] = array_difference(np.asarray(a), np.asarray(b))
         else:
             differences[key] = 0.0 if a == b else 1.0
     return differences

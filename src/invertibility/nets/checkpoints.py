@@ -120,11 +120,11 @@ def load_network(
     normalizes with the checkpoint's own running statistics, so each image's output is
     independent of the others in its batch."""
     from .models import network_on_meta
-    from .scope import tensors_for
+    from .scope import tensors_of
 
     use = "the whole network" if layers is None else f"the layers {', '.join(layers)}"
     model = network_on_meta(**network)
-    needed = tensors_for(network, layers)
+    needed = tensors_of(model, layers, network["input_shape"])  # traced on the same meta build
     in_order = [key for key in model.state_dict() if key in needed]  # input side first
     state = load_state(path, in_order, f"reading {use}")
     model = _fit(model, state, path, assign=True, strict=False)

@@ -45,13 +45,15 @@ def tensors_for(network: dict, layers: Iterable[str] | None) -> set[str]:
     """The state-dict keys of ``network`` (``build_model``'s keyword arguments) that the outputs
     of the module paths ``layers`` depend on; every key when ``layers`` is None (the whole
     network)."""
-    return tensors_of(network_on_meta(**network).eval(), layers, network["input_shape"])
+    return tensors_of(network_on_meta(**network), layers, network["input_shape"])
 
 
 def tensors_of(model: nn.Module, layers: Iterable[str] | None, input_shape) -> set[str]:
     """:func:`tensors_for` of a built ``model`` (on the meta device or not) taking inputs of
-    ``input_shape`` (one image's)."""
+    ``input_shape`` (one image's); the trace leaves ``model`` in eval mode (batch norm on a
+    one-image batch)."""
     keys = set(model.state_dict())
+    model.eval()
     if layers is None:
         return keys
     called, up_to = set(), set()

@@ -15,10 +15,11 @@ def checkpoint_bytes(network: dict, layers: list[str] | None = None) -> int:
     of its state (parameters and buffers), or those the module paths ``layers`` depend on;
     built on the meta device (no memory, no init)."""
     from ..nets.models import network_on_meta
-    from ..nets.scope import tensors_for
+    from ..nets.scope import tensors_of
 
-    state = network_on_meta(**network).state_dict()
-    kept = tensors_for(network, layers)
+    model = network_on_meta(**network)
+    state = model.state_dict()
+    kept = tensors_of(model, layers, network["input_shape"])
     return BYTES_PER_VALUE * sum(state[key].numel() for key in kept)
 
 
