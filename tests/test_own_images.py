@@ -5,36 +5,11 @@ import numpy as np
 import pytest
 import yaml
 from conftest import ROOT, load_config, run_snakemake
-from PIL import Image
 
 from invertibility.core import paths
 from invertibility.core.errors import ConfigError
+from invertibility.data.shapes import write_shape_folder
 from invertibility.planning.plan import Plan
-
-CLASSES = ("circles", "squares", "bars")
-
-
-def draw(kind: str, rng: np.random.Generator, size: int = 40) -> Image.Image:
-    """A shape of ``kind`` in a random colour at a random place on a dark background."""
-    pixels = np.full((size, size, 3), 20, dtype=np.uint8)
-    x, y = rng.integers(8, size - 8, size=2)
-    colour = rng.integers(120, 256, size=3)
-    rows, cols = np.mgrid[:size, :size]
-    if kind == "circles":
-        mask = (rows - y) ** 2 + (cols - x) ** 2 < 36
-    elif kind == "squares":
-        mask = (abs(rows - y) < 6) & (abs(cols - x) < 6)
-    else:
-        mask = abs(cols - x) < 2
-    pixels[mask] = colour
-    return Image.fromarray(pixels)
-
-
-def image_folder(root, per_class: int, rng) -> None:
-    for kind in CLASSES:
-        (root / kind).mkdir(parents=True)
-        for i in range(per_class):
-            draw(kind, rng).save(root / kind / f"{kind}_{i:03d}.png")
 
 
 def test_as_shipped_it_names_the_folder_to_edit():
@@ -48,8 +23,8 @@ def test_on_a_generated_folder_it_runs_to_its_image_grid(tmp_path):
     shipped step labels and analyses allow); the config's own model, steps, grid and figure,
     with smaller images, fewer seeds and shorter inversions for the test's time."""
     rng = np.random.default_rng(0)
-    image_folder(tmp_path / "mine" / "train", 60, rng)
-    image_folder(tmp_path / "mine" / "invert", 8, rng)
+    write_shape_folder(tmp_path / "mine" / "train", 60, rng)
+    write_shape_folder(tmp_path / "mine" / "invert", 8, rng)
     overlay = tmp_path / "mine.yaml"
     overlay.write_text(
         yaml.safe_dump(
