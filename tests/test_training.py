@@ -8,8 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from invertibility.core.errors import TrainingDiverged
 from invertibility.methods.resume import ResumeState, TrainingStopped, deadline
-from invertibility.methods.training import TrainSettings, train
+from invertibility.methods.training import TrainSettings, check_finite, train
 from invertibility.nets.mlp import MLP
 
 
@@ -53,6 +54,50 @@ def test_steps_and_table_are_momentum_sgd_on_the_batch():
     assert table["accuracy"].tolist() == accuracies
     for name, tensor in reference.state_dict().items():
         torch.testing.assert_close(saved[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+def test_a_training_whose_loss_overflows_stops_before_saving_a_non_finite_network():
+    """A step size no network survives: the loss overflows within a few steps; the training
+    raises, naming the config key to change, and saves nothing from there on (the
+    initialization, finite, is saved)."""
+    torch.manual_seed(0)
+    images, labels = torch.randn(32, 1, 4, 4) * 100, torch.randint(0, 3, (32,))
+    saved = []
+    with pytest.raises(TrainingDiverged, match=r"training loss is (nan|inf) .*train\.lr"):
+        train(
+            MLP(16, [64, 64], 3),
+            torch.utils.data.TensorDataset(images, labels),
+            TrainSettings(lr=1e4, momentum=0.9, batch_size=8, seed=0),
+            [0, 40],
+            4,
+            lambda m, step: saved.append(step),
+            torch.device("cpu"),
+            progress=False,
+        )
+    assert saved == [0]
+
+
+def test_the_first_non_finite_step_is_named_in_the_papers_notation():
+    """``batch_stats[i]`` is optimizer step ``i + 1``'s loss, computed from the weights after
+    step ``i``; a check from ``since`` on names the first bad one after it, and a non-finite
+    buffer (batch norm's running variance) is caught as a weight is."""
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    stats = [torch.tensor([1.0, 0.5]), torch.tensor([2.0, 0.5]), torch.tensor([float("nan"), 0])]
+    check_finite(model, stats[:2], 0, 2, 4)  # all finite: no error
+    message = r"loss is nan at optimizer step 3 \(the forward pass of the weights 0_2\)"
+    with pytest.raises(TrainingDiverged, match=message):
+        check_finite(model, stats, 0, 3, 4)
+    twice = stats * 2  # non-finite losses at steps 3 and 6
+    check_finite(model, twice[:5], 3, 5, 4)  # steps 4 and 5 alone: finite
+    with pytest.raises(
+        TrainingDiverged, match=r"optimizer step 6 \(the forward pass of the weights 1_1\)"
+    ):
+        check_finite(model, twice, 3, 6, 4)
+    model[1].running_var[0] = float("inf")
+    with pytest.raises(
+        TrainingDiverged, match=r"after step 1_1 \(optimizer step 5\) .* 1\.running_var"
+    ):
+        check_finite(model, stats[:2], 0, 5, 4)
 
 
 def dropout_net():

@@ -11,3 +11,7 @@ class CheckpointError(RuntimeError):
 
 class DataError(RuntimeError):
     """A data source is missing or holds no usable images."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A training's loss or weights became non-finite (its learning rate is too large for it)."""

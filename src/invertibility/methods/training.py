@@ -15,6 +15,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
+from ..core.errors import TrainingDiverged
+from ..core.steps import step_from_index
 from .block_probe import BlockProbe
 from .repeatable import seed_everything
 from .resume import ResumeState, TrainingStopped, random_states, set_random_states
@@ -91,6 +93,37 @@ def _random_transforms(dataset: Dataset) -> bool:
     return bool(getattr(dataset, "random_transforms", False))
 
 
+def check_finite(
+    model: nn.Module, batch_stats: list[torch.Tensor], since: int, step: int, per_epoch: int
+) -> None:
+    """Raise :class:`TrainingDiverged` if a loss of the optimizer steps after ``since``
+    (``batch_stats[i]`` is step ``i + 1``'s, the forward pass of the weights after step ``i``)
+    or a floating tensor of the network after ``step`` (weights and buffers, such as batch
+    norm's running statistics) is not finite. Called where the training reads the device anyway
+    (before a save and a state write), so that no checkpoint or state holds a NaN network."""
+    advice = (
+        "lower the model's train.lr: a network without batch norm can overflow in its first "
+        "steps at a rate another trains at (docs/running.md)"
+    )
+    if len(batch_stats) > since:
+        losses = torch.stack(batch_stats[since:])[:, 0]
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            first = int(bad[0])
+            weights = step_from_index(since + first, per_epoch)
+            raise TrainingDiverged(
+                f"the training loss is {losses[first].item()} at optimizer step "
+                f"{since + first + 1} (the forward pass of the weights {weights}): {advice}"
+            )
+    tensors = model.state_dict().items()
+    bad_tensors = [n for n, t in tensors if t.is_floating_point() and not t.isfinite().all()]
+    if bad_tensors:
+        raise TrainingDiverged(
+            f"the network after step {step_from_index(step, per_epoch)} (optimizer step {step}) "
+            f"holds non-finite values in {', '.join(bad_tensors[:5])}: {advice}"
+        )
+
+
 def train(
     model: nn.Module,
     dataset: Dataset,
@@ -144,6 +177,7 @@ def train(
     )
     rows = []
     batch_stats = []  # (loss, accuracy) of each step, as device tensors
+    checked = 0  # batch_stats[:checked] are known to be finite
     step = epoch = done = 0  # done: the batches of this epoch already trained on
     if resume is not None and resume.state is not None:
         state = resume.state
@@ -189,12 +223,16 @@ def train(
             if step % POSTFIX_EVERY == 0:
                 bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
             if step in save_at:
+                check_finite(model, batch_stats, checked, step, per_epoch)
+                checked = len(batch_stats)
                 save(model, step)
                 if on_saved is not None:
                     on_saved(model, optimizer, step)
             # never at an epoch's last batch: a resume there would step the schedule first
             last_of_epoch = iteration == len(loader)
             if resume is not None and step < last_step and not last_of_epoch and resume.due():
+                check_finite(model, batch_stats, checked, step, per_epoch)
+                checked = len(batch_stats)
                 resume.write(
                     {
                         "model": model.state_dict(),
@@ -221,6 +259,7 @@ def train(
         scheduler.step()
         epoch += 1
     bar.close()
+    check_finite(model, batch_stats, checked, step, per_epoch)
     table = pd.DataFrame(rows, columns=list(TRAINING_COLUMNS)[:4])
     if batch_stats:  # one transfer for the whole run
         table[["loss", "accuracy"]] = torch.stack(batch_stats).double().cpu().numpy()
