@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skimage.data
 import yaml
-from conftest import ROOT, load_config, run_snakemake
+from conftest import ROOT, load_config
 from PIL import Image
 
 from invertibility.core.errors import ConfigError, DataError
@@ -104,56 +104,6 @@ def test_folder_without_images_is_reported(tmp_path):
     spec = {"image_size": 32, "channels": 3, "mean": [0.5], "std": [0.5]}
     with pytest.raises(DataError, match="no usable images"):
         imagefolder.image_folder(str(tmp_path), spec, train=True, key="root")
-
-
-def shrink_steps(node):
-    """Map the paper's step labels onto an 8-iteration epoch: _100 -> _1, _200 -> _2, ..."""
-    if isinstance(node, dict):
-        return {k: shrink_steps(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [shrink_steps(v) for v in node]
-    if isinstance(node, str) and "_" in node and node.replace("_", "").isdigit():
-        epoch, k = node.split("_")
-        return f"{epoch}_{min(int(k) // 100, 7)}"
-    return node
-
-
-def test_paper_config_plans_with_the_tiny_folder(folders, tmp_path):
-    config = paper_config(folders)
-    imagenet_figures = {
-        name: figure
-        for name, figure in config["figures"].items()
-        if all(
-            config["models"][p["model"]]["dataset"] == "imagenet" for p in figure.get("panels", [])
-        )
-    }
-    config["figures"] = {**config["figures"], **shrink_steps(imagenet_figures)}
-
-    def on_imagenet(entry: dict) -> bool:
-        models = {v["model"] for v in entry.values() if isinstance(v, dict) and "model" in v}
-        models |= {side["model"] for side in entry.get("sides", [])} | {entry.get("model")}
-        models.discard(None)
-        return bool(models) and all(config["models"][m]["dataset"] == "imagenet" for m in models)
-
-    config["analyses"]["claims"] = [
-        shrink_steps(claim) if on_imagenet(claim) else claim
-        for claim in config["analyses"]["claims"]
-    ]
-    for name in ("alexnet", "resnet18_nobn"):  # every step of the first seven epochs
-        config["models"][name]["checkpoints"] = [{"every": 1, "until": "7_0"}]
-    # the tiny held-out folder: two images, of two classes
-    config["analyses"].update(candidates=2, partners=1)
-    for grid in config["analyses"]["grids"]:  # the full grid is planned by the benchmark
-        if on_imagenet(grid):
-            grid["function"] = shrink_steps(grid["function"])
-            grid["activations"] = {"every": 3, "count": 3}
-    path = tmp_path / "paper_tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
-    run = run_snakemake(tmp_path, "-n", config=path, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    for model in ("alexnet", "resnet18_nobn", "mlp", "mlp_wide"):
-        assert f"results/checkpoints/{model}" in run.stdout
-    assert "invert" in run.stdout
 
 
 def test_the_schema_names_exactly_the_registered_dataset_sources():
