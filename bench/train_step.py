@@ -17,6 +17,10 @@ weight gradients (P), fused SGD reads weight, gradient and momentum and writes t
 8P + 4A bytes. Compute is not in the floor, so convolutions sit far above it.
 
     .venv/bin/python bench/train_step.py [--models alexnet mlp] [--steps 20]
+        [--size 224 --batch 32] [--variants fused]
+
+``--size`` sets the conv nets' image side (the paper's 224 px) and ``--batch`` every model's
+batch; ``--variants`` times a subset (``default`` is always timed, for the ratio).
 """
 
 from __future__ import annotations
@@ -54,13 +58,22 @@ def faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def worker(model_name: str, variant: str, steps: int, warmup: int) -> dict:
+def network_of(model_name: str, size: int | None, batch: int | None) -> tuple[dict, int]:
+    """(build_model's keywords, the batch) of a model, at another image side or batch."""
+    network = dict(MODELS[model_name])
+    default_batch = network.pop("batch")
+    if size and network["architecture"] != "mlp":
+        network["input_shape"] = (network["input_shape"][0], size, size)
+    return network, batch or default_batch
+
+
+def worker(model_name: str, variant: str, args) -> dict:
     setting = VARIANTS[variant]
     if setting["keep"]:
         keep_freed_memory()
     torch.set_num_threads(1)
-    network = dict(MODELS[model_name])
-    batch = network.pop("batch")
+    network, batch = network_of(model_name, args.size, args.batch)
+    steps, warmup = args.steps, args.warmup
     torch.manual_seed(0)
     model = build_model(num_classes=10, **network).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, **setting["sgd"])
@@ -82,10 +95,9 @@ def worker(model_name: str, variant: str, steps: int, warmup: int) -> dict:
     return {"ms": 1e3 * statistics.median(times), "faults": (faults() - before) / steps}
 
 
-def step_bytes(model_name: str) -> tuple[int, int]:
+def step_bytes(model_name: str, size: int | None, batch: int | None) -> tuple[int, int]:
     """(P, A): bytes of the weights, and of every leaf module's output for one batch."""
-    network = dict(MODELS[model_name])
-    batch = network.pop("batch")
+    network, batch = network_of(model_name, size, batch)
     model = build_model(num_classes=10, **network)
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     outputs = []
@@ -118,6 +130,7 @@ def copy_bandwidth() -> float:
 def run(model_name: str, variant: str, args) -> dict:
     command = [sys.executable, __file__, "--worker", model_name, variant]
     command += ["--steps", str(args.steps), "--warmup", str(args.warmup)]
+    command += ["--size", str(args.size or 0), "--batch", str(args.batch or 0)]
     return json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
 
 
@@ -127,22 +140,26 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, default=0, help="conv nets' image side")
+    parser.add_argument("--batch", type=int, default=0, help="every model's batch")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.steps, args.warmup)))
+        print(json.dumps(worker(*args.worker, args)))
         return
+    variants = ["default", *(v for v in args.variants if v != "default")]
     bandwidth = copy_bandwidth()
     print(f"one-thread copy bandwidth: {bandwidth / 1e9:.1f} GB/s")
     print("model          variant   ms/step  faults/step  ratio to default  floor ms (8P+4A)")
     for model_name in args.models:
         rounds = []
         for round_ in range(args.repeats):
-            order = list(VARIANTS) if round_ % 2 == 0 else list(reversed(VARIANTS))
+            order = variants if round_ % 2 == 0 else variants[::-1]
             rounds.append({variant: run(model_name, variant, args) for variant in order})
-        weights, outputs = step_bytes(model_name)
+        weights, outputs = step_bytes(model_name, args.size, args.batch)
         floor_ms = 1e3 * (8 * weights + 4 * outputs) / bandwidth
-        for variant in VARIANTS:
+        for variant in variants:
             ms = statistics.median(r[variant]["ms"] for r in rounds)
             fault = statistics.median(r[variant]["faults"] for r in rounds)
             ratio = statistics.median(r[variant]["ms"] / r["default"]["ms"] for r in rounds)
