@@ -19,6 +19,19 @@ def load_config(path: Path) -> dict:
     return config
 
 
+def merge_configs(*paths: Path) -> dict:
+    """Config files merged as Snakemake merges --configfile files: each into the config so far,
+    starting from an empty one (dicts key by key, lists replaced; a YAML alias's dict is copied,
+    not shared), then validated."""
+    from snakemake.utils import update_config, validate
+
+    config: dict = {}
+    for path in paths:
+        update_config(config, yaml.safe_load(Path(path).read_text()))
+    validate(config, str(SCHEMA))
+    return config
+
+
 @pytest.fixture
 def test_config() -> dict:
     return load_config(ROOT / "config" / "test.yaml")

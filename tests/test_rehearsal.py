@@ -9,9 +9,8 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, merge_configs, run_snakemake
 from safetensors import safe_open
-from snakemake.utils import update_config
 from test_slurm import PROFILES, slurm
 
 from invertibility.core import paths
@@ -24,13 +23,10 @@ NOT_CUTS = {"resnet18_nobn": {"lr"}}  # the paper's overflows there (config/rehe
 
 
 def merged() -> tuple[dict, dict]:
-    """(paper.yaml, the two merged) as Snakemake merges --configfile files: each into the
-    config so far, starting from an empty one (which also unshares paper.yaml's YAML aliases:
-    its models' train entries are one dict until copied)."""
-    config: dict = {}
-    for path in CONFIGS:
-        update_config(config, yaml.safe_load(path.read_text()))
-    return yaml.safe_load(CONFIGS[0].read_text()), config
+    """(paper.yaml, the two merged), each as Snakemake reads it: validated, defaults filled in
+    (the merge copies paper.yaml's YAML aliases, whose models' train entries are one dict
+    until then)."""
+    return merge_configs(CONFIGS[0]), merge_configs(*CONFIGS)
 
 
 def test_the_rehearsal_mirrors_the_paper_config():

@@ -221,14 +221,9 @@ def test_variant_options_reach_the_network_spec_only_where_set(test_config):
 def test_the_ablations_overlay_keeps_every_default_grid_and_claim_and_plans(default_config):
     """config/ablations.yaml is merged over config.yaml (Snakemake replaces lists): it must
     repeat the default's grids and claims, then add its own."""
-    import yaml
-    from conftest import ROOT
-    from snakemake.utils import update_config
+    from conftest import ROOT, merge_configs
 
-    overlay = yaml.safe_load((ROOT / "config" / "ablations.yaml").read_text())
-    merged = copy.deepcopy(default_config)
-    update_config(merged, overlay)
-    validate(merged, str(SCHEMA))
+    merged = merge_configs(ROOT / "config.yaml", ROOT / "config" / "ablations.yaml")
     for key in ("grids", "claims"):
         for entry in default_config["analyses"][key]:
             assert entry in merged["analyses"][key], entry
@@ -246,14 +241,9 @@ def test_the_verdicts_overlay_adds_seeds_and_changes_no_training(default_config)
     """config/verdicts.yaml: the planned seeds of every model of the primary claims (five of the
     MLPs, nine of the conv nets), the default's claims untouched, and seed 0 trains exactly as
     in the default run."""
-    import yaml
-    from conftest import ROOT
-    from snakemake.utils import update_config
+    from conftest import ROOT, merge_configs
 
-    overlay = yaml.safe_load((ROOT / "config" / "verdicts.yaml").read_text())
-    merged = copy.deepcopy(default_config)
-    update_config(merged, overlay)
-    validate(merged, str(SCHEMA))
+    merged = merge_configs(ROOT / "config.yaml", ROOT / "config" / "verdicts.yaml")
     plan = Plan(merged)
     planned = {"mlp": 5, "mlp_wide": 5, "alexnet": 9, "resnet18_nobn": 9}
     for model, n_seeds in planned.items():
